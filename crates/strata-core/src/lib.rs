@@ -1,0 +1,7 @@
+//! strata's pure engine: the pieces that need no database and no I/O.
+//!
+//! The pipeline is source → catalog → diff → plan → render → apply; this crate holds the pure
+//! stages so they are unit-tested without a server.
+#![warn(missing_docs)]
+
+pub mod sql;

@@ -1,0 +1,103 @@
+//! `strata dev start | stop | status | url`.
+
+use crate::dev::{Cluster, Started, State};
+use crate::{Result, pg};
+
+use super::opt::{DevAction, Global};
+use super::{Context, Outcome, say};
+
+pub(super) async fn run(context: &Context, global: &Global, action: DevAction) -> Result<Outcome> {
+    let project = context.project(global)?;
+    let cluster = context.cluster(&project)?;
+    if let Some(note) = cluster.relocation() {
+        eprintln!("strata: note: {note}");
+    }
+    match action {
+        DevAction::Start => {
+            match cluster.start()? {
+                Started::AlreadyRunning { port } => say(format!(
+                    "the development database is already running on 127.0.0.1:{port}"
+                )),
+                Started::Started { port, initialised } => {
+                    if initialised {
+                        say(format!(
+                            "created a development database in {}",
+                            cluster.data_dir().display()
+                        ));
+                    }
+                    say(format!(
+                        "started the development database on 127.0.0.1:{port}"
+                    ));
+                }
+            }
+            say(format!("url: {}", Cluster::url(cluster_port(&cluster))));
+            Ok(Outcome::Done)
+        }
+        DevAction::Stop => {
+            if cluster.stop()? {
+                say("stopped the development database");
+            } else {
+                say("the development database is not running");
+            }
+            Ok(Outcome::Done)
+        }
+        DevAction::Status => status(&cluster).await,
+        DevAction::Url => {
+            let (_, started) = context.running_cluster(&project)?;
+            say(Cluster::url(started.port()));
+            Ok(Outcome::Done)
+        }
+        DevAction::HoldScratch => {
+            let server = context.scratch_server(&project).await?;
+            let db = server.create(None).await?;
+            say(db.name());
+            // Held until the process is interrupted or killed; the CLI's Ctrl-C path drops it.
+            std::future::pending::<()>().await;
+            unreachable!("pending() never completes")
+        }
+    }
+}
+
+fn cluster_port(cluster: &Cluster) -> u16 {
+    match cluster.state() {
+        State::Running { port, .. } => port,
+        _ => 0,
+    }
+}
+
+async fn status(cluster: &Cluster) -> Result<Outcome> {
+    let dir = cluster.data_dir().display();
+    match cluster.state() {
+        State::Uninitialised => {
+            say(format!(
+                "development database: not created yet (`strata dev start` creates it in {dir})"
+            ));
+            Ok(Outcome::Found)
+        }
+        State::Stopped { stale_pid } => {
+            say(format!("development database: stopped (data in {dir})"));
+            if stale_pid {
+                say("  a pid file left by a server that is gone will be cleared on the next start");
+            }
+            Ok(Outcome::Found)
+        }
+        State::Running { pid, port } => {
+            let url = Cluster::url(port);
+            // The process is there; ask the server itself, so that the answer is the truth.
+            let version = match pg::connect(&url).await {
+                Ok(client) => match client.query_one("SHOW server_version", &[]).await {
+                    Ok(row) => row.get::<_, String>(0),
+                    Err(e) => format!("not answering queries: {e}"),
+                },
+                Err(e) => format!("not accepting connections: {e}"),
+            };
+            say("development database: running");
+            say(format!("  url:       {url}"));
+            say(format!("  version:   {version}"));
+            say(format!("  pid:       {pid}"));
+            say(format!("  data dir:  {dir}"));
+            say(format!("  log:       {}", cluster.log_file().display()));
+            Ok(Outcome::Done)
+        }
+    }
+}

@@ -1,0 +1,157 @@
+//! The command line, as a library: `strata::cli::run(registry)` is the `main` of the `strata`
+//! binary and of every project's data-migrations crate.
+//!
+//! Exit codes: 0 success; 1 the command ran and found something (pending, drift, not running);
+//! 2 error.
+
+mod dev;
+mod opt;
+
+use std::ffi::OsString;
+use std::io::Write as _;
+use std::process::ExitCode;
+use std::sync::{Arc, Mutex};
+
+use clap::Parser as _;
+
+use crate::config::{Env, Project};
+use crate::data::Registry;
+use crate::dev::{Cluster, ClusterOptions, Started};
+use crate::scratch::ScratchServer;
+use crate::{Error, Result};
+
+/// Runs the command line with the process arguments and returns the exit code.
+pub fn run(registry: Registry) -> ExitCode {
+    run_with_args(registry, std::env::args_os())
+}
+
+/// Runs the command line with the given arguments (the first is the program name).
+pub fn run_with_args<I, T>(registry: Registry, args: I) -> ExitCode
+where
+    I: IntoIterator<Item = T>,
+    T: Into<OsString> + Clone,
+{
+    let cli = match opt::Cli::try_parse_from(args) {
+        Ok(cli) => cli,
+        Err(e) => {
+            let _ = e.print();
+            return ExitCode::from(if e.use_stderr() { 2 } else { 0 });
+        }
+    };
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(e) => return report(&Error::io("starting the async runtime", e)),
+    };
+    let context = Context {
+        registry,
+        env: Env::from_process(),
+        scratch: Mutex::default(),
+    };
+    let result = runtime.block_on(async {
+        let outcome = tokio::select! {
+            outcome = dispatch(&context, cli) => outcome,
+            _ = tokio::signal::ctrl_c() => Err(Error::Interrupted),
+        };
+        // Whatever happened, no scratch database outlives the command.
+        context.drop_scratch().await;
+        outcome
+    });
+    match result {
+        Ok(Outcome::Done) => ExitCode::SUCCESS,
+        Ok(Outcome::Found) => ExitCode::from(1),
+        Err(e) => report(&e),
+    }
+}
+
+/// How a command that ran went.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Outcome {
+    /// Nothing to report: exit 0.
+    Done,
+    /// The command found something the caller should act on: exit 1.
+    Found,
+}
+
+/// What every command has at hand.
+struct Context {
+    #[allow(dead_code)]
+    registry: Registry,
+    env: Env,
+    scratch: Mutex<Vec<Arc<ScratchServer>>>,
+}
+
+impl Context {
+    fn project(&self, global: &opt::Global) -> Result<Project> {
+        let cwd =
+            std::env::current_dir().map_err(|e| Error::io("reading the working directory", e))?;
+        Project::load(&cwd, global.config.as_deref(), self.env.clone())
+    }
+
+    fn cluster(&self, project: &Project) -> Result<Cluster> {
+        Cluster::new(
+            ClusterOptions {
+                data_dir: project.dev_data_dir(),
+                durable: true,
+            },
+            &project.env,
+        )
+    }
+
+    /// The development cluster, started if it is not running, and whether strata started it.
+    fn running_cluster(&self, project: &Project) -> Result<(Cluster, Started)> {
+        let cluster = self.cluster(project)?;
+        let started = cluster.start()?;
+        if let Started::Started { port, .. } = started {
+            eprintln!("strata: started the development database on 127.0.0.1:{port}");
+        }
+        Ok((cluster, started))
+    }
+
+    /// The server for scratch databases: the user's own (`STRATA_DEV_URL`, `database.dev_url`),
+    /// or the development cluster. Registered so that Ctrl-C drops what it created.
+    async fn scratch_server(&self, project: &Project) -> Result<Arc<ScratchServer>> {
+        let url = match project.dev_url()? {
+            Some(url) => url,
+            None => Cluster::url(self.running_cluster(project)?.1.port()),
+        };
+        let server = Arc::new(ScratchServer::connect(&url).await?);
+        self.scratch
+            .lock()
+            .expect("scratch list poisoned")
+            .push(server.clone());
+        Ok(server)
+    }
+
+    async fn drop_scratch(&self) {
+        let servers: Vec<_> = self
+            .scratch
+            .lock()
+            .expect("scratch list poisoned")
+            .drain(..)
+            .collect();
+        for server in servers {
+            if let Err(e) = server.drop_all().await {
+                eprintln!("strata: warning: {e}");
+            }
+        }
+    }
+}
+
+async fn dispatch(context: &Context, cli: opt::Cli) -> Result<Outcome> {
+    match cli.command {
+        opt::Command::Dev { action } => dev::run(context, &cli.global, action).await,
+    }
+}
+
+/// Prints a line to standard output. A closed pipe (`strata … | head`) is not an error.
+fn say(text: impl std::fmt::Display) {
+    let _ = writeln!(std::io::stdout().lock(), "{text}");
+}
+
+fn report(error: &Error) -> ExitCode {
+    let _ = writeln!(std::io::stderr().lock(), "error: {error}");
+    ExitCode::from(2)
+}

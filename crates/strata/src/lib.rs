@@ -1,0 +1,20 @@
+//! strata: PostgreSQL schema and data migrations.
+//!
+//! This crate is the part of strata that does I/O: configuration, connections, the embedded
+//! development cluster, scratch databases and the command line. The pure engine lives in
+//! `strata-core`.
+//!
+//! A project's data-migrations crate calls [`cli::run`] from its `main`; the `strata` binary is the
+//! same entry point with an empty registry.
+#![warn(missing_docs)]
+
+pub mod cli;
+pub mod config;
+pub mod data;
+pub mod dev;
+pub mod error;
+pub mod pg;
+pub mod scratch;
+pub mod url;
+
+pub use error::{Error, Result};
