@@ -111,3 +111,26 @@ fn a_throwaway_cluster_does_not_outlive_its_process() {
     );
     assert_eq!(cluster.state(), State::Uninitialised);
 }
+
+#[tokio::test]
+async fn the_server_runs_the_binaries_the_run_asked_for() {
+    let client = strata::pg::connect(server().url()).await.unwrap();
+    let version: String = client
+        .query_one("SHOW server_version_num", &[])
+        .await
+        .unwrap()
+        .get(0);
+    let major = version.parse::<u32>().unwrap() / 10_000;
+    if server().data_dir().is_some() {
+        // Our own cluster: the binaries strata finds, or those STRATA_PG_BIN names (the version matrix).
+        let expected = strata::dev::PgBin::find(&Env::from_process())
+            .unwrap()
+            .major;
+        assert_eq!(major, expected);
+    } else {
+        assert!(
+            major >= 13,
+            "strata supports PostgreSQL 13 and later, the server runs {major}"
+        );
+    }
+}

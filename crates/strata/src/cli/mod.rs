@@ -2,7 +2,7 @@
 //! binary and of every project's data-migrations crate.
 //!
 //! Exit codes: 0 success; 1 the command ran and found something (pending, drift, not running);
-//! 2 error.
+//! 2 error; 130 interrupted (after cleanup).
 
 mod dev;
 mod opt;
@@ -153,5 +153,10 @@ fn say(text: impl std::fmt::Display) {
 
 fn report(error: &Error) -> ExitCode {
     let _ = writeln!(std::io::stderr().lock(), "error: {error}");
-    ExitCode::from(2)
+    // 128 + SIGINT, as shells report an interrupted command.
+    ExitCode::from(if matches!(error, Error::Interrupted) {
+        130
+    } else {
+        2
+    })
 }

@@ -1,0 +1,61 @@
+//! Running the real `strata` binary in a project folder of its own.
+
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+/// The binary under test.
+pub fn strata_bin() -> PathBuf {
+    PathBuf::from(env!("CARGO_BIN_EXE_strata"))
+}
+
+/// `strata` with a clean environment (none of the caller's database settings), run in `dir`.
+pub fn strata(dir: &Path) -> Command {
+    let mut command = Command::new(strata_bin());
+    command.current_dir(dir);
+    for var in [
+        "DATABASE_URL",
+        "STRATA_DEV_URL",
+        "STRATA_PG_USER",
+        "PGDATA",
+        "PGPORT",
+        "PGHOST",
+    ] {
+        command.env_remove(var);
+    }
+    command
+}
+
+/// Runs and returns (exit code, stdout, stderr).
+pub fn run(command: &mut Command) -> (i32, String, String) {
+    let Output {
+        status,
+        stdout,
+        stderr,
+    } = command.output().expect("running strata");
+    (
+        status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&stdout).into_owned(),
+        String::from_utf8_lossy(&stderr).into_owned(),
+    )
+}
+
+/// Stops the project's development cluster when the test ends, passed or failed.
+pub struct StopOnDrop(pub PathBuf);
+
+impl Drop for StopOnDrop {
+    fn drop(&mut self) {
+        let _ = strata(&self.0).args(["dev", "stop"]).output();
+    }
+}
+
+pub fn is_root() -> bool {
+    // SAFETY: geteuid has no preconditions.
+    unsafe { libc_geteuid() == 0 }
+}
+
+unsafe extern "C" {
+    #[link_name = "geteuid"]
+    fn libc_geteuid() -> u32;
+}

@@ -1,0 +1,197 @@
+//! TLS as libpq users expect it, against a real server with a self-signed certificate.
+
+use std::os::unix::fs::{MetadataExt as _, PermissionsExt as _};
+use std::process::Command;
+
+use strata::config::Env;
+use strata::dev::{Cluster, ClusterOptions};
+use strata::url::DbUrl;
+
+struct TlsServer {
+    port: u16,
+    cert: std::path::PathBuf,
+    _dir: tempfile::TempDir,
+}
+
+async fn tls_server() -> TlsServer {
+    let dir = tempfile::Builder::new()
+        .prefix("strata-tls-")
+        .tempdir()
+        .unwrap();
+    std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+    let cluster = Cluster::new(
+        ClusterOptions {
+            data_dir: dir.path().join("pg"),
+            durable: false,
+        },
+        &Env::from_process(),
+    )
+    .unwrap();
+    cluster
+        .stop_and_remove_when_gone(std::process::id(), &dir.path().join("pg"))
+        .unwrap();
+    let port = cluster.start().unwrap().port();
+
+    // A certificate authority, and a server certificate for 127.0.0.1 only that it signs.
+    let data = cluster.data_dir();
+    let (cert, key) = (dir.path().join("ca.crt"), data.join("server.key"));
+    let openssl = |args: &[&str]| {
+        let status = Command::new("openssl")
+            .args(args)
+            .current_dir(dir.path())
+            .stderr(std::process::Stdio::null())
+            .status()
+            .expect("openssl is needed for the TLS tests");
+        assert!(status.success(), "openssl {args:?}");
+    };
+    openssl(&[
+        "req",
+        "-x509",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-days",
+        "1",
+        "-subj",
+        "/CN=strata-test-ca",
+        "-keyout",
+        "ca.key",
+        "-out",
+        "ca.crt",
+    ]);
+    openssl(&[
+        "req",
+        "-new",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-subj",
+        "/CN=strata-test",
+        "-keyout",
+        "server.key",
+        "-out",
+        "server.csr",
+    ]);
+    std::fs::write(
+        dir.path().join("san.ext"),
+        "subjectAltName=IP:127.0.0.1\nbasicConstraints=CA:FALSE\n",
+    )
+    .unwrap();
+    openssl(&[
+        "x509",
+        "-req",
+        "-in",
+        "server.csr",
+        "-CA",
+        "ca.crt",
+        "-CAkey",
+        "ca.key",
+        "-CAcreateserial",
+        "-days",
+        "1",
+        "-extfile",
+        "san.ext",
+        "-out",
+        "server.crt",
+    ]);
+    std::fs::copy(dir.path().join("server.key"), &key).unwrap();
+    std::fs::copy(dir.path().join("server.crt"), data.join("server.crt")).unwrap();
+    let owner = std::fs::metadata(data).unwrap();
+    for file in [data.join("server.crt"), key] {
+        std::os::unix::fs::chown(&file, Some(owner.uid()), Some(owner.gid())).unwrap();
+        std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o600)).unwrap();
+    }
+    let admin = strata::pg::connect(&Cluster::url(port)).await.unwrap();
+    // One statement per call: a multi-statement string is one implicit transaction, which
+    // ALTER SYSTEM refuses.
+    admin
+        .batch_execute("ALTER SYSTEM SET ssl = on")
+        .await
+        .unwrap();
+    admin
+        .batch_execute("SELECT pg_reload_conf()")
+        .await
+        .unwrap();
+    // The reload is asynchronous: wait until new sessions can use TLS.
+    for _ in 0..50 {
+        let on: String = admin.query_one("SHOW ssl", &[]).await.unwrap().get(0);
+        if on == "on" {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    TlsServer {
+        port,
+        cert,
+        _dir: dir,
+    }
+}
+
+async fn uses_tls(url: &str) -> Result<bool, String> {
+    let client = strata::pg::connect(&DbUrl::new(url))
+        .await
+        .map_err(|e| e.to_string())?;
+    let row = client
+        .query_one(
+            "SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()",
+            &[],
+        )
+        .await
+        .unwrap();
+    Ok(row.get(0))
+}
+
+#[tokio::test]
+async fn sslmodes_behave_as_in_libpq() {
+    let server = tls_server().await;
+    let base = format!("postgresql://postgres@127.0.0.1:{}/postgres", server.port);
+    let localhost = format!("postgresql://postgres@localhost:{}/postgres", server.port);
+    let ca = server.cert.display();
+
+    assert_eq!(
+        uses_tls(&format!("{base}?sslmode=disable")).await,
+        Ok(false)
+    );
+    assert_eq!(uses_tls(&format!("{base}?sslmode=prefer")).await, Ok(true));
+    assert_eq!(uses_tls(&base).await, Ok(true), "prefer is the default");
+    // require encrypts without checking the (self-signed) certificate, as libpq does.
+    assert_eq!(uses_tls(&format!("{base}?sslmode=require")).await, Ok(true));
+    assert_eq!(
+        uses_tls(&format!(
+            "host=127.0.0.1 port={} user=postgres sslmode=require",
+            server.port
+        ))
+        .await,
+        Ok(true)
+    );
+
+    // verify-full: the certificate must chain to the given root and name the host.
+    assert_eq!(
+        uses_tls(&format!("{base}?sslmode=verify-full&sslrootcert={ca}")).await,
+        Ok(true)
+    );
+    let wrong_host = uses_tls(&format!("{localhost}?sslmode=verify-full&sslrootcert={ca}")).await;
+    assert!(
+        wrong_host.is_err(),
+        "verify-full accepted a certificate for another host"
+    );
+    // verify-ca: the chain is checked, the host name is not.
+    assert_eq!(
+        uses_tls(&format!("{localhost}?sslmode=verify-ca&sslrootcert={ca}")).await,
+        Ok(true)
+    );
+    // Against the system's roots, a self-signed certificate is refused.
+    let untrusted = uses_tls(&format!("{base}?sslmode=verify-full")).await;
+    assert!(
+        untrusted.is_err(),
+        "a self-signed certificate passed verification against the system roots"
+    );
+
+    let err = uses_tls(&format!("{base}?sslmode=sometimes"))
+        .await
+        .unwrap_err();
+    assert!(
+        err.contains("sslmode=sometimes is not a libpq sslmode"),
+        "{err}"
+    );
+}
