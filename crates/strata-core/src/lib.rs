@@ -4,4 +4,5 @@
 //! stages so they are unit-tested without a server.
 #![warn(missing_docs)]
 
+pub mod catalog;
 pub mod sql;

@@ -13,6 +13,7 @@ pub mod config;
 pub mod data;
 pub mod dev;
 pub mod error;
+pub mod introspect;
 pub mod pg;
 pub mod scratch;
 pub mod url;

@@ -5,6 +5,7 @@
 //! 2 error; 130 interrupted (after cleanup).
 
 mod dev;
+mod inspect;
 mod opt;
 
 use std::ffi::OsString;
@@ -18,6 +19,7 @@ use crate::config::{Env, Project};
 use crate::data::Registry;
 use crate::dev::{Cluster, ClusterOptions, Started};
 use crate::scratch::ScratchServer;
+use crate::url::DbUrl;
 use crate::{Error, Result};
 
 /// Runs the command line with the process arguments and returns the exit code.
@@ -125,6 +127,20 @@ impl Context {
         Ok(server)
     }
 
+    /// Connects to the database the command works on: `--url`, `DATABASE_URL`, `database.url`,
+    /// or the development database (started if needed).
+    async fn connect_target(
+        &self,
+        project: &Project,
+        target: &opt::Target,
+    ) -> Result<(tokio_postgres::Client, DbUrl)> {
+        let url = match project.target(target.url.as_deref())? {
+            crate::config::Target::Url { url, .. } => url,
+            crate::config::Target::Dev => Cluster::url(self.running_cluster(project)?.1.port()),
+        };
+        Ok((crate::pg::connect(&url).await?, url))
+    }
+
     async fn drop_scratch(&self) {
         let servers: Vec<_> = self
             .scratch
@@ -143,6 +159,7 @@ impl Context {
 async fn dispatch(context: &Context, cli: opt::Cli) -> Result<Outcome> {
     match cli.command {
         opt::Command::Dev { action } => dev::run(context, &cli.global, action).await,
+        opt::Command::Inspect(args) => inspect::run(context, &cli.global, args).await,
     }
 }
 

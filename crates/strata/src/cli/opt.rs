@@ -24,6 +24,8 @@ pub struct Global {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// Print the catalog of a database's managed schemas (a summary, or JSON).
+    Inspect(InspectArgs),
     /// The embedded development database (used when no database URL is configured).
     Dev {
         #[command(subcommand)]
@@ -44,4 +46,30 @@ pub enum DevAction {
     /// Create a scratch database and hold it until interrupted (for testing cleanup).
     #[command(hide = true)]
     HoldScratch,
+}
+
+/// Which database to work on.
+#[derive(Debug, Args)]
+pub struct Target {
+    /// Database URL (default: DATABASE_URL, then database.url in strata.toml, then the development database).
+    #[arg(long, value_name = "URL")]
+    pub url: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct InspectArgs {
+    #[command(flatten)]
+    pub target: Target,
+
+    /// A schema to read (repeatable; default: schema.schemas in strata.toml, else every user schema).
+    #[arg(long = "schema", value_name = "NAME")]
+    pub schemas: Vec<String>,
+
+    /// Print the catalog as JSON.
+    #[arg(long)]
+    pub json: bool,
+
+    /// Fail (exit 2) when the schemas hold objects strata does not model, instead of warning.
+    #[arg(long)]
+    pub strict: bool,
 }

@@ -1,0 +1,380 @@
+//! The catalog: every object of the managed schemas, as pure data.
+//!
+//! A live database, the declared SQL files (applied to a scratch database) and the replayed
+//! migration history all become a [`Catalog`], read by the same introspection code, so that two
+//! routes to the same schema give equal catalogs. Expressions, types and definitions are kept in
+//! the text PostgreSQL's own deparsers print (`format_type`, `pg_get_expr`,
+//! `pg_get_constraintdef`, `pg_get_indexdef`, `pg_get_viewdef`, `pg_get_functiondef`,
+//! `pg_get_triggerdef`), read with `search_path` set to `pg_catalog` so that every user object is
+//! schema-qualified.
+//!
+//! Maps are ordered, so the catalog serialises (JSON) and hashes deterministically: its
+//! [`Catalog::hash`] identifies a schema state. Deparsed text can differ between PostgreSQL major
+//! versions, so hashes are comparable on one major version only.
+//!
+//! Not modelled, on purpose: owners (they differ between environments; the owner's own
+//! privileges are left out of grants for the same reason), sequence positions, table contents,
+//! statistics, tablespaces and storage parameters of columns.
+
+mod relation;
+mod routine;
+mod types;
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::str::FromStr;
+
+use serde::{Deserialize, Serialize};
+use sha2::{Digest as _, Sha256};
+
+pub use relation::{
+    Column, Constraint, ConstraintKind, ForeignKey, Identity, Index, Partitioning, Policy,
+    Sequence, SequenceOptions, Table, TableKind, Trigger, View, ViewKind,
+};
+pub use routine::{Aggregate, Function, FunctionKind};
+pub use types::{CompositeAttribute, DomainCheck, TypeDef, TypeKind};
+
+/// A schema-qualified name. Its text form is `schema.name`, each part double-quoted when it is
+/// not a plain lower-case identifier (`"My Schema".t`); that is also its JSON form.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct QualName {
+    /// The PostgreSQL schema.
+    pub schema: String,
+    /// The object's name within it.
+    pub name: String,
+}
+
+impl QualName {
+    /// A qualified name.
+    pub fn new(schema: impl Into<String>, name: impl Into<String>) -> Self {
+        QualName {
+            schema: schema.into(),
+            name: name.into(),
+        }
+    }
+}
+
+impl fmt::Display for QualName {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{}.{}",
+            display_ident(&self.schema),
+            display_ident(&self.name)
+        )
+    }
+}
+
+impl FromStr for QualName {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        let (schema, rest) = parse_ident(text)?;
+        let rest = rest
+            .strip_prefix('.')
+            .ok_or_else(|| format!("`{text}` is not schema.name"))?;
+        let (name, rest) = parse_ident(rest)?;
+        if !rest.is_empty() {
+            return Err(format!("`{text}` has text after schema.name"));
+        }
+        Ok(QualName { schema, name })
+    }
+}
+
+/// An identifier as shown: bare when it is a plain lower-case name, else double-quoted.
+fn display_ident(name: &str) -> String {
+    let plain = name.starts_with(|c: char| c.is_ascii_lowercase() || c == '_')
+        && name
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_' || c == '$');
+    if plain {
+        name.to_owned()
+    } else {
+        crate::sql::quote_ident(name)
+    }
+}
+
+/// Reads one identifier (bare or double-quoted) from the front of `text`.
+fn parse_ident(text: &str) -> Result<(String, &str), String> {
+    if let Some(quoted) = text.strip_prefix('"') {
+        let mut name = String::new();
+        let mut chars = quoted.char_indices();
+        while let Some((i, c)) = chars.next() {
+            if c == '"' {
+                if quoted[i + 1..].starts_with('"') {
+                    name.push('"');
+                    chars.next();
+                } else {
+                    return Ok((name, &quoted[i + 1..]));
+                }
+            } else {
+                name.push(c);
+            }
+        }
+        Err(format!("unterminated quoted name in `{text}`"))
+    } else {
+        let end = text.find(['.', '(']).unwrap_or(text.len());
+        if end == 0 {
+            return Err(format!("empty name in `{text}`"));
+        }
+        Ok((text[..end].to_owned(), &text[end..]))
+    }
+}
+
+/// Every object of the managed schemas.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Catalog {
+    /// The managed schemas, by name.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub schemas: BTreeMap<String, Schema>,
+    /// Extensions installed in the database (for reference; never diffed as user objects).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub extensions: BTreeMap<String, Extension>,
+    /// Tables, partitioned tables and partitions.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub tables: BTreeMap<QualName, Table>,
+    /// Views and materialized views.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub views: BTreeMap<QualName, View>,
+    /// Sequences that are not identity sequences (those belong to their column).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub sequences: BTreeMap<QualName, Sequence>,
+    /// Enum, domain, composite and range types.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub types: BTreeMap<QualName, TypeDef>,
+    /// Functions, procedures and aggregates, keyed by name and identity arguments.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub functions: BTreeMap<FunctionKey, Function>,
+    /// `ALTER DEFAULT PRIVILEGES` entries.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub default_privileges: Vec<DefaultPrivilege>,
+}
+
+/// A PostgreSQL schema.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Schema {
+    /// `COMMENT ON SCHEMA`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub comment: Option<String>,
+    /// Privileges granted beyond the defaults, and defaults revoked.
+    #[serde(default, skip_serializing_if = "Privileges::is_default")]
+    pub privileges: Privileges,
+}
+
+/// An installed extension.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Extension {
+    /// The schema holding its objects.
+    pub schema: String,
+    /// Its installed version.
+    pub version: String,
+}
+
+/// The identity of a function: schema, name and the types of its input arguments
+/// (`pg_get_function_identity_arguments`), since PostgreSQL overloads names. Its text and JSON
+/// form is `schema.name(arguments)`.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct FunctionKey {
+    /// Schema and name.
+    pub name: QualName,
+    /// Identity arguments, e.g. `a integer, b text`.
+    pub arguments: String,
+}
+
+impl fmt::Display for FunctionKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}({})", self.name, self.arguments)
+    }
+}
+
+impl FromStr for FunctionKey {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        let (schema, rest) = parse_ident(text)?;
+        let rest = rest
+            .strip_prefix('.')
+            .ok_or_else(|| format!("`{text}` is not schema.name(arguments)"))?;
+        let (name, rest) = parse_ident(rest)?;
+        let arguments = rest
+            .strip_prefix('(')
+            .and_then(|r| r.strip_suffix(')'))
+            .ok_or_else(|| format!("`{text}` is not schema.name(arguments)"))?;
+        Ok(FunctionKey {
+            name: QualName { schema, name },
+            arguments: arguments.to_owned(),
+        })
+    }
+}
+
+/// One privilege held by one role (`PUBLIC` for everyone).
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct Grant {
+    /// The role, or `PUBLIC`.
+    pub grantee: String,
+    /// The privilege, as PostgreSQL names it (`SELECT`, `USAGE`, `EXECUTE`, …).
+    pub privilege: String,
+    /// `WITH GRANT OPTION`.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub grantable: bool,
+}
+
+/// Privileges of an object relative to PostgreSQL's defaults for its kind (`acldefault`), the
+/// owner's own left out: what `GRANT` added and what `REVOKE` took away from the defaults (such
+/// as `REVOKE EXECUTE … FROM PUBLIC`).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Privileges {
+    /// Granted beyond the defaults, sorted.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub granted: Vec<Grant>,
+    /// Default privileges revoked, sorted.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub revoked: Vec<Grant>,
+}
+
+impl Privileges {
+    /// No grants and no revokes: the defaults.
+    pub fn is_default(&self) -> bool {
+        self.granted.is_empty() && self.revoked.is_empty()
+    }
+}
+
+/// One `ALTER DEFAULT PRIVILEGES` entry.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DefaultPrivilege {
+    /// The role whose future objects get the privileges (`FOR ROLE`).
+    pub role: String,
+    /// `IN SCHEMA`, or `None` for the whole database.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub schema: Option<String>,
+    /// `TABLES`, `SEQUENCES`, `FUNCTIONS`, `TYPES` or `SCHEMAS`.
+    pub object_type: String,
+    /// For the whole database: changes to PostgreSQL's defaults for the kind. In a schema:
+    /// what is granted on top of them (PostgreSQL cannot revoke per schema).
+    #[serde(default, skip_serializing_if = "Privileges::is_default")]
+    pub privileges: Privileges,
+}
+
+/// A user object in a managed schema that the catalog does not model. Introspection reports
+/// each one, so that nothing is dropped silently.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct Unmodeled {
+    /// What it is (`foreign table`, `operator`, `event trigger`, …).
+    pub kind: String,
+    /// Its name, schema-qualified where it has a schema.
+    pub name: String,
+}
+
+impl fmt::Display for Unmodeled {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} {}", self.kind, self.name)
+    }
+}
+
+impl Catalog {
+    /// SHA-256 of the catalog's canonical JSON, as `sha256:<hex>`. Equal catalogs have equal
+    /// hashes; a catalog hash identifies a schema state on one PostgreSQL major version.
+    pub fn hash(&self) -> String {
+        let json = serde_json::to_vec(self).expect("a catalog always serialises");
+        let digest = Sha256::digest(&json);
+        let mut hex = String::with_capacity(7 + 64);
+        hex.push_str("sha256:");
+        for byte in digest {
+            hex.push_str(&format!("{byte:02x}"));
+        }
+        hex
+    }
+
+    /// The number of objects, for summaries: schemas, tables, views, sequences, types,
+    /// functions, and the indexes, constraints, triggers and policies of tables and views.
+    pub fn object_count(&self) -> usize {
+        self.schemas.len()
+            + self.sequences.len()
+            + self.types.len()
+            + self.functions.len()
+            + self
+                .tables
+                .values()
+                .map(|t| {
+                    1 + t.indexes.len() + t.constraints.len() + t.triggers.len() + t.policies.len()
+                })
+                .sum::<usize>()
+            + self
+                .views
+                .values()
+                .map(|v| 1 + v.indexes.len() + v.triggers.len())
+                .sum::<usize>()
+    }
+}
+
+/// For `skip_serializing_if`: leave `false` flags out of the JSON.
+fn is_false(value: &bool) -> bool {
+    !*value
+}
+
+/// Serialises a type through its `Display` form and deserialises it through `FromStr`, so that
+/// names can be JSON map keys.
+macro_rules! serde_as_text {
+    ($($ty:ty),*) => {$(
+        impl Serialize for $ty {
+            fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+                serializer.collect_str(self)
+            }
+        }
+
+        impl<'de> Deserialize<'de> for $ty {
+            fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+                String::deserialize(deserializer)?.parse().map_err(serde::de::Error::custom)
+            }
+        }
+    )*};
+}
+
+serde_as_text!(QualName, FunctionKey);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hash_is_stable_and_sensitive() {
+        let mut catalog = Catalog::default();
+        catalog.schemas.insert("app".into(), Schema::default());
+        let first = catalog.hash();
+        assert!(first.starts_with("sha256:") && first.len() == 71, "{first}");
+        assert_eq!(first, catalog.clone().hash());
+        catalog.schemas.get_mut("app").unwrap().comment = Some("x".into());
+        assert_ne!(first, catalog.hash());
+    }
+
+    #[test]
+    fn names_round_trip_through_text() {
+        for (name, text) in [
+            (QualName::new("app", "users"), "app.users"),
+            (QualName::new("My Schema", "t.x"), "\"My Schema\".\"t.x\""),
+            (QualName::new("a\"b", "Users"), "\"a\"\"b\".\"Users\""),
+        ] {
+            assert_eq!(name.to_string(), text);
+            assert_eq!(text.parse::<QualName>().unwrap(), name);
+        }
+        let key = FunctionKey {
+            name: QualName::new("app", "f"),
+            arguments: "a integer, b text".into(),
+        };
+        assert_eq!(key.to_string(), "app.f(a integer, b text)");
+        assert_eq!(key.to_string().parse::<FunctionKey>().unwrap(), key);
+        assert!("nodot".parse::<QualName>().is_err());
+    }
+
+    #[test]
+    fn json_round_trip() {
+        let mut catalog = Catalog::default();
+        catalog.schemas.insert("app".into(), Schema::default());
+        catalog
+            .tables
+            .insert(QualName::new("app", "t"), Table::default());
+        let json = serde_json::to_string(&catalog).unwrap();
+        let back: Catalog = serde_json::from_str(&json).unwrap();
+        assert_eq!(back, catalog);
+    }
+}

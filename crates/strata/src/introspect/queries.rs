@@ -1,0 +1,410 @@
+//! The catalog queries: one per object kind, each over every managed schema at once.
+//!
+//! Every query starts from the `managed` CTE (the schemas to read: `$1`, or every user schema
+//! when `$1` is NULL), leaves out objects that belong to extensions, and returns its rows as one
+//! JSON array, so that the number of round trips and statements is fixed whatever the size of
+//! the schema. They run with `search_path = pg_catalog`, so PostgreSQL's deparsers qualify every
+//! user object.
+//!
+//! The queries work on PostgreSQL 13 to 18. Columns that not every version has are read through
+//! `to_jsonb(row)`, which yields NULL for a missing column.
+
+/// The managed schemas: `$1::text[]`, or every schema that is not a system or extension schema.
+const MANAGED: &str = "
+WITH managed AS (
+  SELECT n.oid, n.nspname
+  FROM pg_namespace n
+  WHERE CASE WHEN $1::text[] IS NULL
+             THEN n.nspname NOT LIKE 'pg\\_%' AND n.nspname <> 'information_schema'
+             ELSE n.nspname = ANY($1::text[]) END
+    AND NOT EXISTS (SELECT 1 FROM pg_depend e
+                    WHERE e.classid = 'pg_namespace'::regclass AND e.objid = n.oid AND e.deptype = 'e')
+)";
+
+/// `NOT EXISTS` clause: the object `(classid, objid)` is not an extension member.
+fn not_extension_member(catalog: &str, oid: &str) -> String {
+    format!(
+        "NOT EXISTS (SELECT 1 FROM pg_depend e WHERE e.classid = '{catalog}'::regclass AND e.objid = {oid} AND e.deptype = 'e')"
+    )
+}
+
+/// JSON `{granted, revoked}`: the privileges in `acl` relative to `default_acl`, the owner's own
+/// left out. A NULL `acl` means the defaults.
+fn privileges(acl: &str, default_acl: &str, owner: &str) -> String {
+    format!(
+        "CASE WHEN {acl} IS NULL THEN json_build_object('granted', '[]'::json, 'revoked', '[]'::json) ELSE (
+           SELECT json_build_object(
+             'granted', coalesce(json_agg(pgr.item ORDER BY pgr.grantee, pgr.privilege, pgr.grantable) FILTER (WHERE pgr.side = 'granted'), '[]'),
+             'revoked', coalesce(json_agg(pgr.item ORDER BY pgr.grantee, pgr.privilege, pgr.grantable) FILTER (WHERE pgr.side = 'revoked'), '[]'))
+           FROM (
+             SELECT px.side, px.grantee, px.privilege, px.grantable,
+                    json_build_object('grantee', px.grantee, 'privilege', px.privilege, 'grantable', px.grantable) AS item
+             FROM (
+               SELECT 'granted' AS side, pa.grantee AS role, pa.privilege_type AS privilege, pa.is_grantable AS grantable,
+                      CASE WHEN pa.grantee = 0 THEN 'PUBLIC' ELSE pg_get_userbyid(pa.grantee)::text END AS grantee
+               FROM aclexplode({acl}) pa
+               WHERE (pa.grantee, pa.privilege_type, pa.is_grantable) NOT IN
+                     (SELECT pd.grantee, pd.privilege_type, pd.is_grantable FROM aclexplode({default_acl}) pd)
+               UNION ALL
+               SELECT 'revoked', pd.grantee, pd.privilege_type, pd.is_grantable,
+                      CASE WHEN pd.grantee = 0 THEN 'PUBLIC' ELSE pg_get_userbyid(pd.grantee)::text END
+               FROM aclexplode({default_acl}) pd
+               WHERE (pd.grantee, pd.privilege_type, pd.is_grantable) NOT IN
+                     (SELECT pa.grantee, pa.privilege_type, pa.is_grantable FROM aclexplode({acl}) pa)
+             ) px
+             WHERE px.role <> {owner}
+           ) pgr)
+         END"
+    )
+}
+
+/// Privileges of an object of `kind` (an `acldefault` letter) with ACL column `acl`.
+fn object_privileges(acl: &str, kind: char, owner: &str) -> String {
+    privileges(acl, &format!("acldefault('{kind}', {owner})"), owner)
+}
+
+fn json_rows(select: &str) -> String {
+    format!("{MANAGED}\nSELECT coalesce(json_agg(q), '[]')::text FROM (\n{select}\n) q")
+}
+
+/// The text of each catalog query, in the order [`super::introspect`] runs them.
+pub(super) struct Queries {
+    pub schemas: String,
+    pub extensions: String,
+    pub relations: String,
+    pub columns: String,
+    pub constraints: String,
+    pub indexes: String,
+    pub triggers: String,
+    pub policies: String,
+    pub sequences: String,
+    pub types: String,
+    pub functions: String,
+    pub default_privileges: String,
+    pub dependencies: String,
+    pub unmodeled: String,
+}
+
+impl Queries {
+    pub(super) fn new() -> Queries {
+        Queries {
+            schemas: json_rows(&format!(
+                "SELECT n.nspname AS name, ds.description AS comment, {privileges} AS privileges
+                 FROM managed m JOIN pg_namespace n ON n.oid = m.oid
+                 LEFT JOIN pg_description ds ON ds.objoid = n.oid AND ds.classoid = 'pg_namespace'::regclass AND ds.objsubid = 0",
+                privileges = object_privileges("n.nspacl", 'n', "n.nspowner"),
+            )),
+
+            extensions: json_rows(
+                "SELECT x.extname AS name, n.nspname AS schema, x.extversion AS version
+                 FROM pg_extension x JOIN pg_namespace n ON n.oid = x.extnamespace",
+            ),
+
+            // Tables, partitioned tables, views and materialized views.
+            relations: json_rows(&format!(
+                "SELECT m.nspname AS schema, c.relname AS name, c.relkind::text AS relkind,
+                        c.relpersistence = 'u' AS unlogged, c.relrowsecurity AS rls_enabled,
+                        c.relforcerowsecurity AS rls_forced, coalesce(c.reloptions, '{{}}') AS options,
+                        CASE WHEN c.relkind = 'p' THEN pg_get_partkeydef(c.oid) END AS partition_key,
+                        CASE WHEN c.relispartition THEN pg_get_expr(c.relpartbound, c.oid) END AS partition_bound,
+                        coalesce((SELECT json_agg(json_build_object('schema', pn.nspname, 'name', pc.relname) ORDER BY i.inhseqno)
+                                  FROM pg_inherits i JOIN pg_class pc ON pc.oid = i.inhparent
+                                  JOIN pg_namespace pn ON pn.oid = pc.relnamespace
+                                  WHERE i.inhrelid = c.oid), '[]') AS parents,
+                        c.relispartition AS is_partition,
+                        CASE WHEN c.relkind IN ('v', 'm') THEN pg_get_viewdef(c.oid, true) END AS view_definition,
+                        ds.description AS comment, {privileges} AS privileges
+                 FROM managed m JOIN pg_class c ON c.relnamespace = m.oid
+                 LEFT JOIN pg_description ds ON ds.objoid = c.oid AND ds.classoid = 'pg_class'::regclass AND ds.objsubid = 0
+                 WHERE c.relkind IN ('r', 'p', 'v', 'm') AND {not_member}",
+                privileges = object_privileges("c.relacl", 'r', "c.relowner"),
+                not_member = not_extension_member("pg_class", "c.oid"),
+            )),
+
+            // Columns of tables, views, materialized views and composite types (not of
+            // partitions: those are their parent's).
+            columns: json_rows(&format!(
+                "SELECT m.nspname AS schema, c.relname AS relation, a.attname AS name,
+                        format_type(a.atttypid, a.atttypmod) AS data_type,
+                        CASE WHEN a.attcollation <> 0 AND a.attcollation <> t.typcollation THEN
+                          (SELECT CASE WHEN cn.nspname = 'pg_catalog' THEN quote_ident(co.collname)
+                                       ELSE quote_ident(cn.nspname) || '.' || quote_ident(co.collname) END
+                           FROM pg_collation co JOIN pg_namespace cn ON cn.oid = co.collnamespace
+                           WHERE co.oid = a.attcollation) END AS collation,
+                        a.attnotnull AS not_null,
+                        CASE WHEN a.attgenerated = '' THEN pg_get_expr(ad.adbin, ad.adrelid) END AS default,
+                        CASE WHEN a.attgenerated <> '' THEN pg_get_expr(ad.adbin, ad.adrelid) END AS generated,
+                        a.attgenerated = 'v' AS generated_virtual,
+                        NULLIF(a.attidentity, '')::text AS identity,
+                        CASE WHEN a.attidentity <> '' THEN
+                          (SELECT json_build_object('data_type', format_type(s.seqtypid, NULL), 'start', s.seqstart,
+                                                    'increment', s.seqincrement, 'min', s.seqmin, 'max', s.seqmax,
+                                                    'cache', s.seqcache, 'cycle', s.seqcycle)
+                           FROM pg_depend d JOIN pg_sequence s ON s.seqrelid = d.objid
+                           WHERE d.classid = 'pg_class'::regclass AND d.refclassid = 'pg_class'::regclass
+                             AND d.refobjid = a.attrelid AND d.refobjsubid = a.attnum AND d.deptype = 'i') END AS identity_sequence,
+                        ds.description AS comment, {privileges} AS privileges
+                 FROM managed m JOIN pg_class c ON c.relnamespace = m.oid
+                 JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
+                 JOIN pg_type t ON t.oid = a.atttypid
+                 LEFT JOIN pg_attrdef ad ON ad.adrelid = a.attrelid AND ad.adnum = a.attnum
+                 LEFT JOIN pg_description ds ON ds.objoid = c.oid AND ds.classoid = 'pg_class'::regclass AND ds.objsubid = a.attnum
+                 WHERE c.relkind IN ('r', 'p', 'v', 'm', 'c') AND NOT c.relispartition AND {not_member}
+                 ORDER BY c.oid, a.attnum",
+                // Columns have no default privileges: acldefault('c') is the empty ACL.
+                privileges = object_privileges("a.attacl", 'c', "c.relowner"),
+                not_member = not_extension_member("pg_class", "c.oid"),
+            )),
+
+            // Table constraints. NOT NULL (contype 'n', PostgreSQL 18) is the column's
+            // `not_null`; constraint triggers are triggers. Constraints a partition or child
+            // inherits are its parent's.
+            constraints: json_rows(&format!(
+                "SELECT m.nspname AS schema, c.relname AS relation, co.conname AS name, co.contype::text AS kind,
+                        pg_get_constraintdef(co.oid) AS definition,
+                        coalesce((SELECT json_agg(a.attname ORDER BY k.ord) FROM unnest(co.conkey) WITH ORDINALITY k(num, ord)
+                                  JOIN pg_attribute a ON a.attrelid = co.conrelid AND a.attnum = k.num), '[]') AS columns,
+                        CASE WHEN co.contype = 'f' THEN json_build_object(
+                          'schema', fn.nspname, 'table', fc.relname,
+                          'columns', (SELECT json_agg(a.attname ORDER BY k.ord) FROM unnest(co.confkey) WITH ORDINALITY k(num, ord)
+                                      JOIN pg_attribute a ON a.attrelid = co.confrelid AND a.attnum = k.num),
+                          'on_update', co.confupdtype, 'on_delete', co.confdeltype, 'match', co.confmatchtype) END AS foreign_key,
+                        co.convalidated AS validated, co.condeferrable AS deferrable, co.condeferred AS initially_deferred,
+                        CASE WHEN co.contype IN ('p', 'u', 'x') THEN ic.relname END AS index,
+                        ds.description AS comment
+                 FROM managed m JOIN pg_class c ON c.relnamespace = m.oid
+                 JOIN pg_constraint co ON co.conrelid = c.oid
+                 LEFT JOIN pg_class fc ON fc.oid = co.confrelid
+                 LEFT JOIN pg_namespace fn ON fn.oid = fc.relnamespace
+                 LEFT JOIN pg_class ic ON ic.oid = co.conindid
+                 LEFT JOIN pg_description ds ON ds.objoid = co.oid AND ds.classoid = 'pg_constraint'::regclass
+                 WHERE c.relkind IN ('r', 'p') AND co.contype IN ('p', 'u', 'f', 'c', 'x')
+                   AND co.conparentid = 0 AND co.conislocal AND {not_member}",
+                not_member = not_extension_member("pg_class", "c.oid"),
+            )),
+
+            // Indexes of tables and materialized views; a partition's index attached to its
+            // parent's index is the parent's.
+            indexes: json_rows(&format!(
+                "SELECT m.nspname AS schema, c.relname AS relation, ic.relname AS name,
+                        pg_get_indexdef(i.indexrelid) AS definition, am.amname AS method,
+                        i.indisunique AS unique, i.indisprimary AS primary,
+                        coalesce((to_jsonb(i) ->> 'indnullsnotdistinct')::boolean, false) AS nulls_not_distinct,
+                        coalesce((SELECT json_agg(pg_get_indexdef(i.indexrelid, k, true) ORDER BY k)
+                                  FROM generate_series(1, i.indnkeyatts) k), '[]') AS keys,
+                        coalesce((SELECT json_agg(pg_get_indexdef(i.indexrelid, k, true) ORDER BY k)
+                                  FROM generate_series(i.indnkeyatts + 1, i.indnatts) k), '[]') AS include,
+                        pg_get_expr(i.indpred, i.indrelid) AS predicate,
+                        co.conname AS constraint, i.indisvalid AS valid, ds.description AS comment
+                 FROM managed m JOIN pg_class c ON c.relnamespace = m.oid
+                 JOIN pg_index i ON i.indrelid = c.oid
+                 JOIN pg_class ic ON ic.oid = i.indexrelid
+                 JOIN pg_am am ON am.oid = ic.relam
+                 LEFT JOIN pg_constraint co ON co.conindid = i.indexrelid AND co.conrelid = i.indrelid AND co.contype IN ('p', 'u', 'x')
+                 LEFT JOIN pg_description ds ON ds.objoid = ic.oid AND ds.classoid = 'pg_class'::regclass AND ds.objsubid = 0
+                 WHERE c.relkind IN ('r', 'p', 'm')
+                   AND NOT EXISTS (SELECT 1 FROM pg_inherits inh WHERE inh.inhrelid = i.indexrelid)
+                   AND {not_member}",
+                not_member = not_extension_member("pg_class", "c.oid"),
+            )),
+
+            // User triggers: not the internal ones of foreign keys, not clones on partitions.
+            triggers: json_rows(&format!(
+                "SELECT m.nspname AS schema, c.relname AS relation, t.tgname AS name,
+                        pg_get_triggerdef(t.oid) AS definition, t.tgconstraint <> 0 AS constraint,
+                        t.tgenabled::text AS enabled, ds.description AS comment
+                 FROM managed m JOIN pg_class c ON c.relnamespace = m.oid
+                 JOIN pg_trigger t ON t.tgrelid = c.oid
+                 LEFT JOIN pg_description ds ON ds.objoid = t.oid AND ds.classoid = 'pg_trigger'::regclass
+                 WHERE NOT t.tgisinternal AND t.tgparentid = 0 AND {not_member}",
+                not_member = not_extension_member("pg_class", "c.oid"),
+            )),
+
+            policies: json_rows(
+                "SELECT m.nspname AS schema, c.relname AS relation, p.polname AS name, p.polpermissive AS permissive,
+                        p.polcmd::text AS command,
+                        coalesce((SELECT json_agg(CASE WHEN r = 0 THEN 'PUBLIC' ELSE pg_get_userbyid(r)::text END
+                                                  ORDER BY CASE WHEN r = 0 THEN 'PUBLIC' ELSE pg_get_userbyid(r)::text END)
+                                  FROM unnest(p.polroles) r), '[]') AS roles,
+                        pg_get_expr(p.polqual, p.polrelid) AS using, pg_get_expr(p.polwithcheck, p.polrelid) AS with_check,
+                        ds.description AS comment
+                 FROM managed m JOIN pg_class c ON c.relnamespace = m.oid
+                 JOIN pg_policy p ON p.polrelid = c.oid
+                 LEFT JOIN pg_description ds ON ds.objoid = p.oid AND ds.classoid = 'pg_policy'::regclass",
+            ),
+
+            // Sequences, except identity sequences (their column has them).
+            sequences: json_rows(&format!(
+                "SELECT m.nspname AS schema, c.relname AS name,
+                        json_build_object('data_type', format_type(s.seqtypid, NULL), 'start', s.seqstart,
+                                          'increment', s.seqincrement, 'min', s.seqmin, 'max', s.seqmax,
+                                          'cache', s.seqcache, 'cycle', s.seqcycle) AS options,
+                        (SELECT json_build_object('schema', tn.nspname, 'table', tc.relname, 'column', ta.attname)
+                         FROM pg_depend d JOIN pg_class tc ON tc.oid = d.refobjid
+                         JOIN pg_namespace tn ON tn.oid = tc.relnamespace
+                         JOIN pg_attribute ta ON ta.attrelid = d.refobjid AND ta.attnum = d.refobjsubid
+                         WHERE d.classid = 'pg_class'::regclass AND d.objid = c.oid AND d.refclassid = 'pg_class'::regclass
+                           AND d.deptype = 'a' AND d.refobjsubid > 0) AS owned_by,
+                        ds.description AS comment, {privileges} AS privileges
+                 FROM managed m JOIN pg_class c ON c.relnamespace = m.oid
+                 JOIN pg_sequence s ON s.seqrelid = c.oid
+                 LEFT JOIN pg_description ds ON ds.objoid = c.oid AND ds.classoid = 'pg_class'::regclass AND ds.objsubid = 0
+                 WHERE NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_class'::regclass AND d.objid = c.oid AND d.deptype = 'i')
+                   AND {not_member}",
+                privileges = object_privileges("c.relacl", 's', "c.relowner"),
+                not_member = not_extension_member("pg_class", "c.oid"),
+            )),
+
+            // Enums, domains, composite types (not table row types) and ranges. Array and
+            // multirange types come with their element and range types.
+            types: json_rows(&format!(
+                "SELECT m.nspname AS schema, t.typname AS name, t.typtype::text AS kind,
+                        CASE WHEN t.typtype = 'e' THEN
+                          (SELECT json_agg(e.enumlabel ORDER BY e.enumsortorder) FROM pg_enum e WHERE e.enumtypid = t.oid) END AS labels,
+                        CASE WHEN t.typtype = 'd' THEN format_type(t.typbasetype, t.typtypmod) END AS base,
+                        CASE WHEN t.typtype = 'd' AND t.typcollation <> 0 AND t.typcollation <> bt.typcollation THEN
+                          (SELECT CASE WHEN cn.nspname = 'pg_catalog' THEN quote_ident(co.collname)
+                                       ELSE quote_ident(cn.nspname) || '.' || quote_ident(co.collname) END
+                           FROM pg_collation co JOIN pg_namespace cn ON cn.oid = co.collnamespace
+                           WHERE co.oid = t.typcollation) END AS collation,
+                        t.typnotnull AS not_null,
+                        pg_get_expr(t.typdefaultbin, 0) AS default,
+                        CASE WHEN t.typtype = 'd' THEN
+                          coalesce((SELECT json_object_agg(co.conname, json_build_object('definition', pg_get_constraintdef(co.oid),
+                                                                                         'validated', co.convalidated))
+                                    FROM pg_constraint co WHERE co.contypid = t.oid AND co.contype = 'c'), '{{}}') END AS checks,
+                        CASE WHEN t.typtype = 'r' THEN
+                          (SELECT json_build_object(
+                             'subtype', format_type(r.rngsubtype, NULL),
+                             'subtype_opclass', CASE WHEN NOT opc.opcdefault THEN quote_ident(opn.nspname) || '.' || quote_ident(opc.opcname) END,
+                             'collation', CASE WHEN r.rngcollation <> 0 THEN
+                                (SELECT quote_ident(co.collname) FROM pg_collation co WHERE co.oid = r.rngcollation) END,
+                             'canonical', CASE WHEN r.rngcanonical::oid <> 0 THEN r.rngcanonical::regproc::text END,
+                             'subtype_diff', CASE WHEN r.rngsubdiff::oid <> 0 THEN r.rngsubdiff::regproc::text END,
+                             'multirange', (to_jsonb(r) ->> 'rngmultitypid')::oid::regtype::text)
+                           FROM pg_range r JOIN pg_opclass opc ON opc.oid = r.rngsubopc
+                           JOIN pg_namespace opn ON opn.oid = opc.opcnamespace
+                           WHERE r.rngtypid = t.oid) END AS range,
+                        ds.description AS comment, {privileges} AS privileges
+                 FROM managed m JOIN pg_type t ON t.typnamespace = m.oid
+                 LEFT JOIN pg_type bt ON bt.oid = t.typbasetype
+                 LEFT JOIN pg_description ds ON ds.objoid = t.oid AND ds.classoid = 'pg_type'::regclass
+                 WHERE t.typtype IN ('e', 'd', 'c', 'r')
+                   AND (t.typtype <> 'c' OR (SELECT rc.relkind FROM pg_class rc WHERE rc.oid = t.typrelid) = 'c')
+                   AND {not_member}",
+                privileges = object_privileges("t.typacl", 'T', "t.typowner"),
+                not_member = not_extension_member("pg_type", "t.oid"),
+            )),
+
+            functions: json_rows(&format!(
+                "SELECT m.nspname AS schema, p.proname AS name, pg_get_function_identity_arguments(p.oid) AS identity,
+                        p.prokind::text AS kind,
+                        CASE WHEN p.prokind <> 'a' THEN pg_get_functiondef(p.oid) END AS definition,
+                        pg_get_function_arguments(p.oid) AS arguments,
+                        coalesce(pg_get_function_result(p.oid), '') AS result, l.lanname AS language,
+                        CASE WHEN p.prokind = 'a' THEN
+                          (SELECT json_build_object(
+                             'transition', ag.aggtransfn::regproc::text,
+                             'state_type', format_type(ag.aggtranstype, NULL),
+                             'final_function', CASE WHEN ag.aggfinalfn::oid <> 0 THEN ag.aggfinalfn::regproc::text END,
+                             'combine_function', CASE WHEN ag.aggcombinefn::oid <> 0 THEN ag.aggcombinefn::regproc::text END,
+                             'initial_condition', ag.agginitval,
+                             'sort_operator', CASE WHEN ag.aggsortop <> 0 THEN ag.aggsortop::regoperator::text END)
+                           FROM pg_aggregate ag WHERE ag.aggfnoid = p.oid) END AS aggregate,
+                        ds.description AS comment, {privileges} AS privileges
+                 FROM managed m JOIN pg_proc p ON p.pronamespace = m.oid
+                 JOIN pg_language l ON l.oid = p.prolang
+                 LEFT JOIN pg_description ds ON ds.objoid = p.oid AND ds.classoid = 'pg_proc'::regclass
+                 WHERE {not_member}",
+                privileges = object_privileges("p.proacl", 'f', "p.proowner"),
+                not_member = not_extension_member("pg_proc", "p.oid"),
+            )),
+
+            // ALTER DEFAULT PRIVILEGES: database-wide entries change PostgreSQL's defaults;
+            // per-schema entries add to them.
+            default_privileges: json_rows(&format!(
+                "SELECT pg_get_userbyid(d.defaclrole)::text AS role, n.nspname AS schema, d.defaclobjtype::text AS object_type,
+                        CASE WHEN d.defaclnamespace = 0
+                             THEN {global}
+                             ELSE {in_schema} END AS privileges
+                 FROM pg_default_acl d LEFT JOIN pg_namespace n ON n.oid = d.defaclnamespace
+                 WHERE d.defaclnamespace = 0 OR d.defaclnamespace IN (SELECT oid FROM managed)",
+                global = privileges(
+                    "d.defaclacl",
+                    "acldefault((CASE d.defaclobjtype WHEN 'S' THEN 's' WHEN 'f' THEN 'f' WHEN 'T' THEN 'T' WHEN 'n' THEN 'n' ELSE 'r' END)::\"char\", d.defaclrole)",
+                    "d.defaclrole"
+                ),
+                // Per-schema entries add to the defaults: relative to the empty ACL (acldefault('c')).
+                in_schema = privileges("d.defaclacl", "acldefault('c', d.defaclrole)", "d.defaclrole"),
+            )),
+
+            // What views and materialized views read, for ordering.
+            dependencies: json_rows(
+                "SELECT DISTINCT m.nspname AS schema, c.relname AS relation, rn.nspname AS ref_schema, rc.relname AS ref_name
+                 FROM managed m JOIN pg_class c ON c.relnamespace = m.oid
+                 JOIN pg_rewrite rw ON rw.ev_class = c.oid
+                 JOIN pg_depend d ON d.classid = 'pg_rewrite'::regclass AND d.objid = rw.oid
+                                 AND d.refclassid = 'pg_class'::regclass AND d.refobjid <> c.oid
+                 JOIN pg_class rc ON rc.oid = d.refobjid
+                 JOIN pg_namespace rn ON rn.oid = rc.relnamespace
+                 WHERE c.relkind IN ('v', 'm')",
+            ),
+
+            // The census: user objects the catalog does not model.
+            unmodeled: json_rows(
+                "SELECT x.kind, x.name FROM (
+                   SELECT 'foreign table' AS kind, quote_ident(m.nspname) || '.' || quote_ident(c.relname) AS name,
+                          'pg_class'::regclass AS classid, c.oid AS objid
+                   FROM managed m JOIN pg_class c ON c.relnamespace = m.oid WHERE c.relkind = 'f'
+                   UNION ALL
+                   SELECT 'rule', quote_ident(m.nspname) || '.' || quote_ident(c.relname) || ' ' || quote_ident(rw.rulename),
+                          'pg_rewrite'::regclass, rw.oid
+                   FROM managed m JOIN pg_class c ON c.relnamespace = m.oid JOIN pg_rewrite rw ON rw.ev_class = c.oid
+                   WHERE rw.rulename <> '_RETURN'
+                   UNION ALL
+                   SELECT CASE t.typtype WHEN 'p' THEN 'shell type' ELSE 'base type' END,
+                          quote_ident(m.nspname) || '.' || quote_ident(t.typname), 'pg_type'::regclass, t.oid
+                   FROM managed m JOIN pg_type t ON t.typnamespace = m.oid
+                   WHERE t.typtype IN ('b', 'p')
+                     AND NOT (t.typelem <> 0 AND EXISTS (SELECT 1 FROM pg_type el WHERE el.oid = t.typelem AND el.typarray = t.oid))
+                   UNION ALL
+                   SELECT 'operator', quote_ident(m.nspname) || '.' || o.oprname || '(' || format_type(o.oprleft, NULL) || ', '
+                          || format_type(o.oprright, NULL) || ')', 'pg_operator'::regclass, o.oid
+                   FROM managed m JOIN pg_operator o ON o.oprnamespace = m.oid
+                   UNION ALL
+                   SELECT 'operator class', quote_ident(m.nspname) || '.' || quote_ident(o.opcname), 'pg_opclass'::regclass, o.oid
+                   FROM managed m JOIN pg_opclass o ON o.opcnamespace = m.oid
+                   UNION ALL
+                   SELECT 'operator family', quote_ident(m.nspname) || '.' || quote_ident(o.opfname), 'pg_opfamily'::regclass, o.oid
+                   FROM managed m JOIN pg_opfamily o ON o.opfnamespace = m.oid
+                   UNION ALL
+                   SELECT 'collation', quote_ident(m.nspname) || '.' || quote_ident(o.collname), 'pg_collation'::regclass, o.oid
+                   FROM managed m JOIN pg_collation o ON o.collnamespace = m.oid
+                   UNION ALL
+                   SELECT 'conversion', quote_ident(m.nspname) || '.' || quote_ident(o.conname), 'pg_conversion'::regclass, o.oid
+                   FROM managed m JOIN pg_conversion o ON o.connamespace = m.oid
+                   UNION ALL
+                   SELECT 'statistics object', quote_ident(m.nspname) || '.' || quote_ident(o.stxname), 'pg_statistic_ext'::regclass, o.oid
+                   FROM managed m JOIN pg_statistic_ext o ON o.stxnamespace = m.oid
+                   UNION ALL
+                   SELECT 'text search configuration', quote_ident(m.nspname) || '.' || quote_ident(o.cfgname), 'pg_ts_config'::regclass, o.oid
+                   FROM managed m JOIN pg_ts_config o ON o.cfgnamespace = m.oid
+                   UNION ALL
+                   SELECT 'text search dictionary', quote_ident(m.nspname) || '.' || quote_ident(o.dictname), 'pg_ts_dict'::regclass, o.oid
+                   FROM managed m JOIN pg_ts_dict o ON o.dictnamespace = m.oid
+                   UNION ALL
+                   SELECT 'text search parser', quote_ident(m.nspname) || '.' || quote_ident(o.prsname), 'pg_ts_parser'::regclass, o.oid
+                   FROM managed m JOIN pg_ts_parser o ON o.prsnamespace = m.oid
+                   UNION ALL
+                   SELECT 'text search template', quote_ident(m.nspname) || '.' || quote_ident(o.tmplname), 'pg_ts_template'::regclass, o.oid
+                   FROM managed m JOIN pg_ts_template o ON o.tmplnamespace = m.oid
+                   UNION ALL
+                   SELECT 'event trigger', quote_ident(o.evtname), 'pg_event_trigger'::regclass, o.oid
+                   FROM pg_event_trigger o
+                 ) x
+                 WHERE NOT EXISTS (SELECT 1 FROM pg_depend e WHERE e.classid = x.classid AND e.objid = x.objid AND e.deptype = 'e')
+                 ORDER BY x.kind, x.name",
+            ),
+        }
+    }
+}
