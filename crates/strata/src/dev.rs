@@ -159,7 +159,7 @@ fn debian_bin_dirs() -> Vec<PathBuf> {
             ))
         })
         .collect();
-    dirs.sort_by(|a, b| b.0.cmp(&a.0));
+    dirs.sort_by_key(|(major, _)| std::cmp::Reverse(*major));
     dirs.into_iter().map(|(_, dir)| dir).collect()
 }
 
@@ -532,11 +532,15 @@ impl Cluster {
         } else {
             String::new()
         };
+        // strata applies whole schemas in one transaction (normalising declared files, checking
+        // plans); a 10,000-table schema takes about 50,000 locks, beyond the default lock table
+        // (64 per connection). 1,024 per connection costs some 30 MB of shared memory.
         let mut text = format!(
             "# Written by strata. It picks a free port on start when the last one is taken.\n\
              listen_addresses = '127.0.0.1'\n\
              port = {port}\n\
-             unix_socket_directories = '{socket_dir}'\n"
+             unix_socket_directories = '{socket_dir}'\n\
+             max_locks_per_transaction = 1024\n"
         );
         if !self.durable {
             text.push_str("fsync = off\nsynchronous_commit = off\nfull_page_writes = off\n");
@@ -546,22 +550,21 @@ impl Cluster {
         self.chown(&path)
     }
 
-    /// The port of the last start when it is free, else a new free one (written to strata.conf).
+    /// The port of the last start when it is free, else a new free one. strata.conf is written
+    /// anew on every start, so that a cluster made by an older strata gets today's settings.
     fn choose_port(&self) -> Result<u16> {
         let path = self.data_dir.join(STRATA_CONF);
         let previous = fs::read_to_string(&path).ok().and_then(|text| {
             text.lines()
                 .find_map(|line| line.strip_prefix("port = ")?.trim().parse::<u16>().ok())
         });
-        if let Some(port) = previous
-            && TcpListener::bind((Ipv4Addr::LOCALHOST, port)).is_ok()
-        {
-            return Ok(port);
-        }
-        let port = TcpListener::bind((Ipv4Addr::LOCALHOST, 0))
-            .and_then(|listener| listener.local_addr())
-            .map_err(|e| Error::io("finding a free port on 127.0.0.1", e))?
-            .port();
+        let port = match previous {
+            Some(port) if TcpListener::bind((Ipv4Addr::LOCALHOST, port)).is_ok() => port,
+            _ => TcpListener::bind((Ipv4Addr::LOCALHOST, 0))
+                .and_then(|listener| listener.local_addr())
+                .map_err(|e| Error::io("finding a free port on 127.0.0.1", e))?
+                .port(),
+        };
         self.write_conf(port)?;
         Ok(port)
     }

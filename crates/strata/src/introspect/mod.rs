@@ -52,9 +52,10 @@ pub async fn introspect(client: &Client, scope: &Scope) -> Result<Introspection>
         client,
         statements: AtomicUsize::new(0),
     };
+    // JIT would compile the large catalog queries for longer than they run.
     session
         .batch(
-            "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY; SET LOCAL search_path = pg_catalog",
+            "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY; SET LOCAL search_path = pg_catalog; SET LOCAL jit = off",
         )
         .await
         .map_err(|e| Error::db("starting the introspection transaction", e))?;
@@ -187,6 +188,29 @@ async fn read(client: &Session<'_>, scope: &Scope) -> Result<Introspection> {
 
 fn is_aborted_transaction(error: &Error) -> bool {
     matches!(error, Error::Db { error, .. } if error.code() == Some(&tokio_postgres::error::SqlState::IN_FAILED_SQL_TRANSACTION))
+}
+
+/// Each catalog query with a name, for profiling (`strata-bench --profile`); `$1` is the
+/// managed schemas as `text[]`, or NULL for every user schema.
+#[doc(hidden)]
+pub fn query_texts() -> Vec<(&'static str, &'static str)> {
+    let q = &*QUERIES;
+    vec![
+        ("schemas", &q.schemas),
+        ("extensions", &q.extensions),
+        ("relations", &q.relations),
+        ("columns", &q.columns),
+        ("constraints", &q.constraints),
+        ("indexes", &q.indexes),
+        ("triggers", &q.triggers),
+        ("policies", &q.policies),
+        ("sequences", &q.sequences),
+        ("types", &q.types),
+        ("functions", &q.functions),
+        ("default_privileges", &q.default_privileges),
+        ("dependencies", &q.dependencies),
+        ("unmodeled", &q.unmodeled),
+    ]
 }
 
 /// Runs one catalog query and parses its JSON array of rows.
