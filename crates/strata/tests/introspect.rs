@@ -668,7 +668,9 @@ async fn census_reports_what_is_not_modelled() {
          CREATE COLLATION odd.german (provider = libc, locale = 'C');
          CREATE EXTENSION file_fdw;
          CREATE SERVER files FOREIGN DATA WRAPPER file_fdw;
-         CREATE FOREIGN TABLE odd.ft (line text) SERVER files OPTIONS (filename '/dev/null');",
+         CREATE FOREIGN TABLE odd.ft (line text) SERVER files OPTIONS (filename '/dev/null');
+         CREATE FUNCTION odd.on_ddl() RETURNS event_trigger LANGUAGE plpgsql AS 'BEGIN END';
+         CREATE EVENT TRIGGER strata_census_ddl ON ddl_command_end EXECUTE FUNCTION odd.on_ddl();",
     )
     .await;
     let found: Vec<String> = result.unmodeled.iter().map(|u| u.to_string()).collect();
@@ -676,6 +678,7 @@ async fn census_reports_what_is_not_modelled() {
         found,
         [
             "collation odd.german",
+            "event trigger strata_census_ddl",
             "foreign table odd.ft",
             "operator odd.===(integer, integer)",
             "rule odd.t keep",
