@@ -5,4 +5,8 @@
 #![warn(missing_docs)]
 
 pub mod catalog;
+pub mod diff;
+pub mod plan;
+pub mod refs;
+pub mod render;
 pub mod sql;

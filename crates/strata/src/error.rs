@@ -65,6 +65,20 @@ pub enum Error {
         error: std::io::Error,
     },
 
+    /// A plan, applied to a scratch copy, did not reach the wanted state. This is a bug in
+    /// strata: nothing was written or run.
+    #[error(
+        "{what} does not converge: applied to a scratch copy, a second diff still finds\n  {}\n\
+         nothing was written or run; please report this with the schemas involved",
+        remaining.join("\n  ")
+    )]
+    NotConverged {
+        /// What did not converge.
+        what: String,
+        /// The first line of each step the second diff still finds.
+        remaining: Vec<String>,
+    },
+
     /// The command was interrupted (Ctrl-C); cleanup has run.
     #[error("interrupted")]
     Interrupted,

@@ -8,6 +8,7 @@
 //! same entry point with an empty registry.
 #![warn(missing_docs)]
 
+pub mod apply;
 pub mod cli;
 pub mod config;
 pub mod data;
@@ -17,5 +18,6 @@ pub mod introspect;
 pub mod pg;
 pub mod scratch;
 pub mod url;
+pub mod verify;
 
 pub use error::{Error, Result};

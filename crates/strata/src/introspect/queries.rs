@@ -315,7 +315,9 @@ impl Queries {
                  FROM managed m JOIN pg_proc p ON p.pronamespace = m.oid
                  JOIN pg_language l ON l.oid = p.prolang
                  LEFT JOIN pg_description ds ON ds.objoid = p.oid AND ds.classoid = 'pg_proc'::regclass
-                 WHERE {not_member}",
+                 WHERE {not_member}
+                   -- Functions a type made for itself (range constructors) are the type's.
+                   AND NOT EXISTS (SELECT 1 FROM pg_depend i WHERE i.classid = 'pg_proc'::regclass AND i.objid = p.oid AND i.deptype = 'i')",
                 privileges = object_privileges("p.proacl", 'f', "p.proowner"),
                 not_member = not_extension_member("pg_proc", "p.oid"),
             )),

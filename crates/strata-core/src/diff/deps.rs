@@ -1,0 +1,181 @@
+//! What each object needs to exist: the edges of the dependency graph that orders a plan.
+
+use crate::catalog::{Catalog, Constraint, ConstraintKind, Function, FunctionKey, Index, Policy, QualName, Table, Trigger, TypeDef, TypeKind, View};
+use crate::plan::ObjectRef;
+use crate::refs::{objects_in, regclass_literals, type_refs};
+
+pub(super) fn schema(name: &str) -> ObjectRef {
+    ObjectRef::Schema { name: name.to_owned() }
+}
+
+pub(super) fn relation(name: &QualName) -> ObjectRef {
+    ObjectRef::Relation { name: name.clone() }
+}
+
+pub(super) fn shape(table: &QualName) -> ObjectRef {
+    ObjectRef::Shape { table: table.clone() }
+}
+
+/// Relations, functions and sequences an expression mentions.
+pub(super) fn expression(catalog: &Catalog, text: &str) -> Vec<ObjectRef> {
+    let mut out = objects_in(catalog, text);
+    out.extend(regclass_literals(text).iter().filter(|n| catalog.sequences.contains_key(n)).map(relation));
+    // A table named in an expression is read for its columns.
+    let tables: Vec<ObjectRef> = out
+        .iter()
+        .filter_map(|r| match r {
+            ObjectRef::Relation { name } if catalog.tables.contains_key(name) => Some(shape(name)),
+            _ => None,
+        })
+        .collect();
+    out.extend(tables);
+    out
+}
+
+/// A table's own needs: its schema, parents, column types, and what defaults, generated
+/// expressions and inline constraints mention.
+pub(super) fn table(catalog: &Catalog, name: &QualName, table: &Table) -> Vec<ObjectRef> {
+    let mut out = vec![schema(&name.schema)];
+    let parents = table.partition_of.iter().map(|p| &p.parent).chain(&table.inherits);
+    for parent in parents {
+        out.push(relation(parent));
+        out.push(shape(parent));
+    }
+    for column in &table.columns {
+        out.extend(type_refs(catalog, &column.data_type));
+        for text in column.default.iter().chain(&column.generated) {
+            out.extend(expression(catalog, text));
+        }
+    }
+    for constraint in table.constraints.values().filter(|c| crate::render::is_inline(c)) {
+        out.extend(expression(catalog, &constraint.definition));
+    }
+    without_self(out, name)
+}
+
+/// A constraint's needs: its table, what its definition mentions and, for a foreign key, the
+/// referenced table's primary key or unique constraint on the referenced columns.
+pub(super) fn constraint(catalog: &Catalog, table: &QualName, constraint: &Constraint) -> Vec<ObjectRef> {
+    let mut out = vec![relation(table), shape(table)];
+    out.extend(expression(catalog, &constraint.definition));
+    if let (ConstraintKind::ForeignKey, Some(fk)) = (constraint.kind, &constraint.foreign_key)
+        && let Some(target) = catalog.tables.get(&fk.table)
+    {
+        for (name, key) in &target.constraints {
+            if matches!(key.kind, ConstraintKind::PrimaryKey | ConstraintKind::Unique) && same_set(&key.columns, &fk.columns) {
+                out.push(ObjectRef::Constraint { table: fk.table.clone(), name: name.clone() });
+            }
+        }
+        for (name, index) in &target.indexes {
+            if index.unique && index.constraint.is_none() && index.predicate.is_none() && same_set(&index.keys, &fk.columns) {
+                out.push(ObjectRef::Index { name: QualName::new(fk.table.schema.clone(), name.clone()) });
+            }
+        }
+    }
+    out
+}
+
+fn same_set(a: &[String], b: &[String]) -> bool {
+    let mut a: Vec<&String> = a.iter().collect();
+    let mut b: Vec<&String> = b.iter().collect();
+    a.sort();
+    b.sort();
+    a == b
+}
+
+/// An index's needs: its table (or materialized view) and what its definition mentions.
+pub(super) fn index(catalog: &Catalog, table: &QualName, index: &Index) -> Vec<ObjectRef> {
+    let mut out = vec![relation(table)];
+    if catalog.tables.contains_key(table) {
+        out.push(shape(table));
+    }
+    out.extend(expression(catalog, &index.definition));
+    out
+}
+
+/// A view's needs: its schema, what it reads, and the functions and types it mentions.
+pub(super) fn view(catalog: &Catalog, name: &QualName, view: &View) -> Vec<ObjectRef> {
+    let mut out = vec![schema(&name.schema)];
+    for dependency in &view.depends_on {
+        out.push(relation(dependency));
+        if catalog.tables.contains_key(dependency) {
+            out.push(shape(dependency));
+        }
+    }
+    out.extend(expression(catalog, &view.definition));
+    for column in &view.columns {
+        out.extend(type_refs(catalog, &column.data_type));
+    }
+    without_self(out, name)
+}
+
+/// A function's needs: its schema and the types of its signature; a body in SQL-standard form
+/// (`BEGIN ATOMIC`, `RETURN`) is parsed when created, so what it mentions too. Other bodies are
+/// not checked at creation (strata runs plans with `check_function_bodies` off, as pg_dump does).
+pub(super) fn function(catalog: &Catalog, key: &FunctionKey, function: &Function) -> Vec<ObjectRef> {
+    let mut out = vec![schema(&key.name.schema)];
+    out.extend(type_refs(catalog, &function.arguments));
+    out.extend(type_refs(catalog, &function.result));
+    if let Some(aggregate) = &function.aggregate {
+        let parts = [Some(&aggregate.transition), aggregate.final_function.as_ref(), aggregate.combine_function.as_ref()];
+        for part in parts.into_iter().flatten() {
+            out.extend(objects_in(catalog, part));
+        }
+        out.extend(type_refs(catalog, &aggregate.state_type));
+    } else if is_sql_standard_body(&function.definition) {
+        out.extend(expression(catalog, &function.definition));
+    }
+    out.retain(|r| !matches!(r, ObjectRef::Function { key: k } if k == key));
+    out
+}
+
+fn is_sql_standard_body(definition: &str) -> bool {
+    definition.lines().any(|line| line.starts_with("BEGIN ATOMIC") || line.starts_with("RETURN "))
+}
+
+/// A trigger's needs: its table or view and its function.
+pub(super) fn trigger(catalog: &Catalog, table: &QualName, trigger: &Trigger) -> Vec<ObjectRef> {
+    let mut out = vec![relation(table)];
+    out.extend(expression(catalog, &trigger.definition));
+    out
+}
+
+/// A policy's needs: its table and what its expressions mention.
+pub(super) fn policy(catalog: &Catalog, table: &QualName, policy: &Policy) -> Vec<ObjectRef> {
+    let mut out = vec![relation(table)];
+    for text in policy.using.iter().chain(&policy.with_check) {
+        out.extend(expression(catalog, text));
+    }
+    out
+}
+
+/// A type's needs: its schema and the types and functions its definition uses.
+pub(super) fn type_def(catalog: &Catalog, name: &QualName, ty: &TypeDef) -> Vec<ObjectRef> {
+    let mut out = vec![schema(&name.schema)];
+    match &ty.kind {
+        TypeKind::Enum { .. } => {}
+        TypeKind::Domain { base, default, checks, .. } => {
+            out.extend(type_refs(catalog, base));
+            for text in default.iter().chain(checks.values().map(|c| &c.definition)) {
+                out.extend(expression(catalog, text));
+            }
+        }
+        TypeKind::Composite { attributes } => {
+            for attribute in attributes {
+                out.extend(type_refs(catalog, &attribute.data_type));
+            }
+        }
+        TypeKind::Range { subtype, canonical, subtype_diff, .. } => {
+            out.extend(type_refs(catalog, subtype));
+            for function in canonical.iter().chain(subtype_diff) {
+                out.extend(objects_in(catalog, function));
+            }
+        }
+    }
+    without_self(out, name)
+}
+
+fn without_self(mut refs: Vec<ObjectRef>, name: &QualName) -> Vec<ObjectRef> {
+    refs.retain(|r| !matches!(r, ObjectRef::Relation { name: n } | ObjectRef::Shape { table: n } if n == name));
+    refs
+}

@@ -1,0 +1,187 @@
+//! The diff: two catalogs in, the plan that takes a database from the first to the second out.
+//!
+//! [`diff`] is pure. It compares every object kind by name, decides for each difference whether
+//! it is an alteration in place or a drop and a re-creation, spreads re-creations to what depends
+//! on the re-created object (a view on a column whose type changes, a trigger on a function whose
+//! signature changes), and orders the steps by their dependencies (see [`order`]). Renames are
+//! input: a [`Rename`] turns a drop and a create into one `RENAME` step.
+//!
+//! A plan is only as good as its convergence: callers apply it to a copy of the first state,
+//! introspect, and require an empty diff against the second (see `strata::verify`).
+
+mod deps;
+mod objects;
+mod order;
+mod rename;
+mod tables;
+
+use std::collections::BTreeSet;
+use std::fmt;
+
+pub use rename::Rename;
+
+use crate::catalog::{Catalog, FunctionKey, QualName, ViewKind};
+use crate::plan::{ObjectRef, Plan, Step};
+
+/// Why no plan could be made.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DiffError {
+    /// The steps depend on each other in a circle; the statements involved are listed.
+    Cycle(Vec<String>),
+    /// A rename names an object that does not exist, or a name that is taken.
+    Rename(String),
+}
+
+impl fmt::Display for DiffError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            DiffError::Cycle(statements) => {
+                write!(f, "the plan's steps depend on each other in a circle:")?;
+                for statement in statements {
+                    write!(f, "\n  {}", statement.lines().next().unwrap_or(""))?;
+                }
+                Ok(())
+            }
+            DiffError::Rename(message) => f.write_str(message),
+        }
+    }
+}
+
+impl std::error::Error for DiffError {}
+
+/// The plan that takes a database whose catalog is `from` to `to`.
+pub fn diff(from: &Catalog, to: &Catalog, renames: &[Rename]) -> Result<Plan, DiffError> {
+    let (renamed, mut steps) = rename::apply(from, renames)?;
+    let mut differ = Differ::new(&renamed, to);
+    differ.run();
+    // check_function_bodies off, as pg_dump does: function bodies may name objects that later
+    // steps create.
+    steps.extend(differ.steps);
+    let steps = order::order(steps).map_err(DiffError::Cycle)?;
+    Ok(Plan { steps })
+}
+
+/// Objects that are dropped and created again rather than altered in place.
+#[derive(Debug, Default)]
+struct Recreated {
+    views: BTreeSet<QualName>,
+    functions: BTreeSet<FunctionKey>,
+    /// (table, constraint name)
+    constraints: BTreeSet<(QualName, String)>,
+    /// (table, index name)
+    indexes: BTreeSet<(QualName, String)>,
+    /// (table, trigger name)
+    triggers: BTreeSet<(QualName, String)>,
+    /// (table, policy name)
+    policies: BTreeSet<(QualName, String)>,
+}
+
+pub(crate) struct Differ<'a> {
+    from: &'a Catalog,
+    to: &'a Catalog,
+    steps: Vec<Step>,
+    recreated: Recreated,
+    /// Tables whose columns change type or disappear: what reads them is re-created.
+    reshaped: BTreeSet<QualName>,
+}
+
+impl<'a> Differ<'a> {
+    fn new(from: &'a Catalog, to: &'a Catalog) -> Self {
+        Differ { from, to, steps: Vec::new(), recreated: Recreated::default(), reshaped: BTreeSet::new() }
+    }
+
+    fn push(&mut self, step: Step) {
+        self.steps.push(step);
+    }
+
+    fn run(&mut self) {
+        self.find_recreated();
+        // Emission order is the tie-break of the ordering: read top to bottom, a plan first drops
+        // what is re-created, then creates and alters outward from schemas to views, then drops
+        // what is gone.
+        self.drop_recreated();
+        self.schemas_and_extensions();
+        self.types();
+        self.sequences();
+        self.functions();
+        self.tables();
+        self.views();
+        self.default_privileges();
+        self.drop_removed();
+    }
+
+    /// Decides what is re-created, then spreads re-creation to dependents until nothing changes.
+    fn find_recreated(&mut self) {
+        self.reshaped = tables::reshaped_tables(self.from, self.to);
+        let mut changed = true;
+        let mut first = true;
+        while changed {
+            changed = false;
+            // Objects whose own definition needs a re-creation.
+            if first {
+                objects::own_recreations(self);
+                tables::own_recreations(self);
+                first = false;
+            }
+            // What depends on a re-created, reshaped or removed object is re-created too.
+            let gone = self.gone_objects();
+            changed |= objects::spread(self, &gone);
+            changed |= tables::spread(self, &gone);
+        }
+    }
+
+    /// Objects that are re-created, removed or reshaped: their dependents cannot stay as they are.
+    fn gone_objects(&self) -> BTreeSet<ObjectRef> {
+        let mut gone = BTreeSet::new();
+        for name in &self.recreated.views {
+            gone.insert(deps::relation(name));
+        }
+        for key in &self.recreated.functions {
+            gone.insert(ObjectRef::Function { key: key.clone() });
+        }
+        for (table, name) in &self.recreated.constraints {
+            gone.insert(ObjectRef::Constraint { table: table.clone(), name: name.clone() });
+        }
+        for table in &self.reshaped {
+            gone.insert(deps::shape(table));
+        }
+        for name in self.from.views.keys().filter(|n| !self.to.views.contains_key(n)) {
+            gone.insert(deps::relation(name));
+        }
+        for key in self.from.functions.keys().filter(|k| !self.to.functions.contains_key(k)) {
+            gone.insert(ObjectRef::Function { key: key.clone() });
+        }
+        for name in self.from.tables.keys().filter(|n| !self.to.tables.contains_key(n)) {
+            gone.insert(deps::relation(name));
+            gone.insert(deps::shape(name));
+        }
+        for name in self.from.types.keys() {
+            if self.to.types.get(name).is_none_or(|t| objects::type_is_recreated(self.from.types.get(name), Some(t))) {
+                gone.insert(deps::relation(name));
+            }
+        }
+        gone
+    }
+
+    fn drop_recreated(&mut self) {
+        objects::drop_recreated(self);
+        tables::drop_recreated(self);
+    }
+
+    fn drop_removed(&mut self) {
+        objects::drop_removed_views(self);
+        tables::drop_removed(self);
+        objects::drop_removed(self);
+    }
+
+    fn is_view_recreated(&self, name: &QualName) -> bool {
+        self.recreated.views.contains(name)
+    }
+
+    fn view_kind_word(kind: &ViewKind) -> &'static str {
+        match kind {
+            ViewKind::View => "VIEW",
+            ViewKind::Materialized => "MATERIALIZED VIEW",
+        }
+    }
+}

@@ -1,0 +1,404 @@
+//! Renames: decided by the user (a prompt, a flag or an annotation), applied by the diff.
+//!
+//! A rename is applied to a copy of the old catalog, rewriting the references that PostgreSQL
+//! itself would rewrite (index and constraint definitions, views, defaults, foreign keys), and
+//! becomes one `RENAME` step. The rest of the diff then compares the renamed catalog with the new
+//! one. A reference the rewriting misses only shows up as a change to re-create, which the
+//! convergence check confirms.
+
+use super::deps;
+use crate::catalog::{Catalog, QualName, TypeKind};
+use crate::plan::{ObjectRef, Step};
+use crate::refs::{replace_identifier, replace_qualified, replace_schema};
+use crate::render::qualified;
+use crate::sql::{quote_ident, quote_literal};
+
+use super::DiffError;
+
+/// A rename the diff should plan instead of a drop and a create.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Rename {
+    /// `ALTER SCHEMA … RENAME TO …`
+    Schema {
+        /// The old name.
+        from: String,
+        /// The new name.
+        to: String,
+    },
+    /// A table, view, materialized view, sequence or type, within its schema.
+    Relation {
+        /// The old name.
+        from: QualName,
+        /// The new name (same schema).
+        to: String,
+    },
+    /// `ALTER TABLE … RENAME COLUMN …`
+    Column {
+        /// The table (its name after any relation rename).
+        table: QualName,
+        /// The old column name.
+        from: String,
+        /// The new column name.
+        to: String,
+    },
+    /// `ALTER INDEX … RENAME TO …`
+    Index {
+        /// The table (its name after any relation rename).
+        table: QualName,
+        /// The old index name.
+        from: String,
+        /// The new index name.
+        to: String,
+    },
+    /// `ALTER TABLE … RENAME CONSTRAINT …` (a key's index is renamed with it).
+    Constraint {
+        /// The table (its name after any relation rename).
+        table: QualName,
+        /// The old constraint name.
+        from: String,
+        /// The new constraint name.
+        to: String,
+    },
+    /// `ALTER TYPE … RENAME VALUE …`
+    EnumValue {
+        /// The enum.
+        type_name: QualName,
+        /// The old label.
+        from: String,
+        /// The new label.
+        to: String,
+    },
+}
+
+/// The catalog with the renames done, and their steps.
+pub(super) fn apply(catalog: &Catalog, renames: &[Rename]) -> Result<(Catalog, Vec<Step>), DiffError> {
+    let mut catalog = catalog.clone();
+    let mut steps = Vec::new();
+    for rename in renames {
+        steps.push(apply_one(&mut catalog, rename)?);
+    }
+    Ok((catalog, steps))
+}
+
+fn missing(what: &str) -> DiffError {
+    DiffError::Rename(format!("cannot rename {what}: it does not exist"))
+}
+
+fn taken(what: &str) -> DiffError {
+    DiffError::Rename(format!("cannot rename to {what}: that name is taken"))
+}
+
+/// Rewrites every deparsed text of the catalog.
+fn rewrite_texts(catalog: &mut Catalog, f: &dyn Fn(&str) -> String) {
+    for table in catalog.tables.values_mut() {
+        for column in &mut table.columns {
+            rewrite_opt(&mut column.default, f);
+            rewrite_opt(&mut column.generated, f);
+            column.data_type = f(&column.data_type);
+        }
+        for constraint in table.constraints.values_mut() {
+            constraint.definition = f(&constraint.definition);
+        }
+        for index in table.indexes.values_mut() {
+            index.definition = f(&index.definition);
+            rewrite_opt(&mut index.predicate, f);
+            for key in &mut index.keys {
+                *key = f(key);
+            }
+        }
+        for trigger in table.triggers.values_mut() {
+            trigger.definition = f(&trigger.definition);
+        }
+        for policy in table.policies.values_mut() {
+            rewrite_opt(&mut policy.using, f);
+            rewrite_opt(&mut policy.with_check, f);
+        }
+    }
+    for view in catalog.views.values_mut() {
+        view.definition = f(&view.definition);
+        for column in &mut view.columns {
+            column.data_type = f(&column.data_type);
+        }
+        for index in view.indexes.values_mut() {
+            index.definition = f(&index.definition);
+        }
+        for trigger in view.triggers.values_mut() {
+            trigger.definition = f(&trigger.definition);
+        }
+    }
+    for ty in catalog.types.values_mut() {
+        match &mut ty.kind {
+            TypeKind::Domain { base, default, checks, .. } => {
+                *base = f(base);
+                rewrite_opt(default, f);
+                for check in checks.values_mut() {
+                    check.definition = f(&check.definition);
+                }
+            }
+            TypeKind::Composite { attributes } => {
+                for attribute in attributes {
+                    attribute.data_type = f(&attribute.data_type);
+                }
+            }
+            _ => {}
+        }
+    }
+}
+
+fn rewrite_opt(text: &mut Option<String>, f: &dyn Fn(&str) -> String) {
+    if let Some(t) = text {
+        *t = f(t);
+    }
+}
+
+/// Replaces a qualified name in structured references.
+fn rename_references(catalog: &mut Catalog, old: &QualName, new: &QualName) {
+    let swap = |name: &mut QualName| {
+        if name == old {
+            *name = new.clone();
+        }
+    };
+    for table in catalog.tables.values_mut() {
+        if let Some(p) = &mut table.partition_of {
+            swap(&mut p.parent);
+        }
+        table.inherits.iter_mut().for_each(swap);
+        for constraint in table.constraints.values_mut() {
+            if let Some(fk) = &mut constraint.foreign_key {
+                swap(&mut fk.table);
+            }
+        }
+    }
+    for view in catalog.views.values_mut() {
+        view.depends_on.iter_mut().for_each(swap);
+        view.depends_on.sort();
+    }
+    for sequence in catalog.sequences.values_mut() {
+        if let Some((table, _)) = &mut sequence.owned_by {
+            swap(table);
+        }
+    }
+}
+
+fn apply_one(catalog: &mut Catalog, rename: &Rename) -> Result<Step, DiffError> {
+    match rename {
+        Rename::Schema { from, to } => {
+            let schema = catalog.schemas.remove(from).ok_or_else(|| missing(&format!("schema {from}")))?;
+            if catalog.schemas.contains_key(to) {
+                return Err(taken(&format!("schema {to}")));
+            }
+            catalog.schemas.insert(to.clone(), schema);
+            let move_key = |name: &QualName| if &name.schema == from { QualName::new(to.clone(), name.name.clone()) } else { name.clone() };
+            let old_names: Vec<QualName> = catalog
+                .tables
+                .keys()
+                .chain(catalog.views.keys())
+                .chain(catalog.sequences.keys())
+                .chain(catalog.types.keys())
+                .filter(|n| &n.schema == from)
+                .cloned()
+                .collect();
+            catalog.tables = std::mem::take(&mut catalog.tables).into_iter().map(|(k, v)| (move_key(&k), v)).collect();
+            catalog.views = std::mem::take(&mut catalog.views).into_iter().map(|(k, v)| (move_key(&k), v)).collect();
+            catalog.sequences = std::mem::take(&mut catalog.sequences).into_iter().map(|(k, v)| (move_key(&k), v)).collect();
+            catalog.types = std::mem::take(&mut catalog.types).into_iter().map(|(k, v)| (move_key(&k), v)).collect();
+            catalog.functions = std::mem::take(&mut catalog.functions)
+                .into_iter()
+                .map(|(mut k, mut v)| {
+                    if &k.name.schema == from {
+                        k.name.schema = to.clone();
+                    }
+                    v.definition = replace_schema(&v.definition, from, to);
+                    (k, v)
+                })
+                .collect();
+            for name in &old_names {
+                rename_references(catalog, name, &move_key(name));
+            }
+            let (from_s, to_s) = (from.clone(), to.clone());
+            rewrite_texts(catalog, &move |text| replace_schema(text, &from_s, &to_s));
+            for d in &mut catalog.default_privileges {
+                if d.schema.as_ref() == Some(from) {
+                    d.schema = Some(to.clone());
+                }
+            }
+            Ok(Step::new(format!("schema {from}"), format!("ALTER SCHEMA {} RENAME TO {}", quote_ident(from), quote_ident(to)))
+                .needs([deps::schema(from)])
+                .removes([deps::schema(from)])
+                .creates([deps::schema(to)]))
+        }
+        Rename::Relation { from, to } => {
+            let new = QualName::new(from.schema.clone(), to.clone());
+            let exists = |c: &Catalog, n: &QualName| c.tables.contains_key(n) || c.views.contains_key(n) || c.sequences.contains_key(n) || c.types.contains_key(n);
+            if exists(catalog, &new) {
+                return Err(taken(&new.to_string()));
+            }
+            let keyword = if let Some(t) = catalog.tables.remove(from) {
+                catalog.tables.insert(new.clone(), t);
+                "TABLE"
+            } else if let Some(v) = catalog.views.remove(from) {
+                let keyword = if v.kind == crate::catalog::ViewKind::Materialized { "MATERIALIZED VIEW" } else { "VIEW" };
+                catalog.views.insert(new.clone(), v);
+                keyword
+            } else if let Some(s) = catalog.sequences.remove(from) {
+                catalog.sequences.insert(new.clone(), s);
+                "SEQUENCE"
+            } else if let Some(t) = catalog.types.remove(from) {
+                let keyword = if matches!(t.kind, TypeKind::Domain { .. }) { "DOMAIN" } else { "TYPE" };
+                catalog.types.insert(new.clone(), t);
+                keyword
+            } else {
+                return Err(missing(&from.to_string()));
+            };
+            rename_references(catalog, from, &new);
+            let (old_name, new_name) = (from.clone(), new.clone());
+            rewrite_texts(catalog, &move |text| replace_qualified(text, &old_name, &new_name));
+            let mut step = Step::new(from.to_string(), format!("ALTER {keyword} {} RENAME TO {}", qualified(from), quote_ident(to)))
+                .needs([deps::relation(from)])
+                .removes([deps::relation(from), deps::shape(from)])
+                .creates([deps::relation(&new), deps::shape(&new)]);
+            if keyword == "TABLE" {
+                // Its parts keep their names but now hang off the new table name.
+                let table = &catalog.tables[&new];
+                step = step
+                    .removes(table.constraints.keys().map(|c| ObjectRef::Constraint { table: from.clone(), name: c.clone() }))
+                    .creates(table.constraints.keys().map(|c| ObjectRef::Constraint { table: new.clone(), name: c.clone() }));
+            }
+            Ok(step)
+        }
+        Rename::Column { table, from, to } => {
+            let t = catalog.tables.get_mut(table).ok_or_else(|| missing(&table.to_string()))?;
+            if t.columns.iter().any(|c| &c.name == to) {
+                return Err(taken(&format!("column {to} of {table}")));
+            }
+            let column = t.columns.iter_mut().find(|c| &c.name == from).ok_or_else(|| missing(&format!("column {from} of {table}")))?;
+            column.name = to.clone();
+            let rw = |text: &str| replace_identifier(text, from, to);
+            for other in &mut t.columns {
+                rewrite_opt(&mut other.generated, &rw);
+            }
+            for constraint in t.constraints.values_mut() {
+                constraint.definition = rw(&constraint.definition);
+                for c in &mut constraint.columns {
+                    if c == from {
+                        *c = to.clone();
+                    }
+                }
+            }
+            for index in t.indexes.values_mut() {
+                index.definition = rw(&index.definition);
+                rewrite_opt(&mut index.predicate, &rw);
+                for key in index.keys.iter_mut().chain(index.include.iter_mut()) {
+                    *key = rw(key);
+                }
+            }
+            for trigger in t.triggers.values_mut() {
+                trigger.definition = rw(&trigger.definition);
+            }
+            for policy in t.policies.values_mut() {
+                rewrite_opt(&mut policy.using, &rw);
+                rewrite_opt(&mut policy.with_check, &rw);
+            }
+            // Foreign keys elsewhere that reference the column.
+            let target = format!("{}(", table);
+            for other in catalog.tables.values_mut() {
+                for constraint in other.constraints.values_mut() {
+                    let Some(fk) = &mut constraint.foreign_key else { continue };
+                    if &fk.table == table {
+                        for c in &mut fk.columns {
+                            if c == from {
+                                *c = to.clone();
+                            }
+                        }
+                        if let Some(at) = constraint.definition.find(&target) {
+                            let (head, tail) = constraint.definition.split_at(at + target.len());
+                            let end = tail.find(')').unwrap_or(tail.len());
+                            constraint.definition = format!("{head}{}{}", rw(&tail[..end]), &tail[end..]);
+                        }
+                    }
+                }
+            }
+            for sequence in catalog.sequences.values_mut() {
+                if let Some((owner, column)) = &mut sequence.owned_by
+                    && owner == table
+                    && column == from
+                {
+                    *column = to.clone();
+                }
+            }
+            Ok(Step::new(
+                format!("{table}.{from}"),
+                format!("ALTER TABLE {} RENAME COLUMN {} TO {}", qualified(table), quote_ident(from), quote_ident(to)),
+            )
+            .needs([deps::relation(table)])
+            .removes([deps::shape(table)])
+            .creates([deps::shape(table)]))
+        }
+        Rename::Index { table, from, to } => {
+            let t = catalog.tables.get_mut(table).ok_or_else(|| missing(&table.to_string()))?;
+            if t.indexes.contains_key(to) {
+                return Err(taken(&format!("index {to}")));
+            }
+            let mut index = t.indexes.remove(from).ok_or_else(|| missing(&format!("index {from}")))?;
+            index.definition = index.definition.replacen(&format!("INDEX {} ON", crate::refs::spell(from)), &format!("INDEX {} ON", crate::refs::spell(to)), 1);
+            if let Some(c) = index.constraint.as_ref().and_then(|c| t.constraints.get_mut(c)) {
+                c.index = Some(to.clone());
+            }
+            t.indexes.insert(to.clone(), index);
+            let schema = table.schema.clone();
+            Ok(Step::new(from.clone(), format!("ALTER INDEX {} RENAME TO {}", qualified(&QualName::new(schema.clone(), from.clone())), quote_ident(to)))
+                .needs([ObjectRef::Index { name: QualName::new(schema.clone(), from.clone()) }])
+                .removes([ObjectRef::Index { name: QualName::new(schema.clone(), from.clone()) }])
+                .creates([ObjectRef::Index { name: QualName::new(schema, to.clone()) }]))
+        }
+        Rename::Constraint { table, from, to } => {
+            let t = catalog.tables.get_mut(table).ok_or_else(|| missing(&table.to_string()))?;
+            if t.constraints.contains_key(to) {
+                return Err(taken(&format!("constraint {to}")));
+            }
+            let mut constraint = t.constraints.remove(from).ok_or_else(|| missing(&format!("constraint {from}")))?;
+            // A key's index carries the key's name, and is renamed with it.
+            if let Some(index_name) = constraint.index.clone()
+                && let Some(mut index) = t.indexes.remove(&index_name)
+            {
+                index.definition = index.definition.replacen(
+                    &format!("INDEX {} ON", crate::refs::spell(&index_name)),
+                    &format!("INDEX {} ON", crate::refs::spell(to)),
+                    1,
+                );
+                index.constraint = Some(to.clone());
+                t.indexes.insert(to.clone(), index);
+                constraint.index = Some(to.clone());
+            }
+            t.constraints.insert(to.clone(), constraint);
+            Ok(Step::new(
+                format!("{table}.{from}"),
+                format!("ALTER TABLE {} RENAME CONSTRAINT {} TO {}", qualified(table), quote_ident(from), quote_ident(to)),
+            )
+            .needs([ObjectRef::Constraint { table: table.clone(), name: from.clone() }])
+            .removes([ObjectRef::Constraint { table: table.clone(), name: from.clone() }])
+            .creates([ObjectRef::Constraint { table: table.clone(), name: to.clone() }]))
+        }
+        Rename::EnumValue { type_name, from, to } => {
+            let ty = catalog.types.get_mut(type_name).ok_or_else(|| missing(&type_name.to_string()))?;
+            let TypeKind::Enum { labels } = &mut ty.kind else {
+                return Err(DiffError::Rename(format!("cannot rename a value of {type_name}: it is not an enum")));
+            };
+            if labels.contains(to) {
+                return Err(taken(&format!("value {to} of {type_name}")));
+            }
+            let label = labels.iter_mut().find(|l| *l == from).ok_or_else(|| missing(&format!("value {from} of {type_name}")))?;
+            *label = to.clone();
+            let (old_literal, new_literal) = (quote_literal(from), quote_literal(to));
+            let suffix = format!("::{type_name}");
+            rewrite_texts(catalog, &move |text| text.replace(&format!("{old_literal}{suffix}"), &format!("{new_literal}{suffix}")));
+            Ok(Step::new(
+                type_name.to_string(),
+                format!("ALTER TYPE {} RENAME VALUE {} TO {}", qualified(type_name), quote_literal(from), quote_literal(to)),
+            )
+            .needs([deps::relation(type_name)])
+            .removes([deps::relation(type_name)])
+            .creates([deps::relation(type_name)]))
+        }
+    }
+}

@@ -1,0 +1,363 @@
+//! SQL text for catalog objects: the statements that create them, and the small clauses that
+//! alter them. Every identifier strata writes is quoted; expressions and definitions are
+//! PostgreSQL's own deparsed text.
+
+use crate::catalog::{
+    Column, Constraint, ConstraintKind, Function, FunctionKey, FunctionKind, Grant, Identity, Policy, Privileges,
+    QualName, Sequence, SequenceOptions, Table, TypeDef, TypeKind, View, ViewKind,
+};
+use crate::sql::{quote_ident, quote_literal};
+
+/// `"schema"."name"`.
+pub fn qualified(name: &QualName) -> String {
+    format!("{}.{}", quote_ident(&name.schema), quote_ident(&name.name))
+}
+
+/// `"schema"."name"(argument types)` for a function's identity.
+pub fn function_signature(key: &FunctionKey) -> String {
+    format!("{}({})", qualified(&key.name), key.arguments)
+}
+
+/// A column as it appears in `CREATE TABLE` or `ADD COLUMN`.
+pub fn column_definition(column: &Column) -> String {
+    let mut sql = format!("{} {}", quote_ident(&column.name), column.data_type);
+    if let Some(collation) = &column.collation {
+        sql.push_str(&format!(" COLLATE {collation}"));
+    }
+    if let Some(expression) = &column.generated {
+        let kind = if column.generated_virtual { "VIRTUAL" } else { "STORED" };
+        sql.push_str(&format!(" GENERATED ALWAYS AS ({expression}) {kind}"));
+    }
+    if let Some(identity) = &column.identity {
+        sql.push_str(&identity_clause(identity, &column.data_type));
+    }
+    if let Some(default) = &column.default {
+        sql.push_str(&format!(" DEFAULT {default}"));
+    }
+    if column.not_null {
+        sql.push_str(" NOT NULL");
+    }
+    sql
+}
+
+/// ` GENERATED {ALWAYS|BY DEFAULT} AS IDENTITY [(options)]`.
+pub fn identity_clause(identity: &Identity, data_type: &str) -> String {
+    let mode = if identity.always { "ALWAYS" } else { "BY DEFAULT" };
+    let options = sequence_options(&identity.sequence, data_type, false);
+    if options.is_empty() {
+        format!(" GENERATED {mode} AS IDENTITY")
+    } else {
+        format!(" GENERATED {mode} AS IDENTITY ({options})")
+    }
+}
+
+/// The bounds PostgreSQL gives a sequence of `data_type` by default.
+fn type_bounds(data_type: &str) -> (i64, i64) {
+    match data_type {
+        "smallint" => (i64::from(i16::MIN), i64::from(i16::MAX)),
+        "integer" => (i64::from(i32::MIN), i64::from(i32::MAX)),
+        _ => (i64::MIN, i64::MAX),
+    }
+}
+
+/// The options that differ from PostgreSQL's defaults, space-separated (`START WITH 10 …`).
+/// With `with_type`, an `AS type` clause too (for `CREATE SEQUENCE`).
+pub fn sequence_options(options: &SequenceOptions, data_type: &str, with_type: bool) -> String {
+    let mut parts = Vec::new();
+    if with_type && options.data_type != "bigint" {
+        parts.push(format!("AS {}", options.data_type));
+    }
+    let (type_min, type_max) = type_bounds(data_type);
+    let ascending = options.increment > 0;
+    let (default_min, default_max) = if ascending { (1, type_max) } else { (type_min, -1) };
+    let default_start = if ascending { options.min } else { options.max };
+    if options.increment != 1 {
+        parts.push(format!("INCREMENT BY {}", options.increment));
+    }
+    if options.min != default_min {
+        parts.push(format!("MINVALUE {}", options.min));
+    }
+    if options.max != default_max {
+        parts.push(format!("MAXVALUE {}", options.max));
+    }
+    if options.start != default_start {
+        parts.push(format!("START WITH {}", options.start));
+    }
+    if options.cache != 1 {
+        parts.push(format!("CACHE {}", options.cache));
+    }
+    if options.cycle {
+        parts.push("CYCLE".into());
+    }
+    parts.join(" ")
+}
+
+/// Whether a constraint can be written inside `CREATE TABLE` (foreign keys and `NOT VALID`
+/// constraints are added afterwards).
+pub fn is_inline(constraint: &Constraint) -> bool {
+    constraint.kind != ConstraintKind::ForeignKey && constraint.validated
+}
+
+/// `CREATE TABLE …` with columns and the inline constraints.
+pub fn create_table(name: &QualName, table: &Table) -> String {
+    let unlogged = if table.unlogged { "UNLOGGED " } else { "" };
+    let mut parts: Vec<String> = table.columns.iter().map(column_definition).collect();
+    for (constraint_name, constraint) in &table.constraints {
+        if is_inline(constraint) {
+            parts.push(format!("CONSTRAINT {} {}", quote_ident(constraint_name), constraint.definition));
+        }
+    }
+    let mut sql = match &table.partition_of {
+        Some(partition) => {
+            let mut sql = format!("CREATE {unlogged}TABLE {} PARTITION OF {}", qualified(name), qualified(&partition.parent));
+            if !parts.is_empty() {
+                sql.push_str(&format!(" (\n    {}\n)", parts.join(",\n    ")));
+            }
+            sql.push_str(&format!(" {}", partition.bound));
+            sql
+        }
+        None => format!("CREATE {unlogged}TABLE {} (\n    {}\n)", qualified(name), parts.join(",\n    ")),
+    };
+    if !table.inherits.is_empty() {
+        let parents: Vec<String> = table.inherits.iter().map(qualified).collect();
+        sql.push_str(&format!(" INHERITS ({})", parents.join(", ")));
+    }
+    if let Some(key) = &table.partition_key {
+        sql.push_str(&format!(" PARTITION BY {key}"));
+    }
+    if !table.options.is_empty() {
+        sql.push_str(&format!(" WITH ({})", table.options.join(", ")));
+    }
+    sql
+}
+
+/// `ALTER TABLE … ADD CONSTRAINT …`.
+pub fn add_constraint(table: &QualName, name: &str, constraint: &Constraint) -> String {
+    format!("ALTER TABLE {} ADD CONSTRAINT {} {}", qualified(table), quote_ident(name), constraint.definition)
+}
+
+/// `CREATE SEQUENCE …`.
+pub fn create_sequence(name: &QualName, sequence: &Sequence) -> String {
+    let options = sequence_options(&sequence.options, &sequence.options.data_type, true);
+    if options.is_empty() {
+        format!("CREATE SEQUENCE {}", qualified(name))
+    } else {
+        format!("CREATE SEQUENCE {} {options}", qualified(name))
+    }
+}
+
+/// `CREATE TYPE …` / `CREATE DOMAIN …`.
+pub fn create_type(name: &QualName, ty: &TypeDef) -> String {
+    match &ty.kind {
+        TypeKind::Enum { labels } => {
+            let labels: Vec<String> = labels.iter().map(|l| quote_literal(l)).collect();
+            format!("CREATE TYPE {} AS ENUM ({})", qualified(name), labels.join(", "))
+        }
+        TypeKind::Domain { base, collation, not_null, default, checks } => {
+            let mut sql = format!("CREATE DOMAIN {} AS {base}", qualified(name));
+            if let Some(collation) = collation {
+                sql.push_str(&format!(" COLLATE {collation}"));
+            }
+            if let Some(default) = default {
+                sql.push_str(&format!(" DEFAULT {default}"));
+            }
+            if *not_null {
+                sql.push_str(" NOT NULL");
+            }
+            for (check_name, check) in checks {
+                if check.validated {
+                    sql.push_str(&format!(" CONSTRAINT {} {}", quote_ident(check_name), check.definition));
+                }
+            }
+            sql
+        }
+        TypeKind::Composite { attributes } => {
+            let attributes: Vec<String> = attributes
+                .iter()
+                .map(|a| {
+                    let collation = a.collation.as_ref().map(|c| format!(" COLLATE {c}")).unwrap_or_default();
+                    format!("{} {}{collation}", quote_ident(&a.name), a.data_type)
+                })
+                .collect();
+            format!("CREATE TYPE {} AS (\n    {}\n)", qualified(name), attributes.join(",\n    "))
+        }
+        TypeKind::Range { subtype, subtype_opclass, collation, canonical, subtype_diff, multirange } => {
+            let mut options = vec![format!("SUBTYPE = {subtype}")];
+            if let Some(opclass) = subtype_opclass {
+                options.push(format!("SUBTYPE_OPCLASS = {opclass}"));
+            }
+            if let Some(collation) = collation {
+                options.push(format!("COLLATION = {collation}"));
+            }
+            if let Some(canonical) = canonical {
+                options.push(format!("CANONICAL = {canonical}"));
+            }
+            if let Some(diff) = subtype_diff {
+                options.push(format!("SUBTYPE_DIFF = {diff}"));
+            }
+            if let Some(multirange) = multirange {
+                // The default name is derived from the range's; only a different one is written.
+                let default = default_multirange_name(&name.name);
+                let multirange_name = multirange.parse::<QualName>().map(|q| q.name).unwrap_or_default();
+                if multirange_name != default {
+                    options.push(format!("MULTIRANGE_TYPE_NAME = {multirange}"));
+                }
+            }
+            format!("CREATE TYPE {} AS RANGE ({})", qualified(name), options.join(", "))
+        }
+    }
+}
+
+/// PostgreSQL's default multirange name: `range` in the name becomes `multirange`, else
+/// `_multirange` is appended.
+fn default_multirange_name(range: &str) -> String {
+    match range.find("range") {
+        Some(i) => format!("{}multirange{}", &range[..i], &range[i + 5..]),
+        None => format!("{range}_multirange"),
+    }
+}
+
+/// `CREATE [MATERIALIZED] VIEW …`.
+pub fn create_view(name: &QualName, view: &View, or_replace: bool) -> String {
+    let definition = view.definition.trim().trim_end_matches(';');
+    let options = if view.options.is_empty() { String::new() } else { format!(" WITH ({})", view.options.join(", ")) };
+    match view.kind {
+        ViewKind::View => {
+            let replace = if or_replace { "OR REPLACE " } else { "" };
+            format!("CREATE {replace}VIEW {}{options} AS\n{definition}", qualified(name))
+        }
+        ViewKind::Materialized => format!("CREATE MATERIALIZED VIEW {}{options} AS\n{definition}\nWITH DATA", qualified(name)),
+    }
+}
+
+/// The statement that creates a function, procedure or aggregate.
+pub fn create_function(key: &FunctionKey, function: &Function) -> String {
+    match (&function.kind, &function.aggregate) {
+        (FunctionKind::Aggregate, Some(aggregate)) => {
+            let mut options = vec![format!("SFUNC = {}", aggregate.transition), format!("STYPE = {}", aggregate.state_type)];
+            if let Some(f) = &aggregate.final_function {
+                options.push(format!("FINALFUNC = {f}"));
+            }
+            if let Some(f) = &aggregate.combine_function {
+                options.push(format!("COMBINEFUNC = {f}"));
+            }
+            if let Some(init) = &aggregate.initial_condition {
+                options.push(format!("INITCOND = {}", quote_literal(init)));
+            }
+            if let Some(op) = &aggregate.sort_operator {
+                options.push(format!("SORTOP = {}", op.split('(').next().unwrap_or(op)));
+            }
+            format!("CREATE AGGREGATE {}({}) (\n    {}\n)", qualified(&key.name), function.arguments, options.join(",\n    "))
+        }
+        _ => function.definition.trim_end().trim_end_matches(';').to_owned(),
+    }
+}
+
+/// `DROP FUNCTION|PROCEDURE|AGGREGATE …`.
+pub fn drop_function(key: &FunctionKey, function: &Function) -> String {
+    let kind = match function.kind {
+        FunctionKind::Procedure => "PROCEDURE",
+        FunctionKind::Aggregate => "AGGREGATE",
+        FunctionKind::Function | FunctionKind::Window => "FUNCTION",
+    };
+    format!("DROP {kind} {}", function_signature(key))
+}
+
+/// `CREATE POLICY …`.
+pub fn create_policy(table: &QualName, name: &str, policy: &Policy) -> String {
+    let mut sql = format!(
+        "CREATE POLICY {} ON {} AS {} FOR {}",
+        quote_ident(name),
+        qualified(table),
+        if policy.permissive { "PERMISSIVE" } else { "RESTRICTIVE" },
+        policy.command
+    );
+    sql.push_str(&format!(" TO {}", roles(&policy.roles)));
+    if let Some(using) = &policy.using {
+        sql.push_str(&format!(" USING ({using})"));
+    }
+    if let Some(check) = &policy.with_check {
+        sql.push_str(&format!(" WITH CHECK ({check})"));
+    }
+    sql
+}
+
+/// A role list: `PUBLIC` bare, names quoted.
+pub fn roles(roles: &[String]) -> String {
+    roles.iter().map(|r| role(r)).collect::<Vec<_>>().join(", ")
+}
+
+/// A role: `PUBLIC` bare, a name quoted.
+pub fn role(role: &str) -> String {
+    if role == "PUBLIC" { "PUBLIC".to_owned() } else { quote_ident(role) }
+}
+
+/// `COMMENT ON <target> IS …` (or `IS NULL` to remove it).
+pub fn comment(target: &str, comment: Option<&str>) -> String {
+    match comment {
+        Some(text) => format!("COMMENT ON {target} IS {}", quote_literal(text)),
+        None => format!("COMMENT ON {target} IS NULL"),
+    }
+}
+
+/// GRANT and REVOKE statements that take `object` (e.g. `TABLE "s"."t"`, `SCHEMA "s"`) from
+/// the privileges `from` to `to`. `columns` restricts them to a column (`SELECT ("c")`).
+pub fn privilege_changes(object: &str, column: Option<&str>, from: &Privileges, to: &Privileges) -> Vec<String> {
+    let mut statements = Vec::new();
+    let column = column.map(|c| format!(" ({})", quote_ident(c))).unwrap_or_default();
+    // Grants beyond the defaults: revoke what goes, grant what comes.
+    for grant in from.granted.iter().filter(|g| !to.granted.contains(g)) {
+        statements.push(revoke(object, &column, grant));
+    }
+    // Defaults that were revoked and are back: grant them again.
+    for grant in from.revoked.iter().filter(|g| !to.revoked.contains(g)) {
+        statements.push(give(object, &column, grant));
+    }
+    for grant in to.granted.iter().filter(|g| !from.granted.contains(g)) {
+        statements.push(give(object, &column, grant));
+    }
+    for grant in to.revoked.iter().filter(|g| !from.revoked.contains(g)) {
+        statements.push(revoke(object, &column, grant));
+    }
+    statements
+}
+
+fn give(object: &str, column: &str, grant: &Grant) -> String {
+    let option = if grant.grantable { " WITH GRANT OPTION" } else { "" };
+    format!("GRANT {}{column} ON {object} TO {}{option}", grant.privilege, role(&grant.grantee))
+}
+
+fn revoke(object: &str, column: &str, grant: &Grant) -> String {
+    // Revoking the grant option alone keeps the privilege.
+    format!("REVOKE {}{column} ON {object} FROM {}", grant.privilege, role(&grant.grantee))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sequence_options_leave_out_defaults() {
+        let defaults = SequenceOptions {
+            data_type: "integer".into(),
+            start: 1,
+            increment: 1,
+            min: 1,
+            max: i64::from(i32::MAX),
+            cache: 1,
+            cycle: false,
+        };
+        assert_eq!(sequence_options(&defaults, "integer", false), "");
+        assert_eq!(sequence_options(&defaults, "integer", true), "AS integer");
+        let down = SequenceOptions { start: -1, increment: -1, min: i64::from(i32::MIN), max: -1, ..defaults.clone() };
+        assert_eq!(sequence_options(&down, "integer", false), "INCREMENT BY -1");
+        let custom = SequenceOptions { start: 10, increment: 5, cache: 20, cycle: true, ..defaults };
+        assert_eq!(sequence_options(&custom, "integer", false), "INCREMENT BY 5 START WITH 10 CACHE 20 CYCLE");
+    }
+
+    #[test]
+    fn multirange_default_names() {
+        assert_eq!(default_multirange_name("floatrange"), "floatmultirange");
+        assert_eq!(default_multirange_name("span"), "span_multirange");
+    }
+}

@@ -1,0 +1,188 @@
+//! The diff fixture suite: `tests/fixtures/diff/<case>/{from.sql,to.sql,expected.sql}`.
+//!
+//! For each case: build `from` and `to` in databases of their own, plan `from → to`, compare the
+//! SQL with `expected.sql` (`STRATA_UPDATE_EXPECT=1` rewrites it), apply the plan to `from`,
+//! re-introspect and require an empty re-diff, compare `pg_dump --schema-only` of both databases,
+//! then plan `to → from`, apply it to `to` and require that to converge as well.
+//!
+//! Optional files: `renames.txt` (one rename per line, see [`parse_rename`]) and
+//! `requires.txt` (the lowest `server_version_num` the case needs, e.g. `150000`).
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use strata::introspect::{Scope, introspect};
+use strata_core::catalog::{Catalog, QualName};
+use strata_core::diff::{Rename, diff};
+use strata_testkit::TestDb;
+use tokio::sync::Semaphore;
+
+fn fixtures_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures/diff")
+}
+
+/// `table s.old new` · `column s.t old new` · `schema old new` · `index s.t old new` ·
+/// `constraint s.t old new` · `enum-value s.e old new`
+fn parse_rename(line: &str) -> Rename {
+    let words: Vec<&str> = line.split_whitespace().collect();
+    let q = |s: &str| s.parse::<QualName>().unwrap();
+    match words.as_slice() {
+        ["table", from, to] => Rename::Relation { from: q(from), to: to.to_string() },
+        ["column", table, from, to] => Rename::Column { table: q(table), from: from.to_string(), to: to.to_string() },
+        ["schema", from, to] => Rename::Schema { from: from.to_string(), to: to.to_string() },
+        ["index", table, from, to] => Rename::Index { table: q(table), from: from.to_string(), to: to.to_string() },
+        ["constraint", table, from, to] => Rename::Constraint { table: q(table), from: from.to_string(), to: to.to_string() },
+        ["enum-value", ty, from, to] => Rename::EnumValue { type_name: q(ty), from: from.to_string(), to: to.to_string() },
+        _ => panic!("bad rename line: {line}"),
+    }
+}
+
+/// The same renames, backwards (for the reverse plan).
+fn reverse(renames: &[Rename]) -> Vec<Rename> {
+    renames
+        .iter()
+        .rev()
+        .map(|r| match r {
+            Rename::Relation { from, to } => Rename::Relation { from: QualName::new(from.schema.clone(), to.clone()), to: from.name.clone() },
+            Rename::Column { table, from, to } => Rename::Column { table: table.clone(), from: to.clone(), to: from.clone() },
+            Rename::Schema { from, to } => Rename::Schema { from: to.clone(), to: from.clone() },
+            Rename::Index { table, from, to } => Rename::Index { table: table.clone(), from: to.clone(), to: from.clone() },
+            Rename::Constraint { table, from, to } => Rename::Constraint { table: table.clone(), from: to.clone(), to: from.clone() },
+            Rename::EnumValue { type_name, from, to } => Rename::EnumValue { type_name: type_name.clone(), from: to.clone(), to: from.clone() },
+        })
+        .collect()
+}
+
+/// Roles the fixtures grant to (roles are shared by every database of the server).
+async fn create_roles() {
+    let db = TestDb::new().await;
+    let client = db.client().await;
+    for role in ["strata_r1", "strata_r2"] {
+        // Another test binary may create it at the same moment.
+        let _ = client
+            .batch_execute(&format!(
+                "DO $$ BEGIN CREATE ROLE {role}; EXCEPTION WHEN duplicate_object OR unique_violation THEN NULL; END $$"
+            ))
+            .await;
+    }
+}
+
+async fn build(sql: &str) -> Result<(TestDb, Catalog), String> {
+    let db = TestDb::new().await;
+    let client = db.client().await;
+    client.batch_execute(sql).await.map_err(|e| format!("setup SQL failed: {e:?}"))?;
+    let catalog = introspect(&client, &Scope::AllUserSchemas).await.map_err(|e| e.to_string())?.catalog;
+    Ok((db, catalog))
+}
+
+async fn apply_and_check(db: &TestDb, plan: &strata_core::plan::Plan, want: &Catalog, what: &str) -> Result<(), String> {
+    let client = db.client().await;
+    strata::apply::apply(&client, plan).await.map_err(|f| format!("{what}: the plan failed: {f}\n{}", plan.to_sql()))?;
+    let got = introspect(&client, &Scope::AllUserSchemas).await.map_err(|e| e.to_string())?.catalog;
+    let left = diff(&got, want, &[]).map_err(|e| e.to_string())?;
+    if !left.is_empty() {
+        return Err(format!("{what}: does not converge; a second diff finds:\n{}\nplan was:\n{}", left.to_sql(), plan.to_sql()));
+    }
+    Ok(())
+}
+
+fn pg_dump(db: &TestDb) -> Option<String> {
+    let out = std::process::Command::new("pg_dump").args(["--schema-only", "--no-owner", "-d", db.url().expose()]).output().ok()?;
+    if !out.status.success() {
+        // An older pg_dump refuses a newer server: the catalog comparison still stands.
+        return None;
+    }
+    let text = String::from_utf8(out.stdout).ok()?;
+    Some(
+        text.lines()
+            .filter(|l| !l.starts_with("--") && !l.starts_with("SET ") && !l.starts_with("SELECT pg_catalog.set_config") && !l.trim().is_empty())
+            .filter(|l| !l.starts_with("\\restrict") && !l.starts_with("\\unrestrict"))
+            .collect::<Vec<_>>()
+            .join("\n"),
+    )
+}
+
+async fn server_version() -> u32 {
+    let db = TestDb::new().await;
+    let row = db.client().await.query_one("SELECT current_setting('server_version_num')::int", &[]).await.unwrap();
+    row.get::<_, i32>(0) as u32
+}
+
+async fn run_case(dir: PathBuf, version: u32, update: bool) -> Result<&'static str, String> {
+    let read = |name: &str| std::fs::read_to_string(dir.join(name));
+    if let Ok(required) = read("requires.txt")
+        && version < required.trim().parse::<u32>().unwrap()
+    {
+        return Ok("not applicable on this server version");
+    }
+    let from_sql = read("from.sql").unwrap_or_default();
+    let to_sql = read("to.sql").unwrap_or_default();
+    let renames: Vec<Rename> = read("renames.txt").unwrap_or_default().lines().filter(|l| !l.trim().is_empty()).map(parse_rename).collect();
+    let (from_db, from) = build(&from_sql).await.map_err(|e| format!("from.sql: {e}"))?;
+    let (to_db, to) = build(&to_sql).await.map_err(|e| format!("to.sql: {e}"))?;
+
+    let plan = diff(&from, &to, &renames).map_err(|e| e.to_string())?;
+    let sql = plan.to_sql();
+    let expected_path = dir.join("expected.sql");
+    if update {
+        std::fs::write(&expected_path, &sql).unwrap();
+    } else {
+        let expected = std::fs::read_to_string(&expected_path).unwrap_or_default();
+        if expected != sql {
+            return Err(format!("the plan differs from expected.sql (STRATA_UPDATE_EXPECT=1 rewrites it):\n--- expected\n{expected}\n--- got\n{sql}"));
+        }
+    }
+    if from_sql.trim() != to_sql.trim() && plan.is_empty() && renames.is_empty() {
+        return Err("from.sql and to.sql differ but the plan is empty".into());
+    }
+    apply_and_check(&from_db, &plan, &to, "forward").await?;
+    if let (Some(got), Some(want)) = (pg_dump(&from_db), pg_dump(&to_db)) {
+        let column_order_differs = std::fs::metadata(dir.join("column-order.txt")).is_ok();
+        if got != want && !column_order_differs {
+            return Err(format!("pg_dump differs after the forward plan:\n--- got\n{got}\n--- want\n{want}"));
+        }
+    }
+    let back = diff(&to, &from, &reverse(&renames)).map_err(|e| format!("reverse: {e}"))?;
+    apply_and_check(&to_db, &back, &from, "reverse").await?;
+    Ok("ok")
+}
+
+#[test]
+fn diff_fixtures() {
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    runtime.block_on(async {
+        create_roles().await;
+        let version = server_version().await;
+        let update = std::env::var_os("STRATA_UPDATE_EXPECT").is_some();
+        let only = std::env::var("STRATA_FIXTURE").ok();
+        let mut cases: Vec<PathBuf> = std::fs::read_dir(fixtures_dir()).unwrap().map(|e| e.unwrap().path()).filter(|p| p.is_dir()).collect();
+        cases.sort();
+        if let Some(only) = &only {
+            cases.retain(|c| c.file_name().unwrap().to_str().unwrap().contains(only.as_str()));
+        }
+        let limit = Arc::new(Semaphore::new(4));
+        let mut tasks = Vec::new();
+        for case in cases {
+            let limit = limit.clone();
+            tasks.push(tokio::spawn(async move {
+                let _permit = limit.acquire().await.unwrap();
+                let name = case.file_name().unwrap().to_string_lossy().into_owned();
+                (name, run_case(case, version, update).await)
+            }));
+        }
+        let mut failures = Vec::new();
+        let mut passed = 0;
+        let mut not_applicable = Vec::new();
+        for task in tasks {
+            let (name, result) = task.await.unwrap();
+            match result {
+                Ok("ok") => passed += 1,
+                Ok(_) => not_applicable.push(name),
+                Err(e) => failures.push(format!("=== {name}\n{e}")),
+            }
+        }
+        eprintln!("diff fixtures: {passed} converged, {} failed, {} not applicable on server {version}: {not_applicable:?}", failures.len(), not_applicable.len());
+        assert!(failures.is_empty(), "{} fixture(s) failed:\n{}", failures.len(), failures.join("\n\n"));
+        assert!(passed > 0, "no fixture ran");
+    });
+}
