@@ -446,12 +446,16 @@ impl Differ<'_> {
             }
         }
         let type_changes = old.data_type != new.data_type || old.collation != new.collation;
+        // What the old default refers to (a serial's sequence) may only go once it is replaced.
+        let old_default_refs = old.default.as_deref().map(|d| deps::expression(self.from, d)).unwrap_or_default();
         if type_changes && old.default.is_some() {
             // The old default may not cast to the new type: it is set again below.
-            self.push(step(format!("{target} DROP DEFAULT")));
+            self.push(step(format!("{target} DROP DEFAULT")).needs_old(old_default_refs.clone()));
         }
         if old.identity.is_some() && new.identity.is_none() {
-            self.push(step(format!("{target} DROP IDENTITY")));
+            // Frees the name of its sequence, which a new sequence may take.
+            let sequence = QualName::new(table.schema.clone(), format!("{}_{}_seq", table.name, new.name));
+            self.push(step(format!("{target} DROP IDENTITY")).removes([deps::relation(&sequence)]));
         }
         if type_changes {
             let collation = new.collation.as_ref().map(|c| format!(" COLLATE {c}")).unwrap_or_default();
@@ -478,9 +482,9 @@ impl Differ<'_> {
                     let mut needs = deps::expression(self.to, default);
                     needs.push(deps::relation(table));
                     needs.retain(|r| !matches!(r, ObjectRef::Shape { table: t } if t == table));
-                    self.push(Step::new(object.clone(), format!("{target} SET DEFAULT {default}")).needs(needs));
+                    self.push(Step::new(object.clone(), format!("{target} SET DEFAULT {default}")).needs(needs).needs_old(old_default_refs.clone()));
                 }
-                None if !type_changes => self.push(step(format!("{target} DROP DEFAULT"))),
+                None if !type_changes => self.push(step(format!("{target} DROP DEFAULT")).needs_old(old_default_refs.clone())),
                 None => {}
             }
         }
@@ -494,7 +498,10 @@ impl Differ<'_> {
         match (&old.identity, &new.identity) {
             (None, Some(identity)) => {
                 let clause = render::identity_clause(identity, &new.data_type);
-                self.push(step(format!("{target} ADD{clause}")));
+                // The identity's sequence takes the name `<table>_<column>_seq`: a sequence of that
+                // name that goes (a serial's) must be gone first.
+                let sequence = QualName::new(table.schema.clone(), format!("{}_{}_seq", table.name, new.name));
+                self.push(step(format!("{target} ADD{clause}")).creates([deps::relation(&sequence)]));
             }
             (Some(a), Some(b)) if a != b => {
                 let mut parts = Vec::new();
