@@ -218,7 +218,11 @@ impl Plan {
 
     /// Every hazard of the plan, once each.
     pub fn hazards(&self) -> Vec<Hazard> {
-        let mut all: Vec<Hazard> = self.steps.iter().flat_map(|s| s.hazards.iter().copied()).collect();
+        let mut all: Vec<Hazard> = self
+            .steps
+            .iter()
+            .flat_map(|s| s.hazards.iter().copied())
+            .collect();
         all.sort();
         all.dedup();
         all
@@ -234,7 +238,11 @@ impl Plan {
             return out;
         }
         let hazards = self.hazards();
-        out.push_str(&format!("-- {} step{}", self.steps.len(), if self.steps.len() == 1 { "" } else { "s" }));
+        out.push_str(&format!(
+            "-- {} step{}",
+            self.steps.len(),
+            if self.steps.len() == 1 { "" } else { "s" }
+        ));
         if !hazards.is_empty() {
             let list: Vec<&str> = hazards.iter().map(|h| h.describe()).collect();
             out.push_str(&format!("; hazards: {}", list.join(", ")));
@@ -244,7 +252,11 @@ impl Plan {
             out.push('\n');
             if !step.hazards.is_empty() {
                 let list: Vec<&str> = step.hazards.iter().map(|h| h.describe()).collect();
-                out.push_str(&format!("-- hazard ({}): {}\n", step.object, list.join(", ")));
+                out.push_str(&format!(
+                    "-- hazard ({}): {}\n",
+                    step.object,
+                    list.join(", ")
+                ));
             }
             if step.run == RunMode::Alone {
                 out.push_str("-- strata: runs outside a transaction\n");

@@ -13,7 +13,10 @@ use crate::plan::ObjectRef;
 
 /// Every `a.b` pair of identifiers in `text`, in order of appearance (duplicates removed).
 pub fn qualified_names(text: &str) -> Vec<QualName> {
-    let tokens: Vec<Token> = identifier_tokens(text).into_iter().map(|(t, _)| t).collect();
+    let tokens: Vec<Token> = identifier_tokens(text)
+        .into_iter()
+        .map(|(t, _)| t)
+        .collect();
     let mut out = Vec::new();
     let mut seen = BTreeSet::new();
     for window in tokens.windows(3) {
@@ -108,7 +111,9 @@ fn identifier_tokens(text: &str) -> Vec<(Token, std::ops::Range<usize>)> {
                 while j < chars.len() && (chars[j].is_alphanumeric() || chars[j] == '_') {
                     j += 1;
                 }
-                if chars.get(j) == Some(&'$') && !chars[i + 1..j].first().is_some_and(|c| c.is_ascii_digit()) {
+                if chars.get(j) == Some(&'$')
+                    && !chars[i + 1..j].first().is_some_and(|c| c.is_ascii_digit())
+                {
                     let tag: String = chars[start..=j].iter().collect();
                     let rest: String = chars[j + 1..].iter().collect();
                     match rest.find(&tag) {
@@ -126,7 +131,9 @@ fn identifier_tokens(text: &str) -> Vec<(Token, std::ops::Range<usize>)> {
             }
             c if c.is_alphabetic() || c == '_' => {
                 let mut name = String::new();
-                while i < chars.len() && (chars[i].is_alphanumeric() || chars[i] == '_' || chars[i] == '$') {
+                while i < chars.len()
+                    && (chars[i].is_alphanumeric() || chars[i] == '_' || chars[i] == '$')
+                {
                     name.push(chars[i].to_ascii_lowercase());
                     i += 1;
                 }
@@ -150,7 +157,10 @@ fn identifier_tokens(text: &str) -> Vec<(Token, std::ops::Range<usize>)> {
 
 /// Rewrites identifiers in `text`: `replace` gets the tokens and the index of an identifier
 /// and returns its new spelling, or `None` to keep it.
-fn rewrite(text: &str, replace: impl Fn(&[(Token, std::ops::Range<usize>)], usize) -> Option<String>) -> String {
+fn rewrite(
+    text: &str,
+    replace: impl Fn(&[(Token, std::ops::Range<usize>)], usize) -> Option<String>,
+) -> String {
     let tokens = identifier_tokens(text);
     let chars: Vec<char> = text.chars().collect();
     let mut out = String::with_capacity(text.len());
@@ -184,18 +194,31 @@ fn is_dot(tokens: &[(Token, std::ops::Range<usize>)], i: usize) -> bool {
 /// An identifier spelled as PostgreSQL's deparser would: bare when plain lower case.
 pub fn spell(name: &str) -> String {
     let plain = name.starts_with(|c: char| c.is_ascii_lowercase() || c == '_')
-        && name.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
-    if plain { name.to_owned() } else { crate::sql::quote_ident(name) }
+        && name
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
+    if plain {
+        name.to_owned()
+    } else {
+        crate::sql::quote_ident(name)
+    }
 }
 
 /// Replaces `old.schema.old.name` (as a qualified pair) with `new`, also inside `'…'::regclass`
 /// literals.
 pub fn replace_qualified(text: &str, old: &QualName, new: &QualName) -> String {
     let replaced = rewrite(text, |tokens, i| {
-        if ident_at(tokens, i) == Some(old.schema.as_str()) && is_dot(tokens, i + 1) && ident_at(tokens, i + 2) == Some(old.name.as_str()) {
+        if ident_at(tokens, i) == Some(old.schema.as_str())
+            && is_dot(tokens, i + 1)
+            && ident_at(tokens, i + 2) == Some(old.name.as_str())
+        {
             return Some(spell(&new.schema));
         }
-        if i >= 2 && ident_at(tokens, i) == Some(old.name.as_str()) && is_dot(tokens, i - 1) && ident_at(tokens, i - 2) == Some(old.schema.as_str()) {
+        if i >= 2
+            && ident_at(tokens, i) == Some(old.name.as_str())
+            && is_dot(tokens, i - 1)
+            && ident_at(tokens, i - 2) == Some(old.schema.as_str())
+        {
             return Some(spell(&new.name));
         }
         None
@@ -206,7 +229,10 @@ pub fn replace_qualified(text: &str, old: &QualName, new: &QualName) -> String {
 /// Replaces the schema part of every `old.x` pair with `new`.
 pub fn replace_schema(text: &str, old: &str, new: &str) -> String {
     let replaced = rewrite(text, |tokens, i| {
-        (ident_at(tokens, i) == Some(old) && is_dot(tokens, i + 1) && ident_at(tokens, i + 2).is_some()).then(|| spell(new))
+        (ident_at(tokens, i) == Some(old)
+            && is_dot(tokens, i + 1)
+            && ident_at(tokens, i + 2).is_some())
+        .then(|| spell(new))
     });
     replaced.replace(&format!("'{}.", spell(old)), &format!("'{}.", spell(new)))
 }
@@ -239,7 +265,10 @@ pub fn objects_in(catalog: &Catalog, text: &str) -> Vec<ObjectRef> {
             out.push(ObjectRef::Relation { name: name.clone() });
         }
         let overloads = catalog.functions.range(
-            FunctionKey { name: name.clone(), arguments: String::new() }..,
+            FunctionKey {
+                name: name.clone(),
+                arguments: String::new(),
+            }..,
         );
         for (key, _) in overloads.take_while(|(key, _)| key.name == name) {
             out.push(ObjectRef::Function { key: key.clone() });
@@ -266,7 +295,10 @@ pub fn regclass_literals(text: &str) -> Vec<QualName> {
 
 /// The user types (or tables, as row types) a type name like `app.status[]` refers to.
 pub fn type_refs(catalog: &Catalog, data_type: &str) -> Vec<ObjectRef> {
-    objects_in(catalog, data_type).into_iter().filter(|r| matches!(r, ObjectRef::Relation { .. })).collect()
+    objects_in(catalog, data_type)
+        .into_iter()
+        .filter(|r| matches!(r, ObjectRef::Relation { .. }))
+        .collect()
 }
 
 #[cfg(test)]
@@ -276,7 +308,10 @@ mod tests {
     #[test]
     fn finds_qualified_names_outside_literals_and_comments() {
         let text = "nextval('app.ignored'::regclass) + app.f(x) -- other.comment\n + \"My S\".\"T\".col /* a.b */ $$ x.y $$";
-        let names: Vec<String> = qualified_names(text).iter().map(ToString::to_string).collect();
+        let names: Vec<String> = qualified_names(text)
+            .iter()
+            .map(ToString::to_string)
+            .collect();
         assert_eq!(names, ["app.f", "\"My S\".\"T\"", "\"T\".col"]);
     }
 
@@ -285,17 +320,37 @@ mod tests {
         let old = QualName::new("app", "items");
         let new = QualName::new("app", "Goods");
         assert_eq!(
-            replace_qualified("SELECT items.id FROM app.items WHERE nextval('app.items'::regclass) > 0", &old, &new),
+            replace_qualified(
+                "SELECT items.id FROM app.items WHERE nextval('app.items'::regclass) > 0",
+                &old,
+                &new
+            ),
             "SELECT items.id FROM app.\"Goods\" WHERE nextval('app.\"Goods\"'::regclass) > 0"
         );
-        assert_eq!(replace_schema("app.f(x) + 'app.s'::regclass", "app", "core"), "core.f(x) + 'core.s'::regclass");
-        assert_eq!(replace_identifier("CREATE INDEX i ON app.t USING btree (label, lower(label))", "label", "name"), "CREATE INDEX i ON app.t USING btree (name, lower(name))");
-        assert_eq!(replace_identifier("(old.label IS DISTINCT FROM new.label)", "label", "name"), "(old.name IS DISTINCT FROM new.name)");
+        assert_eq!(
+            replace_schema("app.f(x) + 'app.s'::regclass", "app", "core"),
+            "core.f(x) + 'core.s'::regclass"
+        );
+        assert_eq!(
+            replace_identifier(
+                "CREATE INDEX i ON app.t USING btree (label, lower(label))",
+                "label",
+                "name"
+            ),
+            "CREATE INDEX i ON app.t USING btree (name, lower(name))"
+        );
+        assert_eq!(
+            replace_identifier("(old.label IS DISTINCT FROM new.label)", "label", "name"),
+            "(old.name IS DISTINCT FROM new.name)"
+        );
     }
 
     #[test]
     fn reads_regclass_literals() {
-        assert_eq!(regclass_literals("nextval('app.t_id_seq'::regclass)"), [QualName::new("app", "t_id_seq")]);
+        assert_eq!(
+            regclass_literals("nextval('app.t_id_seq'::regclass)"),
+            [QualName::new("app", "t_id_seq")]
+        );
     }
 
     #[test]
@@ -306,7 +361,10 @@ mod tests {
 
     #[test]
     fn dollar_quotes_with_tags_and_parameters() {
-        let names: Vec<String> = qualified_names("$body$ a.b $body$ || $1 || c.d").iter().map(ToString::to_string).collect();
+        let names: Vec<String> = qualified_names("$body$ a.b $body$ || $1 || c.d")
+            .iter()
+            .map(ToString::to_string)
+            .collect();
         assert_eq!(names, ["c.d"]);
     }
 }

@@ -3,8 +3,9 @@
 //! PostgreSQL's own deparsed text.
 
 use crate::catalog::{
-    Column, Constraint, ConstraintKind, Function, FunctionKey, FunctionKind, Grant, Identity, Policy, Privileges,
-    QualName, Sequence, SequenceOptions, Table, TypeDef, TypeKind, View, ViewKind,
+    Column, Constraint, ConstraintKind, Function, FunctionKey, FunctionKind, Grant, Identity,
+    Policy, Privileges, QualName, Sequence, SequenceOptions, Table, TypeDef, TypeKind, View,
+    ViewKind,
 };
 use crate::sql::{quote_ident, quote_literal};
 
@@ -25,7 +26,11 @@ pub fn column_definition(column: &Column) -> String {
         sql.push_str(&format!(" COLLATE {collation}"));
     }
     if let Some(expression) = &column.generated {
-        let kind = if column.generated_virtual { "VIRTUAL" } else { "STORED" };
+        let kind = if column.generated_virtual {
+            "VIRTUAL"
+        } else {
+            "STORED"
+        };
         sql.push_str(&format!(" GENERATED ALWAYS AS ({expression}) {kind}"));
     }
     if let Some(identity) = &column.identity {
@@ -42,7 +47,11 @@ pub fn column_definition(column: &Column) -> String {
 
 /// ` GENERATED {ALWAYS|BY DEFAULT} AS IDENTITY [(options)]`.
 pub fn identity_clause(identity: &Identity, data_type: &str) -> String {
-    let mode = if identity.always { "ALWAYS" } else { "BY DEFAULT" };
+    let mode = if identity.always {
+        "ALWAYS"
+    } else {
+        "BY DEFAULT"
+    };
     let options = sequence_options(&identity.sequence, data_type, false);
     if options.is_empty() {
         format!(" GENERATED {mode} AS IDENTITY")
@@ -69,7 +78,11 @@ pub fn sequence_options(options: &SequenceOptions, data_type: &str, with_type: b
     }
     let (type_min, type_max) = type_bounds(data_type);
     let ascending = options.increment > 0;
-    let (default_min, default_max) = if ascending { (1, type_max) } else { (type_min, -1) };
+    let (default_min, default_max) = if ascending {
+        (1, type_max)
+    } else {
+        (type_min, -1)
+    };
     let default_start = if ascending { options.min } else { options.max };
     if options.increment != 1 {
         parts.push(format!("INCREMENT BY {}", options.increment));
@@ -104,19 +117,31 @@ pub fn create_table(name: &QualName, table: &Table) -> String {
     let mut parts: Vec<String> = table.columns.iter().map(column_definition).collect();
     for (constraint_name, constraint) in &table.constraints {
         if is_inline(constraint) {
-            parts.push(format!("CONSTRAINT {} {}", quote_ident(constraint_name), constraint.definition));
+            parts.push(format!(
+                "CONSTRAINT {} {}",
+                quote_ident(constraint_name),
+                constraint.definition
+            ));
         }
     }
     let mut sql = match &table.partition_of {
         Some(partition) => {
-            let mut sql = format!("CREATE {unlogged}TABLE {} PARTITION OF {}", qualified(name), qualified(&partition.parent));
+            let mut sql = format!(
+                "CREATE {unlogged}TABLE {} PARTITION OF {}",
+                qualified(name),
+                qualified(&partition.parent)
+            );
             if !parts.is_empty() {
                 sql.push_str(&format!(" (\n    {}\n)", parts.join(",\n    ")));
             }
             sql.push_str(&format!(" {}", partition.bound));
             sql
         }
-        None => format!("CREATE {unlogged}TABLE {} (\n    {}\n)", qualified(name), parts.join(",\n    ")),
+        None => format!(
+            "CREATE {unlogged}TABLE {} (\n    {}\n)",
+            qualified(name),
+            parts.join(",\n    ")
+        ),
     };
     if !table.inherits.is_empty() {
         let parents: Vec<String> = table.inherits.iter().map(qualified).collect();
@@ -133,7 +158,12 @@ pub fn create_table(name: &QualName, table: &Table) -> String {
 
 /// `ALTER TABLE … ADD CONSTRAINT …`.
 pub fn add_constraint(table: &QualName, name: &str, constraint: &Constraint) -> String {
-    format!("ALTER TABLE {} ADD CONSTRAINT {} {}", qualified(table), quote_ident(name), constraint.definition)
+    format!(
+        "ALTER TABLE {} ADD CONSTRAINT {} {}",
+        qualified(table),
+        quote_ident(name),
+        constraint.definition
+    )
 }
 
 /// `CREATE SEQUENCE …`.
@@ -151,9 +181,19 @@ pub fn create_type(name: &QualName, ty: &TypeDef) -> String {
     match &ty.kind {
         TypeKind::Enum { labels } => {
             let labels: Vec<String> = labels.iter().map(|l| quote_literal(l)).collect();
-            format!("CREATE TYPE {} AS ENUM ({})", qualified(name), labels.join(", "))
+            format!(
+                "CREATE TYPE {} AS ENUM ({})",
+                qualified(name),
+                labels.join(", ")
+            )
         }
-        TypeKind::Domain { base, collation, not_null, default, checks } => {
+        TypeKind::Domain {
+            base,
+            collation,
+            not_null,
+            default,
+            checks,
+        } => {
             let mut sql = format!("CREATE DOMAIN {} AS {base}", qualified(name));
             if let Some(collation) = collation {
                 sql.push_str(&format!(" COLLATE {collation}"));
@@ -166,7 +206,11 @@ pub fn create_type(name: &QualName, ty: &TypeDef) -> String {
             }
             for (check_name, check) in checks {
                 if check.validated {
-                    sql.push_str(&format!(" CONSTRAINT {} {}", quote_ident(check_name), check.definition));
+                    sql.push_str(&format!(
+                        " CONSTRAINT {} {}",
+                        quote_ident(check_name),
+                        check.definition
+                    ));
                 }
             }
             sql
@@ -175,13 +219,28 @@ pub fn create_type(name: &QualName, ty: &TypeDef) -> String {
             let attributes: Vec<String> = attributes
                 .iter()
                 .map(|a| {
-                    let collation = a.collation.as_ref().map(|c| format!(" COLLATE {c}")).unwrap_or_default();
+                    let collation = a
+                        .collation
+                        .as_ref()
+                        .map(|c| format!(" COLLATE {c}"))
+                        .unwrap_or_default();
                     format!("{} {}{collation}", quote_ident(&a.name), a.data_type)
                 })
                 .collect();
-            format!("CREATE TYPE {} AS (\n    {}\n)", qualified(name), attributes.join(",\n    "))
+            format!(
+                "CREATE TYPE {} AS (\n    {}\n)",
+                qualified(name),
+                attributes.join(",\n    ")
+            )
         }
-        TypeKind::Range { subtype, subtype_opclass, collation, canonical, subtype_diff, multirange } => {
+        TypeKind::Range {
+            subtype,
+            subtype_opclass,
+            collation,
+            canonical,
+            subtype_diff,
+            multirange,
+        } => {
             let mut options = vec![format!("SUBTYPE = {subtype}")];
             if let Some(opclass) = subtype_opclass {
                 options.push(format!("SUBTYPE_OPCLASS = {opclass}"));
@@ -198,12 +257,19 @@ pub fn create_type(name: &QualName, ty: &TypeDef) -> String {
             if let Some(multirange) = multirange {
                 // The default name is derived from the range's; only a different one is written.
                 let default = default_multirange_name(&name.name);
-                let multirange_name = multirange.parse::<QualName>().map(|q| q.name).unwrap_or_default();
+                let multirange_name = multirange
+                    .parse::<QualName>()
+                    .map(|q| q.name)
+                    .unwrap_or_default();
                 if multirange_name != default {
                     options.push(format!("MULTIRANGE_TYPE_NAME = {multirange}"));
                 }
             }
-            format!("CREATE TYPE {} AS RANGE ({})", qualified(name), options.join(", "))
+            format!(
+                "CREATE TYPE {} AS RANGE ({})",
+                qualified(name),
+                options.join(", ")
+            )
         }
     }
 }
@@ -220,13 +286,23 @@ fn default_multirange_name(range: &str) -> String {
 /// `CREATE [MATERIALIZED] VIEW …`.
 pub fn create_view(name: &QualName, view: &View, or_replace: bool) -> String {
     let definition = view.definition.trim().trim_end_matches(';');
-    let options = if view.options.is_empty() { String::new() } else { format!(" WITH ({})", view.options.join(", ")) };
+    let options = if view.options.is_empty() {
+        String::new()
+    } else {
+        format!(" WITH ({})", view.options.join(", "))
+    };
     match view.kind {
         ViewKind::View => {
             let replace = if or_replace { "OR REPLACE " } else { "" };
-            format!("CREATE {replace}VIEW {}{options} AS\n{definition}", qualified(name))
+            format!(
+                "CREATE {replace}VIEW {}{options} AS\n{definition}",
+                qualified(name)
+            )
         }
-        ViewKind::Materialized => format!("CREATE MATERIALIZED VIEW {}{options} AS\n{definition}\nWITH DATA", qualified(name)),
+        ViewKind::Materialized => format!(
+            "CREATE MATERIALIZED VIEW {}{options} AS\n{definition}\nWITH DATA",
+            qualified(name)
+        ),
     }
 }
 
@@ -234,7 +310,10 @@ pub fn create_view(name: &QualName, view: &View, or_replace: bool) -> String {
 pub fn create_function(key: &FunctionKey, function: &Function) -> String {
     match (&function.kind, &function.aggregate) {
         (FunctionKind::Aggregate, Some(aggregate)) => {
-            let mut options = vec![format!("SFUNC = {}", aggregate.transition), format!("STYPE = {}", aggregate.state_type)];
+            let mut options = vec![
+                format!("SFUNC = {}", aggregate.transition),
+                format!("STYPE = {}", aggregate.state_type),
+            ];
             if let Some(f) = &aggregate.final_function {
                 options.push(format!("FINALFUNC = {f}"));
             }
@@ -247,9 +326,18 @@ pub fn create_function(key: &FunctionKey, function: &Function) -> String {
             if let Some(op) = &aggregate.sort_operator {
                 options.push(format!("SORTOP = {}", op.split('(').next().unwrap_or(op)));
             }
-            format!("CREATE AGGREGATE {}({}) (\n    {}\n)", qualified(&key.name), function.arguments, options.join(",\n    "))
+            format!(
+                "CREATE AGGREGATE {}({}) (\n    {}\n)",
+                qualified(&key.name),
+                function.arguments,
+                options.join(",\n    ")
+            )
         }
-        _ => function.definition.trim_end().trim_end_matches(';').to_owned(),
+        _ => function
+            .definition
+            .trim_end()
+            .trim_end_matches(';')
+            .to_owned(),
     }
 }
 
@@ -269,7 +357,11 @@ pub fn create_policy(table: &QualName, name: &str, policy: &Policy) -> String {
         "CREATE POLICY {} ON {} AS {} FOR {}",
         quote_ident(name),
         qualified(table),
-        if policy.permissive { "PERMISSIVE" } else { "RESTRICTIVE" },
+        if policy.permissive {
+            "PERMISSIVE"
+        } else {
+            "RESTRICTIVE"
+        },
         policy.command
     );
     sql.push_str(&format!(" TO {}", roles(&policy.roles)));
@@ -289,7 +381,11 @@ pub fn roles(roles: &[String]) -> String {
 
 /// A role: `PUBLIC` bare, a name quoted.
 pub fn role(role: &str) -> String {
-    if role == "PUBLIC" { "PUBLIC".to_owned() } else { quote_ident(role) }
+    if role == "PUBLIC" {
+        "PUBLIC".to_owned()
+    } else {
+        quote_ident(role)
+    }
 }
 
 /// `COMMENT ON <target> IS …` (or `IS NULL` to remove it).
@@ -302,9 +398,16 @@ pub fn comment(target: &str, comment: Option<&str>) -> String {
 
 /// GRANT and REVOKE statements that take `object` (e.g. `TABLE "s"."t"`, `SCHEMA "s"`) from
 /// the privileges `from` to `to`. `columns` restricts them to a column (`SELECT ("c")`).
-pub fn privilege_changes(object: &str, column: Option<&str>, from: &Privileges, to: &Privileges) -> Vec<String> {
+pub fn privilege_changes(
+    object: &str,
+    column: Option<&str>,
+    from: &Privileges,
+    to: &Privileges,
+) -> Vec<String> {
     let mut statements = Vec::new();
-    let column = column.map(|c| format!(" ({})", quote_ident(c))).unwrap_or_default();
+    let column = column
+        .map(|c| format!(" ({})", quote_ident(c)))
+        .unwrap_or_default();
     // Grants beyond the defaults: revoke what goes, grant what comes.
     for grant in from.granted.iter().filter(|g| !to.granted.contains(g)) {
         statements.push(revoke(object, &column, grant));
@@ -323,13 +426,25 @@ pub fn privilege_changes(object: &str, column: Option<&str>, from: &Privileges, 
 }
 
 fn give(object: &str, column: &str, grant: &Grant) -> String {
-    let option = if grant.grantable { " WITH GRANT OPTION" } else { "" };
-    format!("GRANT {}{column} ON {object} TO {}{option}", grant.privilege, role(&grant.grantee))
+    let option = if grant.grantable {
+        " WITH GRANT OPTION"
+    } else {
+        ""
+    };
+    format!(
+        "GRANT {}{column} ON {object} TO {}{option}",
+        grant.privilege,
+        role(&grant.grantee)
+    )
 }
 
 fn revoke(object: &str, column: &str, grant: &Grant) -> String {
     // Revoking the grant option alone keeps the privilege.
-    format!("REVOKE {}{column} ON {object} FROM {}", grant.privilege, role(&grant.grantee))
+    format!(
+        "REVOKE {}{column} ON {object} FROM {}",
+        grant.privilege,
+        role(&grant.grantee)
+    )
 }
 
 #[cfg(test)]
@@ -349,10 +464,25 @@ mod tests {
         };
         assert_eq!(sequence_options(&defaults, "integer", false), "");
         assert_eq!(sequence_options(&defaults, "integer", true), "AS integer");
-        let down = SequenceOptions { start: -1, increment: -1, min: i64::from(i32::MIN), max: -1, ..defaults.clone() };
+        let down = SequenceOptions {
+            start: -1,
+            increment: -1,
+            min: i64::from(i32::MIN),
+            max: -1,
+            ..defaults.clone()
+        };
         assert_eq!(sequence_options(&down, "integer", false), "INCREMENT BY -1");
-        let custom = SequenceOptions { start: 10, increment: 5, cache: 20, cycle: true, ..defaults };
-        assert_eq!(sequence_options(&custom, "integer", false), "INCREMENT BY 5 START WITH 10 CACHE 20 CYCLE");
+        let custom = SequenceOptions {
+            start: 10,
+            increment: 5,
+            cache: 20,
+            cycle: true,
+            ..defaults
+        };
+        assert_eq!(
+            sequence_options(&custom, "integer", false),
+            "INCREMENT BY 5 START WITH 10 CACHE 20 CYCLE"
+        );
     }
 
     #[test]

@@ -24,9 +24,22 @@ pub struct ApplyFailure {
 /// Applies every step of `plan`. On failure, the open transaction is rolled back: the database
 /// holds exactly the steps committed before it.
 pub async fn apply(client: &Client, plan: &Plan) -> std::result::Result<(), Box<ApplyFailure>> {
-    let fail = |committed, step: &Step, error| Box::new(ApplyFailure { committed, failed: step.clone(), error });
-    if let Err(e) = client.batch_execute("SET check_function_bodies = false").await {
-        let step = plan.steps.first().cloned().unwrap_or_else(|| Step::new("session", "SET check_function_bodies = false"));
+    let fail = |committed, step: &Step, error| {
+        Box::new(ApplyFailure {
+            committed,
+            failed: step.clone(),
+            error,
+        })
+    };
+    if let Err(e) = client
+        .batch_execute("SET check_function_bodies = false")
+        .await
+    {
+        let step = plan
+            .steps
+            .first()
+            .cloned()
+            .unwrap_or_else(|| Step::new("session", "SET check_function_bodies = false"));
         return Err(fail(0, &step, Error::db("preparing the session", e)));
     }
     let mut committed = 0;
@@ -34,20 +47,35 @@ pub async fn apply(client: &Client, plan: &Plan) -> std::result::Result<(), Box<
     while i < plan.steps.len() {
         let step = &plan.steps[i];
         if step.run == RunMode::Alone {
-            client.batch_execute(&step.sql).await.map_err(|e| fail(committed, step, Error::db(step_context(step), e)))?;
+            client
+                .batch_execute(&step.sql)
+                .await
+                .map_err(|e| fail(committed, step, Error::db(step_context(step), e)))?;
             committed += 1;
             i += 1;
             continue;
         }
-        let group_end = plan.steps[i..].iter().position(|s| s.run == RunMode::Alone).map_or(plan.steps.len(), |p| i + p);
-        client.batch_execute("BEGIN").await.map_err(|e| fail(committed, step, Error::db("starting a transaction", e)))?;
+        let group_end = plan.steps[i..]
+            .iter()
+            .position(|s| s.run == RunMode::Alone)
+            .map_or(plan.steps.len(), |p| i + p);
+        client
+            .batch_execute("BEGIN")
+            .await
+            .map_err(|e| fail(committed, step, Error::db("starting a transaction", e)))?;
         for step in &plan.steps[i..group_end] {
             if let Err(e) = client.batch_execute(&step.sql).await {
                 let _ = client.batch_execute("ROLLBACK").await;
                 return Err(fail(committed, step, Error::db(step_context(step), e)));
             }
         }
-        client.batch_execute("COMMIT").await.map_err(|e| fail(committed, &plan.steps[group_end - 1], Error::db("committing", e)))?;
+        client.batch_execute("COMMIT").await.map_err(|e| {
+            fail(
+                committed,
+                &plan.steps[group_end - 1],
+                Error::db("committing", e),
+            )
+        })?;
         committed = group_end;
         i = group_end;
     }
@@ -60,6 +88,10 @@ fn step_context(step: &Step) -> String {
 
 impl std::fmt::Display for ApplyFailure {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{} (after {} committed step(s))", self.error, self.committed)
+        write!(
+            f,
+            "{} (after {} committed step(s))",
+            self.error, self.committed
+        )
     }
 }

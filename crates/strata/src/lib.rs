@@ -17,6 +17,7 @@ pub mod error;
 pub mod introspect;
 pub mod pg;
 pub mod scratch;
+pub mod source;
 pub mod url;
 pub mod verify;
 

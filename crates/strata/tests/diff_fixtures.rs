@@ -5,6 +5,9 @@
 //! re-introspect and require an empty re-diff, compare `pg_dump --schema-only` of both databases,
 //! then plan `to → from`, apply it to `to` and require that to converge as well.
 //!
+//! `expected.sql` holds the plan on PostgreSQL 15; `expected.pgNN.sql`, where present, the plan
+//! on major version NN when PostgreSQL's deparsed text differs there.
+//!
 //! Optional files: `renames.txt` (one rename per line, see [`parse_rename`]) and
 //! `requires.txt` (the lowest `server_version_num` the case needs, e.g. `150000`).
 
@@ -17,6 +20,9 @@ use strata_core::diff::{Rename, diff};
 use strata_testkit::TestDb;
 use tokio::sync::Semaphore;
 
+/// The PostgreSQL major version `expected.sql` is written for (the system version of CI).
+const BASE_MAJOR: u32 = 15;
+
 fn fixtures_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures/diff")
 }
@@ -27,12 +33,34 @@ fn parse_rename(line: &str) -> Rename {
     let words: Vec<&str> = line.split_whitespace().collect();
     let q = |s: &str| s.parse::<QualName>().unwrap();
     match words.as_slice() {
-        ["table", from, to] => Rename::Relation { from: q(from), to: to.to_string() },
-        ["column", table, from, to] => Rename::Column { table: q(table), from: from.to_string(), to: to.to_string() },
-        ["schema", from, to] => Rename::Schema { from: from.to_string(), to: to.to_string() },
-        ["index", table, from, to] => Rename::Index { table: q(table), from: from.to_string(), to: to.to_string() },
-        ["constraint", table, from, to] => Rename::Constraint { table: q(table), from: from.to_string(), to: to.to_string() },
-        ["enum-value", ty, from, to] => Rename::EnumValue { type_name: q(ty), from: from.to_string(), to: to.to_string() },
+        ["table", from, to] => Rename::Relation {
+            from: q(from),
+            to: to.to_string(),
+        },
+        ["column", table, from, to] => Rename::Column {
+            table: q(table),
+            from: from.to_string(),
+            to: to.to_string(),
+        },
+        ["schema", from, to] => Rename::Schema {
+            from: from.to_string(),
+            to: to.to_string(),
+        },
+        ["index", table, from, to] => Rename::Index {
+            table: q(table),
+            from: from.to_string(),
+            to: to.to_string(),
+        },
+        ["constraint", table, from, to] => Rename::Constraint {
+            table: q(table),
+            from: from.to_string(),
+            to: to.to_string(),
+        },
+        ["enum-value", ty, from, to] => Rename::EnumValue {
+            type_name: q(ty),
+            from: from.to_string(),
+            to: to.to_string(),
+        },
         _ => panic!("bad rename line: {line}"),
     }
 }
@@ -43,12 +71,38 @@ fn reverse(renames: &[Rename]) -> Vec<Rename> {
         .iter()
         .rev()
         .map(|r| match r {
-            Rename::Relation { from, to } => Rename::Relation { from: QualName::new(from.schema.clone(), to.clone()), to: from.name.clone() },
-            Rename::Column { table, from, to } => Rename::Column { table: table.clone(), from: to.clone(), to: from.clone() },
-            Rename::Schema { from, to } => Rename::Schema { from: to.clone(), to: from.clone() },
-            Rename::Index { table, from, to } => Rename::Index { table: table.clone(), from: to.clone(), to: from.clone() },
-            Rename::Constraint { table, from, to } => Rename::Constraint { table: table.clone(), from: to.clone(), to: from.clone() },
-            Rename::EnumValue { type_name, from, to } => Rename::EnumValue { type_name: type_name.clone(), from: to.clone(), to: from.clone() },
+            Rename::Relation { from, to } => Rename::Relation {
+                from: QualName::new(from.schema.clone(), to.clone()),
+                to: from.name.clone(),
+            },
+            Rename::Column { table, from, to } => Rename::Column {
+                table: table.clone(),
+                from: to.clone(),
+                to: from.clone(),
+            },
+            Rename::Schema { from, to } => Rename::Schema {
+                from: to.clone(),
+                to: from.clone(),
+            },
+            Rename::Index { table, from, to } => Rename::Index {
+                table: table.clone(),
+                from: to.clone(),
+                to: from.clone(),
+            },
+            Rename::Constraint { table, from, to } => Rename::Constraint {
+                table: table.clone(),
+                from: to.clone(),
+                to: from.clone(),
+            },
+            Rename::EnumValue {
+                type_name,
+                from,
+                to,
+            } => Rename::EnumValue {
+                type_name: type_name.clone(),
+                from: to.clone(),
+                to: from.clone(),
+            },
         })
         .collect()
 }
@@ -70,24 +124,47 @@ async fn create_roles() {
 async fn build(sql: &str) -> Result<(TestDb, Catalog), String> {
     let db = TestDb::new().await;
     let client = db.client().await;
-    client.batch_execute(sql).await.map_err(|e| format!("setup SQL failed: {e:?}"))?;
-    let catalog = introspect(&client, &Scope::AllUserSchemas).await.map_err(|e| e.to_string())?.catalog;
+    client
+        .batch_execute(sql)
+        .await
+        .map_err(|e| format!("setup SQL failed: {e:?}"))?;
+    let catalog = introspect(&client, &Scope::AllUserSchemas)
+        .await
+        .map_err(|e| e.to_string())?
+        .catalog;
     Ok((db, catalog))
 }
 
-async fn apply_and_check(db: &TestDb, plan: &strata_core::plan::Plan, want: &Catalog, what: &str) -> Result<(), String> {
+async fn apply_and_check(
+    db: &TestDb,
+    plan: &strata_core::plan::Plan,
+    want: &Catalog,
+    what: &str,
+) -> Result<(), String> {
     let client = db.client().await;
-    strata::apply::apply(&client, plan).await.map_err(|f| format!("{what}: the plan failed: {f}\n{}", plan.to_sql()))?;
-    let got = introspect(&client, &Scope::AllUserSchemas).await.map_err(|e| e.to_string())?.catalog;
+    strata::apply::apply(&client, plan)
+        .await
+        .map_err(|f| format!("{what}: the plan failed: {f}\n{}", plan.to_sql()))?;
+    let got = introspect(&client, &Scope::AllUserSchemas)
+        .await
+        .map_err(|e| e.to_string())?
+        .catalog;
     let left = diff(&got, want, &[]).map_err(|e| e.to_string())?;
     if !left.is_empty() {
-        return Err(format!("{what}: does not converge; a second diff finds:\n{}\nplan was:\n{}", left.to_sql(), plan.to_sql()));
+        return Err(format!(
+            "{what}: does not converge; a second diff finds:\n{}\nplan was:\n{}",
+            left.to_sql(),
+            plan.to_sql()
+        ));
     }
     Ok(())
 }
 
 fn pg_dump(db: &TestDb) -> Option<String> {
-    let out = std::process::Command::new("pg_dump").args(["--schema-only", "--no-owner", "-d", db.url().expose()]).output().ok()?;
+    let out = std::process::Command::new("pg_dump")
+        .args(["--schema-only", "--no-owner", "-d", db.url().expose()])
+        .output()
+        .ok()?;
     if !out.status.success() {
         // An older pg_dump refuses a newer server: the catalog comparison still stands.
         return None;
@@ -95,7 +172,12 @@ fn pg_dump(db: &TestDb) -> Option<String> {
     let text = String::from_utf8(out.stdout).ok()?;
     Some(
         text.lines()
-            .filter(|l| !l.starts_with("--") && !l.starts_with("SET ") && !l.starts_with("SELECT pg_catalog.set_config") && !l.trim().is_empty())
+            .filter(|l| {
+                !l.starts_with("--")
+                    && !l.starts_with("SET ")
+                    && !l.starts_with("SELECT pg_catalog.set_config")
+                    && !l.trim().is_empty()
+            })
             .filter(|l| !l.starts_with("\\restrict") && !l.starts_with("\\unrestrict"))
             .collect::<Vec<_>>()
             .join("\n"),
@@ -104,7 +186,12 @@ fn pg_dump(db: &TestDb) -> Option<String> {
 
 async fn server_version() -> u32 {
     let db = TestDb::new().await;
-    let row = db.client().await.query_one("SELECT current_setting('server_version_num')::int", &[]).await.unwrap();
+    let row = db
+        .client()
+        .await
+        .query_one("SELECT current_setting('server_version_num')::int", &[])
+        .await
+        .unwrap();
     row.get::<_, i32>(0) as u32
 }
 
@@ -117,19 +204,44 @@ async fn run_case(dir: PathBuf, version: u32, update: bool) -> Result<&'static s
     }
     let from_sql = read("from.sql").unwrap_or_default();
     let to_sql = read("to.sql").unwrap_or_default();
-    let renames: Vec<Rename> = read("renames.txt").unwrap_or_default().lines().filter(|l| !l.trim().is_empty()).map(parse_rename).collect();
-    let (from_db, from) = build(&from_sql).await.map_err(|e| format!("from.sql: {e}"))?;
+    let renames: Vec<Rename> = read("renames.txt")
+        .unwrap_or_default()
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .map(parse_rename)
+        .collect();
+    let (from_db, from) = build(&from_sql)
+        .await
+        .map_err(|e| format!("from.sql: {e}"))?;
     let (to_db, to) = build(&to_sql).await.map_err(|e| format!("to.sql: {e}"))?;
 
     let plan = diff(&from, &to, &renames).map_err(|e| e.to_string())?;
     let sql = plan.to_sql();
-    let expected_path = dir.join("expected.sql");
+    // PostgreSQL's deparsed text (views above all) differs between major versions: expected.sql
+    // is the plan on PostgreSQL BASE_MAJOR, expected.pgNN.sql the plan on NN where it differs.
+    let major = version / 10_000;
+    let base = dir.join("expected.sql");
+    let versioned = dir.join(format!("expected.pg{major}.sql"));
     if update {
-        std::fs::write(&expected_path, &sql).unwrap();
+        if major == BASE_MAJOR || !base.exists() {
+            std::fs::write(&base, &sql).unwrap();
+        } else if std::fs::read_to_string(&base).unwrap() != sql {
+            std::fs::write(&versioned, &sql).unwrap();
+        } else {
+            let _ = std::fs::remove_file(&versioned);
+        }
     } else {
-        let expected = std::fs::read_to_string(&expected_path).unwrap_or_default();
+        let path = if versioned.exists() {
+            &versioned
+        } else {
+            &base
+        };
+        let expected = std::fs::read_to_string(path).unwrap_or_default();
         if expected != sql {
-            return Err(format!("the plan differs from expected.sql (STRATA_UPDATE_EXPECT=1 rewrites it):\n--- expected\n{expected}\n--- got\n{sql}"));
+            return Err(format!(
+                "the plan differs from {} (STRATA_UPDATE_EXPECT=1 rewrites it):\n--- expected\n{expected}\n--- got\n{sql}",
+                path.file_name().unwrap().to_string_lossy()
+            ));
         }
     }
     if from_sql.trim() != to_sql.trim() && plan.is_empty() && renames.is_empty() {
@@ -139,7 +251,9 @@ async fn run_case(dir: PathBuf, version: u32, update: bool) -> Result<&'static s
     if let (Some(got), Some(want)) = (pg_dump(&from_db), pg_dump(&to_db)) {
         let column_order_differs = std::fs::metadata(dir.join("column-order.txt")).is_ok();
         if got != want && !column_order_differs {
-            return Err(format!("pg_dump differs after the forward plan:\n--- got\n{got}\n--- want\n{want}"));
+            return Err(format!(
+                "pg_dump differs after the forward plan:\n--- got\n{got}\n--- want\n{want}"
+            ));
         }
     }
     let back = diff(&to, &from, &reverse(&renames)).map_err(|e| format!("reverse: {e}"))?;
@@ -149,7 +263,10 @@ async fn run_case(dir: PathBuf, version: u32, update: bool) -> Result<&'static s
 
 #[test]
 fn diff_fixtures() {
-    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
     runtime.block_on(async {
         create_roles().await;
         let version = server_version().await;

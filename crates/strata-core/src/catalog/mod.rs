@@ -285,6 +285,49 @@ impl Catalog {
         hex
     }
 
+    /// Every role the catalog names (grantees, policy roles, default-privilege owners), except
+    /// `PUBLIC`, sorted.
+    pub fn roles(&self) -> Vec<String> {
+        let mut roles = std::collections::BTreeSet::new();
+        let mut add = |p: &Privileges| {
+            for g in p.granted.iter().chain(&p.revoked) {
+                roles.insert(g.grantee.clone());
+            }
+        };
+        for schema in self.schemas.values() {
+            add(&schema.privileges);
+        }
+        for table in self.tables.values() {
+            add(&table.privileges);
+            for column in &table.columns {
+                add(&column.privileges);
+            }
+        }
+        for view in self.views.values() {
+            add(&view.privileges);
+        }
+        for sequence in self.sequences.values() {
+            add(&sequence.privileges);
+        }
+        for ty in self.types.values() {
+            add(&ty.privileges);
+        }
+        for function in self.functions.values() {
+            add(&function.privileges);
+        }
+        for d in &self.default_privileges {
+            add(&d.privileges);
+        }
+        roles.extend(self.default_privileges.iter().map(|d| d.role.clone()));
+        for table in self.tables.values() {
+            for policy in table.policies.values() {
+                roles.extend(policy.roles.iter().cloned());
+            }
+        }
+        roles.remove("PUBLIC");
+        roles.into_iter().collect()
+    }
+
     /// The number of objects, for summaries: schemas, tables, views, sequences, types,
     /// functions, and the indexes, constraints, triggers and policies of tables and views.
     pub fn object_count(&self) -> usize {

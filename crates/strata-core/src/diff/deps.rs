@@ -1,11 +1,16 @@
 //! What each object needs to exist: the edges of the dependency graph that orders a plan.
 
-use crate::catalog::{Catalog, Constraint, ConstraintKind, Function, FunctionKey, Index, Policy, QualName, Table, Trigger, TypeDef, TypeKind, View};
+use crate::catalog::{
+    Catalog, Constraint, ConstraintKind, Function, FunctionKey, Index, Policy, QualName, Table,
+    Trigger, TypeDef, TypeKind, View,
+};
 use crate::plan::ObjectRef;
 use crate::refs::{objects_in, regclass_literals, type_refs};
 
 pub(super) fn schema(name: &str) -> ObjectRef {
-    ObjectRef::Schema { name: name.to_owned() }
+    ObjectRef::Schema {
+        name: name.to_owned(),
+    }
 }
 
 pub(super) fn relation(name: &QualName) -> ObjectRef {
@@ -13,13 +18,20 @@ pub(super) fn relation(name: &QualName) -> ObjectRef {
 }
 
 pub(super) fn shape(table: &QualName) -> ObjectRef {
-    ObjectRef::Shape { table: table.clone() }
+    ObjectRef::Shape {
+        table: table.clone(),
+    }
 }
 
 /// Relations, functions and sequences an expression mentions.
 pub(super) fn expression(catalog: &Catalog, text: &str) -> Vec<ObjectRef> {
     let mut out = objects_in(catalog, text);
-    out.extend(regclass_literals(text).iter().filter(|n| catalog.sequences.contains_key(n)).map(relation));
+    out.extend(
+        regclass_literals(text)
+            .iter()
+            .filter(|n| catalog.sequences.contains_key(n))
+            .map(relation),
+    );
     // A table named in an expression is read for its columns.
     let tables: Vec<ObjectRef> = out
         .iter()
@@ -36,7 +48,11 @@ pub(super) fn expression(catalog: &Catalog, text: &str) -> Vec<ObjectRef> {
 /// expressions and inline constraints mention.
 pub(super) fn table(catalog: &Catalog, name: &QualName, table: &Table) -> Vec<ObjectRef> {
     let mut out = vec![schema(&name.schema)];
-    let parents = table.partition_of.iter().map(|p| &p.parent).chain(&table.inherits);
+    let parents = table
+        .partition_of
+        .iter()
+        .map(|p| &p.parent)
+        .chain(&table.inherits);
     for parent in parents {
         out.push(relation(parent));
         out.push(shape(parent));
@@ -47,7 +63,11 @@ pub(super) fn table(catalog: &Catalog, name: &QualName, table: &Table) -> Vec<Ob
             out.extend(expression(catalog, text));
         }
     }
-    for constraint in table.constraints.values().filter(|c| crate::render::is_inline(c)) {
+    for constraint in table
+        .constraints
+        .values()
+        .filter(|c| crate::render::is_inline(c))
+    {
         out.extend(expression(catalog, &constraint.definition));
     }
     without_self(out, name)
@@ -55,20 +75,37 @@ pub(super) fn table(catalog: &Catalog, name: &QualName, table: &Table) -> Vec<Ob
 
 /// A constraint's needs: its table, what its definition mentions and, for a foreign key, the
 /// referenced table's primary key or unique constraint on the referenced columns.
-pub(super) fn constraint(catalog: &Catalog, table: &QualName, constraint: &Constraint) -> Vec<ObjectRef> {
+pub(super) fn constraint(
+    catalog: &Catalog,
+    table: &QualName,
+    constraint: &Constraint,
+) -> Vec<ObjectRef> {
     let mut out = vec![relation(table), shape(table)];
     out.extend(expression(catalog, &constraint.definition));
     if let (ConstraintKind::ForeignKey, Some(fk)) = (constraint.kind, &constraint.foreign_key)
         && let Some(target) = catalog.tables.get(&fk.table)
     {
         for (name, key) in &target.constraints {
-            if matches!(key.kind, ConstraintKind::PrimaryKey | ConstraintKind::Unique) && same_set(&key.columns, &fk.columns) {
-                out.push(ObjectRef::Constraint { table: fk.table.clone(), name: name.clone() });
+            if matches!(
+                key.kind,
+                ConstraintKind::PrimaryKey | ConstraintKind::Unique
+            ) && same_set(&key.columns, &fk.columns)
+            {
+                out.push(ObjectRef::Constraint {
+                    table: fk.table.clone(),
+                    name: name.clone(),
+                });
             }
         }
         for (name, index) in &target.indexes {
-            if index.unique && index.constraint.is_none() && index.predicate.is_none() && same_set(&index.keys, &fk.columns) {
-                out.push(ObjectRef::Index { name: QualName::new(fk.table.schema.clone(), name.clone()) });
+            if index.unique
+                && index.constraint.is_none()
+                && index.predicate.is_none()
+                && same_set(&index.keys, &fk.columns)
+            {
+                out.push(ObjectRef::Index {
+                    name: QualName::new(fk.table.schema.clone(), name.clone()),
+                });
             }
         }
     }
@@ -112,12 +149,20 @@ pub(super) fn view(catalog: &Catalog, name: &QualName, view: &View) -> Vec<Objec
 /// A function's needs: its schema and the types of its signature; a body in SQL-standard form
 /// (`BEGIN ATOMIC`, `RETURN`) is parsed when created, so what it mentions too. Other bodies are
 /// not checked at creation (strata runs plans with `check_function_bodies` off, as pg_dump does).
-pub(super) fn function(catalog: &Catalog, key: &FunctionKey, function: &Function) -> Vec<ObjectRef> {
+pub(super) fn function(
+    catalog: &Catalog,
+    key: &FunctionKey,
+    function: &Function,
+) -> Vec<ObjectRef> {
     let mut out = vec![schema(&key.name.schema)];
     out.extend(type_refs(catalog, &function.arguments));
     out.extend(type_refs(catalog, &function.result));
     if let Some(aggregate) = &function.aggregate {
-        let parts = [Some(&aggregate.transition), aggregate.final_function.as_ref(), aggregate.combine_function.as_ref()];
+        let parts = [
+            Some(&aggregate.transition),
+            aggregate.final_function.as_ref(),
+            aggregate.combine_function.as_ref(),
+        ];
         for part in parts.into_iter().flatten() {
             out.extend(objects_in(catalog, part));
         }
@@ -130,7 +175,9 @@ pub(super) fn function(catalog: &Catalog, key: &FunctionKey, function: &Function
 }
 
 fn is_sql_standard_body(definition: &str) -> bool {
-    definition.lines().any(|line| line.starts_with("BEGIN ATOMIC") || line.starts_with("RETURN "))
+    definition
+        .lines()
+        .any(|line| line.starts_with("BEGIN ATOMIC") || line.starts_with("RETURN "))
 }
 
 /// A trigger's needs: its table or view and its function.
@@ -154,7 +201,12 @@ pub(super) fn type_def(catalog: &Catalog, name: &QualName, ty: &TypeDef) -> Vec<
     let mut out = vec![schema(&name.schema)];
     match &ty.kind {
         TypeKind::Enum { .. } => {}
-        TypeKind::Domain { base, default, checks, .. } => {
+        TypeKind::Domain {
+            base,
+            default,
+            checks,
+            ..
+        } => {
             out.extend(type_refs(catalog, base));
             for text in default.iter().chain(checks.values().map(|c| &c.definition)) {
                 out.extend(expression(catalog, text));
@@ -165,7 +217,12 @@ pub(super) fn type_def(catalog: &Catalog, name: &QualName, ty: &TypeDef) -> Vec<
                 out.extend(type_refs(catalog, &attribute.data_type));
             }
         }
-        TypeKind::Range { subtype, canonical, subtype_diff, .. } => {
+        TypeKind::Range {
+            subtype,
+            canonical,
+            subtype_diff,
+            ..
+        } => {
             out.extend(type_refs(catalog, subtype));
             for function in canonical.iter().chain(subtype_diff) {
                 out.extend(objects_in(catalog, function));

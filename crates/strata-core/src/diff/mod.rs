@@ -87,7 +87,13 @@ pub(crate) struct Differ<'a> {
 
 impl<'a> Differ<'a> {
     fn new(from: &'a Catalog, to: &'a Catalog) -> Self {
-        Differ { from, to, steps: Vec::new(), recreated: Recreated::default(), reshaped: BTreeSet::new() }
+        Differ {
+            from,
+            to,
+            steps: Vec::new(),
+            recreated: Recreated::default(),
+            reshaped: BTreeSet::new(),
+        }
     }
 
     fn push(&mut self, step: Step) {
@@ -140,23 +146,46 @@ impl<'a> Differ<'a> {
             gone.insert(ObjectRef::Function { key: key.clone() });
         }
         for (table, name) in &self.recreated.constraints {
-            gone.insert(ObjectRef::Constraint { table: table.clone(), name: name.clone() });
+            gone.insert(ObjectRef::Constraint {
+                table: table.clone(),
+                name: name.clone(),
+            });
         }
         for table in &self.reshaped {
             gone.insert(deps::shape(table));
         }
-        for name in self.from.views.keys().filter(|n| !self.to.views.contains_key(n)) {
+        for name in self
+            .from
+            .views
+            .keys()
+            .filter(|n| !self.to.views.contains_key(n))
+        {
             gone.insert(deps::relation(name));
         }
-        for key in self.from.functions.keys().filter(|k| !self.to.functions.contains_key(k)) {
+        for key in self
+            .from
+            .functions
+            .keys()
+            .filter(|k| !self.to.functions.contains_key(k))
+        {
             gone.insert(ObjectRef::Function { key: key.clone() });
         }
-        for name in self.from.tables.keys().filter(|n| !self.to.tables.contains_key(n)) {
+        for name in self
+            .from
+            .tables
+            .keys()
+            .filter(|n| !self.to.tables.contains_key(n))
+        {
             gone.insert(deps::relation(name));
             gone.insert(deps::shape(name));
         }
         for name in self.from.types.keys() {
-            if self.to.types.get(name).is_none_or(|t| objects::type_is_recreated(self.from.types.get(name), Some(t))) {
+            if self
+                .to
+                .types
+                .get(name)
+                .is_none_or(|t| objects::type_is_recreated(self.from.types.get(name), Some(t)))
+            {
                 gone.insert(deps::relation(name));
             }
         }

@@ -4,7 +4,8 @@ use std::collections::BTreeSet;
 
 use super::{Differ, deps};
 use crate::catalog::{
-    Catalog, FunctionKey, FunctionKind, Privileges, QualName, Sequence, TypeDef, TypeKind, View, ViewKind,
+    Catalog, FunctionKey, FunctionKind, Privileges, QualName, Sequence, TypeDef, TypeKind, View,
+    ViewKind,
 };
 use crate::plan::{Hazard, ObjectRef, Step};
 use crate::render::{self, qualified};
@@ -34,7 +35,10 @@ pub(super) fn own_recreations(d: &mut Differ) {
 }
 
 fn view_changed(old: &View, new: &View) -> bool {
-    old.kind != new.kind || old.definition != new.definition || old.options != new.options || old.columns != new.columns
+    old.kind != new.kind
+        || old.definition != new.definition
+        || old.options != new.options
+        || old.columns != new.columns
 }
 
 /// `CREATE OR REPLACE VIEW` keeps the old columns and may add new ones at the end.
@@ -43,11 +47,9 @@ fn replaceable_in_place(old: &View, new: &View) -> bool {
         && new.kind == ViewKind::View
         && old.options == new.options
         && old.columns.len() <= new.columns.len()
-        && old
-            .columns
-            .iter()
-            .zip(&new.columns)
-            .all(|(a, b)| a.name == b.name && a.data_type == b.data_type && a.collation == b.collation)
+        && old.columns.iter().zip(&new.columns).all(|(a, b)| {
+            a.name == b.name && a.data_type == b.data_type && a.collation == b.collation
+        })
 }
 
 /// Spreads re-creation to views and functions that depend on something gone. Returns whether
@@ -57,7 +59,9 @@ pub(super) fn spread(d: &mut Differ, gone: &BTreeSet<ObjectRef>) -> bool {
     for (name, view) in &d.from.views {
         if d.to.views.contains_key(name)
             && !d.recreated.views.contains(name)
-            && deps::view(d.from, name, view).iter().any(|r| gone.contains(r))
+            && deps::view(d.from, name, view)
+                .iter()
+                .any(|r| gone.contains(r))
         {
             d.recreated.views.insert(name.clone());
             changed = true;
@@ -66,7 +70,9 @@ pub(super) fn spread(d: &mut Differ, gone: &BTreeSet<ObjectRef>) -> bool {
     for (key, function) in &d.from.functions {
         if d.to.functions.contains_key(key)
             && !d.recreated.functions.contains(key)
-            && deps::function(d.from, key, function).iter().any(|r| gone.contains(r))
+            && deps::function(d.from, key, function)
+                .iter()
+                .any(|r| gone.contains(r))
         {
             d.recreated.functions.insert(key.clone());
             changed = true;
@@ -78,10 +84,23 @@ pub(super) fn spread(d: &mut Differ, gone: &BTreeSet<ObjectRef>) -> bool {
 /// Whether a type must be replaced (renamed away, created anew, its columns converted) rather
 /// than altered.
 pub(super) fn type_is_recreated(old: Option<&TypeDef>, new: Option<&TypeDef>) -> bool {
-    let (Some(old), Some(new)) = (old, new) else { return false };
+    let (Some(old), Some(new)) = (old, new) else {
+        return false;
+    };
     match (&old.kind, &new.kind) {
         (TypeKind::Enum { labels: a }, TypeKind::Enum { labels: b }) => !is_subsequence(a, b),
-        (TypeKind::Domain { base: a, collation: ca, .. }, TypeKind::Domain { base: b, collation: cb, .. }) => a != b || ca != cb,
+        (
+            TypeKind::Domain {
+                base: a,
+                collation: ca,
+                ..
+            },
+            TypeKind::Domain {
+                base: b,
+                collation: cb,
+                ..
+            },
+        ) => a != b || ca != cb,
         (TypeKind::Composite { .. }, TypeKind::Composite { .. }) => false,
         (a @ TypeKind::Range { .. }, b @ TypeKind::Range { .. }) => a != b,
         _ => true,
@@ -111,14 +130,26 @@ pub(super) fn drop_recreated(d: &mut Differ) {
 }
 
 fn drop_view(catalog: &Catalog, name: &QualName, view: &View) -> Step {
-    let mut step = Step::new(name.to_string(), format!("DROP {} {}", Differ::view_kind_word(&view.kind), qualified(name)))
-        .removes([deps::relation(name)])
-        .needs_old(deps::view(catalog, name, view));
+    let mut step = Step::new(
+        name.to_string(),
+        format!(
+            "DROP {} {}",
+            Differ::view_kind_word(&view.kind),
+            qualified(name)
+        ),
+    )
+    .removes([deps::relation(name)])
+    .needs_old(deps::view(catalog, name, view));
     for index in view.indexes.keys() {
-        step = step.removes([ObjectRef::Index { name: QualName::new(name.schema.clone(), index.clone()) }]);
+        step = step.removes([ObjectRef::Index {
+            name: QualName::new(name.schema.clone(), index.clone()),
+        }]);
     }
     for trigger in view.triggers.keys() {
-        step = step.removes([ObjectRef::Trigger { table: name.clone(), name: trigger.clone() }]);
+        step = step.removes([ObjectRef::Trigger {
+            table: name.clone(),
+            name: trigger.clone(),
+        }]);
     }
     step
 }
@@ -128,19 +159,41 @@ impl Differ<'_> {
         for (name, schema) in &self.to.schemas {
             let old = self.from.schemas.get(name);
             if old.is_none() {
-                self.push(Step::new(format!("schema {name}"), format!("CREATE SCHEMA {}", quote_ident(name))).creates([deps::schema(name)]));
+                self.push(
+                    Step::new(
+                        format!("schema {name}"),
+                        format!("CREATE SCHEMA {}", quote_ident(name)),
+                    )
+                    .creates([deps::schema(name)]),
+                );
             }
             let target = format!("SCHEMA {}", quote_ident(name));
-            self.comment(&target, old.and_then(|s| s.comment.as_deref()), schema.comment.as_deref(), vec![deps::schema(name)], old.is_none());
+            self.comment(
+                &target,
+                old.and_then(|s| s.comment.as_deref()),
+                schema.comment.as_deref(),
+                vec![deps::schema(name)],
+                old.is_none(),
+            );
             let default = Privileges::default();
-            self.privileges(&target, None, old.map_or(&default, |s| &s.privileges), &schema.privileges, vec![deps::schema(name)]);
+            self.privileges(
+                &target,
+                None,
+                old.map_or(&default, |s| &s.privileges),
+                &schema.privileges,
+                vec![deps::schema(name)],
+            );
         }
         for (name, extension) in &self.to.extensions {
             if !self.from.extensions.contains_key(name) {
                 self.push(
                     Step::new(
                         format!("extension {name}"),
-                        format!("CREATE EXTENSION IF NOT EXISTS {} WITH SCHEMA {}", quote_ident(name), quote_ident(&extension.schema)),
+                        format!(
+                            "CREATE EXTENSION IF NOT EXISTS {} WITH SCHEMA {}",
+                            quote_ident(name),
+                            quote_ident(&extension.schema)
+                        ),
                     )
                     .needs([deps::schema(&extension.schema)])
                     .creates([ObjectRef::Extension { name: name.clone() }]),
@@ -155,29 +208,56 @@ impl Differ<'_> {
             let needs = deps::type_def(self.to, name, ty);
             match old {
                 None => self.create_type(name, ty, needs),
-                Some(old) if type_is_recreated(Some(old), Some(ty)) => self.retype(name, old, ty, needs),
+                Some(old) if type_is_recreated(Some(old), Some(ty)) => {
+                    self.retype(name, old, ty, needs)
+                }
                 Some(old) => self.alter_type(name, old, ty),
             }
-            let keyword = if matches!(ty.kind, TypeKind::Domain { .. }) { "DOMAIN" } else { "TYPE" };
+            let keyword = if matches!(ty.kind, TypeKind::Domain { .. }) {
+                "DOMAIN"
+            } else {
+                "TYPE"
+            };
             let target = format!("{keyword} {}", qualified(name));
             let fresh = old.is_none_or(|o| type_is_recreated(Some(o), Some(ty)));
             let (old_comment, old_privileges) = match old {
                 Some(o) if !fresh => (o.comment.as_deref(), o.privileges.clone()),
                 _ => (None, Privileges::default()),
             };
-            self.comment(&target, old_comment, ty.comment.as_deref(), vec![deps::relation(name)], fresh);
-            self.privileges(&format!("TYPE {}", qualified(name)), None, &old_privileges, &ty.privileges, vec![deps::relation(name)]);
+            self.comment(
+                &target,
+                old_comment,
+                ty.comment.as_deref(),
+                vec![deps::relation(name)],
+                fresh,
+            );
+            self.privileges(
+                &format!("TYPE {}", qualified(name)),
+                None,
+                &old_privileges,
+                &ty.privileges,
+                vec![deps::relation(name)],
+            );
         }
     }
 
     fn create_type(&mut self, name: &QualName, ty: &TypeDef, needs: Vec<ObjectRef>) {
-        self.push(Step::new(name.to_string(), render::create_type(name, ty)).needs(needs).creates([deps::relation(name)]));
+        self.push(
+            Step::new(name.to_string(), render::create_type(name, ty))
+                .needs(needs)
+                .creates([deps::relation(name)]),
+        );
         if let TypeKind::Domain { checks, .. } = &ty.kind {
             for (check_name, check) in checks.iter().filter(|(_, c)| !c.validated) {
                 self.push(
                     Step::new(
                         name.to_string(),
-                        format!("ALTER DOMAIN {} ADD CONSTRAINT {} {}", qualified(name), quote_ident(check_name), check.definition),
+                        format!(
+                            "ALTER DOMAIN {} ADD CONSTRAINT {} {}",
+                            qualified(name),
+                            quote_ident(check_name),
+                            check.definition
+                        ),
                     )
                     .needs([deps::relation(name)]),
                 );
@@ -190,37 +270,66 @@ impl Differ<'_> {
     fn retype(&mut self, name: &QualName, old: &TypeDef, new: &TypeDef, needs: Vec<ObjectRef>) {
         let old_name = QualName::new(name.schema.clone(), format!("{}__strata_old", name.name));
         self.push(
-            Step::new(name.to_string(), format!("ALTER TYPE {} RENAME TO {}", qualified(name), quote_ident(&old_name.name)))
-                .removes([deps::relation(name)])
-                .creates([deps::relation(&old_name)]),
+            Step::new(
+                name.to_string(),
+                format!(
+                    "ALTER TYPE {} RENAME TO {}",
+                    qualified(name),
+                    quote_ident(&old_name.name)
+                ),
+            )
+            .removes([deps::relation(name)])
+            .creates([deps::relation(&old_name)]),
         );
         self.create_type(name, new, needs);
         let mut converted = Vec::new();
         for (table_name, table) in &self.to.tables {
-            let Some(old_table) = self.from.tables.get(table_name) else { continue };
+            let Some(old_table) = self.from.tables.get(table_name) else {
+                continue;
+            };
             for column in &table.columns {
-                let Some(old_column) = old_table.columns.iter().find(|c| c.name == column.name) else { continue };
-                if !crate::refs::type_refs(self.from, &old_column.data_type).contains(&deps::relation(name)) {
+                let Some(old_column) = old_table.columns.iter().find(|c| c.name == column.name)
+                else {
+                    continue;
+                };
+                if !crate::refs::type_refs(self.from, &old_column.data_type)
+                    .contains(&deps::relation(name))
+                {
                     continue;
                 }
                 let target = qualified(table_name);
                 let col = quote_ident(&column.name);
                 // One ordering token per stage: default dropped, type converted, default set again.
-                let stage = |n: &str| ObjectRef::Constraint { table: table_name.clone(), name: format!("{}::retype::{n}", column.name) };
-                let (defaultless, converted_type, done) = (stage("defaultless"), stage("converted"), stage("done"));
+                let stage = |n: &str| ObjectRef::Constraint {
+                    table: table_name.clone(),
+                    name: format!("{}::retype::{n}", column.name),
+                };
+                let (defaultless, converted_type, done) =
+                    (stage("defaultless"), stage("converted"), stage("done"));
                 // Rows holding a value the new type lacks make the conversion fail: nothing is
                 // silently lost.
-                let hazards = vec![Hazard::RewritesTable, Hazard::AccessExclusiveLock, Hazard::MayFailOnExistingData];
+                let hazards = vec![
+                    Hazard::RewritesTable,
+                    Hazard::AccessExclusiveLock,
+                    Hazard::MayFailOnExistingData,
+                ];
                 let mut convert_needs = vec![deps::relation(name), deps::relation(&old_name)];
                 if old_column.default.is_some() {
                     self.push(
-                        Step::new(format!("{table_name}.{}", column.name), format!("ALTER TABLE {target} ALTER COLUMN {col} DROP DEFAULT"))
-                            .needs([deps::relation(&old_name)])
-                            .creates([defaultless.clone()]),
+                        Step::new(
+                            format!("{table_name}.{}", column.name),
+                            format!("ALTER TABLE {target} ALTER COLUMN {col} DROP DEFAULT"),
+                        )
+                        .needs([deps::relation(&old_name)])
+                        .creates([defaultless.clone()]),
                     );
                     convert_needs.push(defaultless);
                 }
-                let array = if column.data_type.ends_with("[]") { "[]" } else { "" };
+                let array = if column.data_type.ends_with("[]") {
+                    "[]"
+                } else {
+                    ""
+                };
                 self.push(
                     Step::new(
                         format!("{table_name}.{}", column.name),
@@ -237,9 +346,14 @@ impl Differ<'_> {
                 let token = match &column.default {
                     Some(default) => {
                         self.push(
-                            Step::new(format!("{table_name}.{}", column.name), format!("ALTER TABLE {target} ALTER COLUMN {col} SET DEFAULT {default}"))
-                                .needs([deps::relation(name), converted_type])
-                                .creates([done.clone()]),
+                            Step::new(
+                                format!("{table_name}.{}", column.name),
+                                format!(
+                                    "ALTER TABLE {target} ALTER COLUMN {col} SET DEFAULT {default}"
+                                ),
+                            )
+                            .needs([deps::relation(name), converted_type])
+                            .creates([done.clone()]),
                         );
                         done
                     }
@@ -248,12 +362,19 @@ impl Differ<'_> {
                 converted.push(token);
             }
         }
-        let keyword = if matches!(old.kind, TypeKind::Domain { .. }) { "DOMAIN" } else { "TYPE" };
+        let keyword = if matches!(old.kind, TypeKind::Domain { .. }) {
+            "DOMAIN"
+        } else {
+            "TYPE"
+        };
         self.push(
-            Step::new(name.to_string(), format!("DROP {keyword} {}", qualified(&old_name)))
-                .needs(converted)
-                .needs([deps::relation(&old_name)])
-                .removes([deps::relation(&old_name)]),
+            Step::new(
+                name.to_string(),
+                format!("DROP {keyword} {}", qualified(&old_name)),
+            )
+            .needs(converted)
+            .needs([deps::relation(&old_name)])
+            .removes([deps::relation(&old_name)]),
         );
     }
 
@@ -272,10 +393,16 @@ impl Differ<'_> {
                         _ => format!(" AFTER {}", quote_literal(&new_labels[i - 1])),
                     };
                     let used_later = self.value_used_by_others(name, label);
-                    let mut step = Step::new(name.to_string(), format!("ALTER TYPE {target} ADD VALUE {}{position}", quote_literal(label)))
-                        .needs([deps::relation(name)])
-                        .removes([deps::relation(name)])
-                        .creates([deps::relation(name)]);
+                    let mut step = Step::new(
+                        name.to_string(),
+                        format!(
+                            "ALTER TYPE {target} ADD VALUE {}{position}",
+                            quote_literal(label)
+                        ),
+                    )
+                    .needs([deps::relation(name)])
+                    .removes([deps::relation(name)])
+                    .creates([deps::relation(name)]);
                     if used_later {
                         // A new enum value cannot be used in the transaction that adds it.
                         step = step.alone();
@@ -285,8 +412,18 @@ impl Differ<'_> {
                 }
             }
             (
-                TypeKind::Domain { not_null: old_nn, default: old_default, checks: old_checks, .. },
-                TypeKind::Domain { not_null: new_nn, default: new_default, checks: new_checks, .. },
+                TypeKind::Domain {
+                    not_null: old_nn,
+                    default: old_default,
+                    checks: old_checks,
+                    ..
+                },
+                TypeKind::Domain {
+                    not_null: new_nn,
+                    default: new_default,
+                    checks: new_checks,
+                    ..
+                },
             ) => {
                 let domain = |sql: String, hazards: Vec<Hazard>| {
                     Step::new(name.to_string(), sql)
@@ -296,8 +433,20 @@ impl Differ<'_> {
                         .hazards(hazards)
                 };
                 for (check_name, check) in old_checks {
-                    if new_checks.get(check_name) != Some(check) && !(new_checks.get(check_name).is_some_and(|c| c.definition.replace(" NOT VALID", "") == check.definition.replace(" NOT VALID", "") && c.validated)) {
-                        self.push(domain(format!("ALTER DOMAIN {target} DROP CONSTRAINT {}", quote_ident(check_name)), vec![]));
+                    if new_checks.get(check_name) != Some(check)
+                        && !(new_checks.get(check_name).is_some_and(|c| {
+                            c.definition.replace(" NOT VALID", "")
+                                == check.definition.replace(" NOT VALID", "")
+                                && c.validated
+                        }))
+                    {
+                        self.push(domain(
+                            format!(
+                                "ALTER DOMAIN {target} DROP CONSTRAINT {}",
+                                quote_ident(check_name)
+                            ),
+                            vec![],
+                        ));
                     }
                 }
                 if old_default != new_default {
@@ -309,7 +458,10 @@ impl Differ<'_> {
                 }
                 if old_nn != new_nn {
                     let (sql, hazards) = if *new_nn {
-                        (format!("ALTER DOMAIN {target} SET NOT NULL"), vec![Hazard::MayFailOnExistingData])
+                        (
+                            format!("ALTER DOMAIN {target} SET NOT NULL"),
+                            vec![Hazard::MayFailOnExistingData],
+                        )
                     } else {
                         (format!("ALTER DOMAIN {target} DROP NOT NULL"), vec![])
                     };
@@ -318,20 +470,38 @@ impl Differ<'_> {
                 for (check_name, check) in new_checks {
                     match old_checks.get(check_name) {
                         Some(old) if old == check => {}
-                        Some(old) if old.definition.replace(" NOT VALID", "") == check.definition.replace(" NOT VALID", "") && check.validated => {
+                        Some(old)
+                            if old.definition.replace(" NOT VALID", "")
+                                == check.definition.replace(" NOT VALID", "")
+                                && check.validated =>
+                        {
                             self.push(domain(
-                                format!("ALTER DOMAIN {target} VALIDATE CONSTRAINT {}", quote_ident(check_name)),
+                                format!(
+                                    "ALTER DOMAIN {target} VALIDATE CONSTRAINT {}",
+                                    quote_ident(check_name)
+                                ),
                                 vec![Hazard::MayFailOnExistingData],
                             ));
                         }
                         _ => self.push(domain(
-                            format!("ALTER DOMAIN {target} ADD CONSTRAINT {} {}", quote_ident(check_name), check.definition),
+                            format!(
+                                "ALTER DOMAIN {target} ADD CONSTRAINT {} {}",
+                                quote_ident(check_name),
+                                check.definition
+                            ),
                             vec![Hazard::MayFailOnExistingData],
                         )),
                     }
                 }
             }
-            (TypeKind::Composite { attributes: old_attrs }, TypeKind::Composite { attributes: new_attrs }) => {
+            (
+                TypeKind::Composite {
+                    attributes: old_attrs,
+                },
+                TypeKind::Composite {
+                    attributes: new_attrs,
+                },
+            ) => {
                 let alter = |sql: String, hazards: Vec<Hazard>| {
                     Step::new(name.to_string(), sql)
                         .needs([deps::relation(name)])
@@ -339,36 +509,74 @@ impl Differ<'_> {
                         .creates([deps::relation(name)])
                         .hazards(hazards)
                 };
-                for attr in old_attrs.iter().filter(|a| !new_attrs.iter().any(|n| n.name == a.name)) {
-                    self.push(alter(format!("ALTER TYPE {target} DROP ATTRIBUTE {} CASCADE", quote_ident(&attr.name)), vec![Hazard::DeletesData]));
+                for attr in old_attrs
+                    .iter()
+                    .filter(|a| !new_attrs.iter().any(|n| n.name == a.name))
+                {
+                    self.push(alter(
+                        format!(
+                            "ALTER TYPE {target} DROP ATTRIBUTE {} CASCADE",
+                            quote_ident(&attr.name)
+                        ),
+                        vec![Hazard::DeletesData],
+                    ));
                 }
                 for attr in new_attrs {
                     match old_attrs.iter().find(|o| o.name == attr.name) {
                         None => {
-                            let collation = attr.collation.as_ref().map(|c| format!(" COLLATE {c}")).unwrap_or_default();
+                            let collation = attr
+                                .collation
+                                .as_ref()
+                                .map(|c| format!(" COLLATE {c}"))
+                                .unwrap_or_default();
                             let mut step = alter(
-                                format!("ALTER TYPE {target} ADD ATTRIBUTE {} {}{collation} CASCADE", quote_ident(&attr.name), attr.data_type),
+                                format!(
+                                    "ALTER TYPE {target} ADD ATTRIBUTE {} {}{collation} CASCADE",
+                                    quote_ident(&attr.name),
+                                    attr.data_type
+                                ),
                                 vec![],
                             );
-                            step.needs.extend(crate::refs::type_refs(self.to, &attr.data_type));
+                            step.needs
+                                .extend(crate::refs::type_refs(self.to, &attr.data_type));
                             self.push(step);
                         }
-                        Some(o) if o.data_type != attr.data_type || o.collation != attr.collation => {
-                            let collation = attr.collation.as_ref().map(|c| format!(" COLLATE {c}")).unwrap_or_default();
+                        Some(o)
+                            if o.data_type != attr.data_type || o.collation != attr.collation =>
+                        {
+                            let collation = attr
+                                .collation
+                                .as_ref()
+                                .map(|c| format!(" COLLATE {c}"))
+                                .unwrap_or_default();
                             let mut step = alter(
-                                format!("ALTER TYPE {target} ALTER ATTRIBUTE {} TYPE {}{collation} CASCADE", quote_ident(&attr.name), attr.data_type),
+                                format!(
+                                    "ALTER TYPE {target} ALTER ATTRIBUTE {} TYPE {}{collation} CASCADE",
+                                    quote_ident(&attr.name),
+                                    attr.data_type
+                                ),
                                 vec![Hazard::MayFailOnExistingData],
                             );
-                            step.needs.extend(crate::refs::type_refs(self.to, &attr.data_type));
+                            step.needs
+                                .extend(crate::refs::type_refs(self.to, &attr.data_type));
                             self.push(step);
                         }
                         Some(_) => {}
                     }
                 }
                 for attr in new_attrs {
-                    let old_comment = old_attrs.iter().find(|o| o.name == attr.name).and_then(|o| o.comment.as_deref());
+                    let old_comment = old_attrs
+                        .iter()
+                        .find(|o| o.name == attr.name)
+                        .and_then(|o| o.comment.as_deref());
                     let target = format!("COLUMN {}.{}", qualified(name), quote_ident(&attr.name));
-                    self.comment(&target, old_comment, attr.comment.as_deref(), vec![deps::relation(name)], false);
+                    self.comment(
+                        &target,
+                        old_comment,
+                        attr.comment.as_deref(),
+                        vec![deps::relation(name)],
+                        false,
+                    );
                 }
             }
             _ => {}
@@ -381,7 +589,9 @@ impl Differ<'_> {
         let literal = format!("{}::{}", quote_literal(label), name);
         let mentions = |text: &str| text.contains(&literal);
         self.to.tables.values().any(|t| {
-            t.columns.iter().any(|c| c.default.as_deref().is_some_and(mentions))
+            t.columns
+                .iter()
+                .any(|c| c.default.as_deref().is_some_and(mentions))
                 || t.constraints.values().any(|c| mentions(&c.definition))
                 || t.indexes.values().any(|i| mentions(&i.definition))
         }) || self.to.views.values().any(|v| mentions(&v.definition))
@@ -424,9 +634,21 @@ impl Differ<'_> {
             }
             self.sequence_ownership(name, old, sequence);
             let target = format!("SEQUENCE {target}");
-            self.comment(&target, old.and_then(|s| s.comment.as_deref()), sequence.comment.as_deref(), vec![deps::relation(name)], old.is_none());
+            self.comment(
+                &target,
+                old.and_then(|s| s.comment.as_deref()),
+                sequence.comment.as_deref(),
+                vec![deps::relation(name)],
+                old.is_none(),
+            );
             let default = Privileges::default();
-            self.privileges(&target, None, old.map_or(&default, |s| &s.privileges), &sequence.privileges, vec![deps::relation(name)]);
+            self.privileges(
+                &target,
+                None,
+                old.map_or(&default, |s| &s.privileges),
+                &sequence.privileges,
+                vec![deps::relation(name)],
+            );
         }
     }
 
@@ -437,10 +659,22 @@ impl Differ<'_> {
         }
         let (sql, needs) = match &new.owned_by {
             Some((table, column)) => (
-                format!("ALTER SEQUENCE {} OWNED BY {}.{}", qualified(name), qualified(table), quote_ident(column)),
-                vec![deps::relation(name), deps::relation(table), deps::shape(table)],
+                format!(
+                    "ALTER SEQUENCE {} OWNED BY {}.{}",
+                    qualified(name),
+                    qualified(table),
+                    quote_ident(column)
+                ),
+                vec![
+                    deps::relation(name),
+                    deps::relation(table),
+                    deps::shape(table),
+                ],
             ),
-            None => (format!("ALTER SEQUENCE {} OWNED BY NONE", qualified(name)), vec![deps::relation(name)]),
+            None => (
+                format!("ALTER SEQUENCE {} OWNED BY NONE", qualified(name)),
+                vec![deps::relation(name)],
+            ),
         };
         let mut step = Step::new(name.to_string(), sql).needs(needs);
         if let Some((table, _)) = old_owner {
@@ -479,9 +713,25 @@ impl Differ<'_> {
                 Some(o) if !fresh => (o.comment.as_deref(), o.privileges.clone()),
                 _ => (None, Privileges::default()),
             };
-            self.comment(&target, old_comment, function.comment.as_deref(), vec![reference.clone()], fresh);
-            let privilege_target = if function.kind == FunctionKind::Procedure { target.clone() } else { format!("FUNCTION {}", render::function_signature(key)) };
-            self.privileges(&privilege_target, None, &old_privileges, &function.privileges, vec![reference]);
+            self.comment(
+                &target,
+                old_comment,
+                function.comment.as_deref(),
+                vec![reference.clone()],
+                fresh,
+            );
+            let privilege_target = if function.kind == FunctionKind::Procedure {
+                target.clone()
+            } else {
+                format!("FUNCTION {}", render::function_signature(key))
+            };
+            self.privileges(
+                &privilege_target,
+                None,
+                &old_privileges,
+                &function.privileges,
+                vec![reference],
+            );
         }
     }
 
@@ -492,7 +742,9 @@ impl Differ<'_> {
             let reference = deps::relation(name);
             let needs = deps::view(self.to, name, view);
             if fresh {
-                let mut step = Step::new(name.to_string(), render::create_view(name, view, false)).needs(needs).creates([reference.clone()]);
+                let mut step = Step::new(name.to_string(), render::create_view(name, view, false))
+                    .needs(needs)
+                    .creates([reference.clone()]);
                 if view.kind == ViewKind::Materialized {
                     step = step.hazards([Hazard::BuildsIndex]);
                 }
@@ -517,12 +769,20 @@ impl Differ<'_> {
         let reference = deps::relation(name);
         for (index_name, index) in &view.indexes {
             let old_index = old.and_then(|o| o.indexes.get(index_name));
-            let index_ref = ObjectRef::Index { name: QualName::new(name.schema.clone(), index_name.clone()) };
+            let index_ref = ObjectRef::Index {
+                name: QualName::new(name.schema.clone(), index_name.clone()),
+            };
             if old_index.is_some_and(|o| o.definition != index.definition) {
                 self.push(
-                    Step::new(index_name.clone(), format!("DROP INDEX {}", qualified(&QualName::new(name.schema.clone(), index_name.clone()))))
-                        .removes([index_ref.clone()])
-                        .needs_old([reference.clone()]),
+                    Step::new(
+                        index_name.clone(),
+                        format!(
+                            "DROP INDEX {}",
+                            qualified(&QualName::new(name.schema.clone(), index_name.clone()))
+                        ),
+                    )
+                    .removes([index_ref.clone()])
+                    .needs_old([reference.clone()]),
                 );
             }
             if old_index.is_none_or(|o| o.definition != index.definition) {
@@ -533,58 +793,133 @@ impl Differ<'_> {
                         .hazards([Hazard::BuildsIndex]),
                 );
             }
-            let target = format!("INDEX {}", qualified(&QualName::new(name.schema.clone(), index_name.clone())));
-            self.comment(&target, old_index.and_then(|o| o.comment.as_deref()), index.comment.as_deref(), vec![index_ref], old_index.is_none());
+            let target = format!(
+                "INDEX {}",
+                qualified(&QualName::new(name.schema.clone(), index_name.clone()))
+            );
+            self.comment(
+                &target,
+                old_index.and_then(|o| o.comment.as_deref()),
+                index.comment.as_deref(),
+                vec![index_ref],
+                old_index.is_none(),
+            );
         }
         if let Some(old) = old {
-            for index_name in old.indexes.keys().filter(|i| !view.indexes.contains_key(*i)) {
-                let index_ref = ObjectRef::Index { name: QualName::new(name.schema.clone(), index_name.clone()) };
+            for index_name in old
+                .indexes
+                .keys()
+                .filter(|i| !view.indexes.contains_key(*i))
+            {
+                let index_ref = ObjectRef::Index {
+                    name: QualName::new(name.schema.clone(), index_name.clone()),
+                };
                 self.push(
-                    Step::new(index_name.clone(), format!("DROP INDEX {}", qualified(&QualName::new(name.schema.clone(), index_name.clone()))))
-                        .removes([index_ref])
-                        .needs_old([reference.clone()]),
+                    Step::new(
+                        index_name.clone(),
+                        format!(
+                            "DROP INDEX {}",
+                            qualified(&QualName::new(name.schema.clone(), index_name.clone()))
+                        ),
+                    )
+                    .removes([index_ref])
+                    .needs_old([reference.clone()]),
                 );
             }
         }
         let empty = std::collections::BTreeMap::new();
-        super::tables::diff_triggers(self, name, old.map_or(&empty, |o| &o.triggers), &view.triggers, old.is_none());
+        super::tables::diff_triggers(
+            self,
+            name,
+            old.map_or(&empty, |o| &o.triggers),
+            &view.triggers,
+            old.is_none(),
+        );
         let keyword = Differ::view_kind_word(&view.kind);
         let target = format!("{keyword} {}", qualified(name));
-        self.comment(&target, old.and_then(|o| o.comment.as_deref()), view.comment.as_deref(), vec![reference.clone()], old.is_none());
+        self.comment(
+            &target,
+            old.and_then(|o| o.comment.as_deref()),
+            view.comment.as_deref(),
+            vec![reference.clone()],
+            old.is_none(),
+        );
         for column in &view.columns {
-            let old_comment = old.and_then(|o| o.columns.iter().find(|c| c.name == column.name)).and_then(|c| c.comment.as_deref());
+            let old_comment = old
+                .and_then(|o| o.columns.iter().find(|c| c.name == column.name))
+                .and_then(|c| c.comment.as_deref());
             let target = format!("COLUMN {}.{}", qualified(name), quote_ident(&column.name));
-            self.comment(&target, old_comment, column.comment.as_deref(), vec![reference.clone()], old.is_none());
+            self.comment(
+                &target,
+                old_comment,
+                column.comment.as_deref(),
+                vec![reference.clone()],
+                old.is_none(),
+            );
         }
         let default = Privileges::default();
-        self.privileges(&format!("TABLE {}", qualified(name)), None, old.map_or(&default, |o| &o.privileges), &view.privileges, vec![reference]);
+        self.privileges(
+            &format!("TABLE {}", qualified(name)),
+            None,
+            old.map_or(&default, |o| &o.privileges),
+            &view.privileges,
+            vec![reference],
+        );
     }
 
     pub(super) fn default_privileges(&mut self) {
-        let key = |d: &crate::catalog::DefaultPrivilege| (d.role.clone(), d.schema.clone(), d.object_type.clone());
+        let key = |d: &crate::catalog::DefaultPrivilege| {
+            (d.role.clone(), d.schema.clone(), d.object_type.clone())
+        };
         let empty = Privileges::default();
-        let mut keys: Vec<_> = self.from.default_privileges.iter().chain(&self.to.default_privileges).map(key).collect();
+        let mut keys: Vec<_> = self
+            .from
+            .default_privileges
+            .iter()
+            .chain(&self.to.default_privileges)
+            .map(key)
+            .collect();
         keys.sort();
         keys.dedup();
         for (role, schema, object_type) in keys {
             let find = |c: &Catalog| {
-                c.default_privileges.iter().find(|d| d.role == role && d.schema == schema && d.object_type == object_type).map(|d| d.privileges.clone())
+                c.default_privileges
+                    .iter()
+                    .find(|d| d.role == role && d.schema == schema && d.object_type == object_type)
+                    .map(|d| d.privileges.clone())
             };
             let old = find(self.from).unwrap_or_else(|| empty.clone());
             let new = find(self.to).unwrap_or_else(|| empty.clone());
             let prefix = match &schema {
-                Some(s) => format!("ALTER DEFAULT PRIVILEGES FOR ROLE {} IN SCHEMA {} ", render::role(&role), quote_ident(s)),
+                Some(s) => format!(
+                    "ALTER DEFAULT PRIVILEGES FOR ROLE {} IN SCHEMA {} ",
+                    render::role(&role),
+                    quote_ident(s)
+                ),
                 None => format!("ALTER DEFAULT PRIVILEGES FOR ROLE {} ", render::role(&role)),
             };
             let needs: Vec<ObjectRef> = schema.iter().map(|s| deps::schema(s)).collect();
             for statement in render::privilege_changes(&object_type, None, &old, &new) {
-                self.push(Step::new(format!("default privileges of {role}"), format!("{prefix}{statement}")).needs(needs.clone()));
+                self.push(
+                    Step::new(
+                        format!("default privileges of {role}"),
+                        format!("{prefix}{statement}"),
+                    )
+                    .needs(needs.clone()),
+                );
             }
         }
     }
 
     /// A `COMMENT ON` step when the comment changes (or is set on a new object).
-    pub(super) fn comment(&mut self, target: &str, old: Option<&str>, new: Option<&str>, needs: Vec<ObjectRef>, fresh: bool) {
+    pub(super) fn comment(
+        &mut self,
+        target: &str,
+        old: Option<&str>,
+        new: Option<&str>,
+        needs: Vec<ObjectRef>,
+        fresh: bool,
+    ) {
         let old = if fresh { None } else { old };
         if old != new {
             self.push(Step::new(target.to_owned(), render::comment(target, new)).needs(needs));
@@ -592,7 +927,14 @@ impl Differ<'_> {
     }
 
     /// GRANT and REVOKE steps from `old` to `new` privileges.
-    pub(super) fn privileges(&mut self, target: &str, column: Option<&str>, old: &Privileges, new: &Privileges, needs: Vec<ObjectRef>) {
+    pub(super) fn privileges(
+        &mut self,
+        target: &str,
+        column: Option<&str>,
+        old: &Privileges,
+        new: &Privileges,
+        needs: Vec<ObjectRef>,
+    ) {
         for statement in render::privilege_changes(target, column, old, new) {
             self.push(Step::new(target.to_owned(), statement).needs(needs.clone()));
         }
@@ -600,7 +942,13 @@ impl Differ<'_> {
 }
 
 pub(super) fn drop_removed_views(d: &mut Differ) {
-    let removed: Vec<QualName> = d.from.views.keys().filter(|n| !d.to.views.contains_key(*n)).cloned().collect();
+    let removed: Vec<QualName> = d
+        .from
+        .views
+        .keys()
+        .filter(|n| !d.to.views.contains_key(*n))
+        .cloned()
+        .collect();
     for name in removed {
         let view = &d.from.views[&name];
         let mut step = drop_view(d.from, &name, view);
@@ -613,7 +961,13 @@ pub(super) fn drop_removed_views(d: &mut Differ) {
 
 /// Drops functions, sequences, types, extensions and schemas that are gone.
 pub(super) fn drop_removed(d: &mut Differ) {
-    let functions: Vec<FunctionKey> = d.from.functions.keys().filter(|k| !d.to.functions.contains_key(*k)).cloned().collect();
+    let functions: Vec<FunctionKey> = d
+        .from
+        .functions
+        .keys()
+        .filter(|k| !d.to.functions.contains_key(*k))
+        .cloned()
+        .collect();
     for key in functions {
         let function = &d.from.functions[&key];
         d.push(
@@ -622,44 +976,90 @@ pub(super) fn drop_removed(d: &mut Differ) {
                 .needs_old(deps::function(d.from, &key, function)),
         );
     }
-    let sequences: Vec<QualName> = d.from.sequences.keys().filter(|n| !d.to.sequences.contains_key(*n)).cloned().collect();
+    let sequences: Vec<QualName> = d
+        .from
+        .sequences
+        .keys()
+        .filter(|n| !d.to.sequences.contains_key(*n))
+        .cloned()
+        .collect();
     for name in sequences {
         let sequence = &d.from.sequences[&name];
         // A sequence owned by a column that goes is dropped with it.
         if let Some((table, column)) = &sequence.owned_by {
-            let column_goes = d.to.tables.get(table).is_none_or(|t| !t.columns.iter().any(|c| &c.name == column));
+            let column_goes =
+                d.to.tables
+                    .get(table)
+                    .is_none_or(|t| !t.columns.iter().any(|c| &c.name == column));
             if column_goes {
                 continue;
             }
         }
         d.push(
-            Step::new(name.to_string(), format!("DROP SEQUENCE {}", qualified(&name)))
-                .removes([deps::relation(&name)])
-                .needs_old([deps::schema(&name.schema)])
-                .hazards([Hazard::DeletesData]),
+            Step::new(
+                name.to_string(),
+                format!("DROP SEQUENCE {}", qualified(&name)),
+            )
+            .removes([deps::relation(&name)])
+            .needs_old([deps::schema(&name.schema)])
+            .hazards([Hazard::DeletesData]),
         );
     }
-    let types: Vec<QualName> = d.from.types.keys().filter(|n| !d.to.types.contains_key(*n)).cloned().collect();
+    let types: Vec<QualName> = d
+        .from
+        .types
+        .keys()
+        .filter(|n| !d.to.types.contains_key(*n))
+        .cloned()
+        .collect();
     for name in types {
         let ty = &d.from.types[&name];
-        let keyword = if matches!(ty.kind, TypeKind::Domain { .. }) { "DOMAIN" } else { "TYPE" };
+        let keyword = if matches!(ty.kind, TypeKind::Domain { .. }) {
+            "DOMAIN"
+        } else {
+            "TYPE"
+        };
         d.push(
-            Step::new(name.to_string(), format!("DROP {keyword} {}", qualified(&name)))
-                .removes([deps::relation(&name)])
-                .needs_old(deps::type_def(d.from, &name, ty)),
+            Step::new(
+                name.to_string(),
+                format!("DROP {keyword} {}", qualified(&name)),
+            )
+            .removes([deps::relation(&name)])
+            .needs_old(deps::type_def(d.from, &name, ty)),
         );
     }
-    let extensions: Vec<String> = d.from.extensions.keys().filter(|n| !d.to.extensions.contains_key(*n)).cloned().collect();
+    let extensions: Vec<String> = d
+        .from
+        .extensions
+        .keys()
+        .filter(|n| !d.to.extensions.contains_key(*n))
+        .cloned()
+        .collect();
     for name in extensions {
         d.push(
-            Step::new(format!("extension {name}"), format!("DROP EXTENSION {}", quote_ident(&name)))
-                .removes([ObjectRef::Extension { name: name.clone() }])
-                .needs_old([deps::schema(&d.from.extensions[&name].schema)])
-                .hazards([Hazard::DeletesData]),
+            Step::new(
+                format!("extension {name}"),
+                format!("DROP EXTENSION {}", quote_ident(&name)),
+            )
+            .removes([ObjectRef::Extension { name: name.clone() }])
+            .needs_old([deps::schema(&d.from.extensions[&name].schema)])
+            .hazards([Hazard::DeletesData]),
         );
     }
-    let schemas: Vec<String> = d.from.schemas.keys().filter(|n| !d.to.schemas.contains_key(*n)).cloned().collect();
+    let schemas: Vec<String> = d
+        .from
+        .schemas
+        .keys()
+        .filter(|n| !d.to.schemas.contains_key(*n))
+        .cloned()
+        .collect();
     for name in schemas {
-        d.push(Step::new(format!("schema {name}"), format!("DROP SCHEMA {}", quote_ident(&name))).removes([deps::schema(&name)]));
+        d.push(
+            Step::new(
+                format!("schema {name}"),
+                format!("DROP SCHEMA {}", quote_ident(&name)),
+            )
+            .removes([deps::schema(&name)]),
+        );
     }
 }

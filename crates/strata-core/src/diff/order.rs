@@ -77,7 +77,8 @@ pub(super) fn order(steps: Vec<Step>) -> Result<Vec<Step>, Vec<String>> {
             incoming[t] += 1;
         }
     }
-    let mut ready: BinaryHeap<Reverse<usize>> = (0..n).filter(|&i| incoming[i] == 0).map(Reverse).collect();
+    let mut ready: BinaryHeap<Reverse<usize>> =
+        (0..n).filter(|&i| incoming[i] == 0).map(Reverse).collect();
     let mut sequence = Vec::with_capacity(n);
     while let Some(Reverse(i)) = ready.pop() {
         sequence.push(i);
@@ -89,11 +90,17 @@ pub(super) fn order(steps: Vec<Step>) -> Result<Vec<Step>, Vec<String>> {
         }
     }
     if sequence.len() < n {
-        let stuck: Vec<String> = (0..n).filter(|&i| incoming[i] > 0).map(|i| steps[i].sql.clone()).collect();
+        let stuck: Vec<String> = (0..n)
+            .filter(|&i| incoming[i] > 0)
+            .map(|i| steps[i].sql.clone())
+            .collect();
         return Err(stuck);
     }
     let mut slots: Vec<Option<Step>> = steps.into_iter().map(Some).collect();
-    Ok(sequence.into_iter().map(|i| slots[i].take().expect("each step once")).collect())
+    Ok(sequence
+        .into_iter()
+        .map(|i| slots[i].take().expect("each step once"))
+        .collect())
 }
 
 #[cfg(test)]
@@ -102,7 +109,9 @@ mod tests {
     use crate::catalog::QualName;
 
     fn rel(name: &str) -> ObjectRef {
-        ObjectRef::Relation { name: QualName::new("s", name) }
+        ObjectRef::Relation {
+            name: QualName::new("s", name),
+        }
     }
 
     fn sqls(steps: &[Step]) -> Vec<&str> {
@@ -112,25 +121,50 @@ mod tests {
     #[test]
     fn creates_before_needs_and_drops_before_removal() {
         let steps = vec![
-            Step::new("v", "create view v").needs([rel("t")]).creates([rel("v")]),
+            Step::new("v", "create view v")
+                .needs([rel("t")])
+                .creates([rel("v")]),
             Step::new("t", "create table t").creates([rel("t")]),
             Step::new("old", "drop table old").removes([rel("old")]),
-            Step::new("oldv", "drop view oldv").needs_old([rel("old")]).removes([rel("oldv")]),
+            Step::new("oldv", "drop view oldv")
+                .needs_old([rel("old")])
+                .removes([rel("oldv")]),
         ];
         let ordered = order(steps).unwrap();
-        assert_eq!(sqls(&ordered), ["create table t", "create view v", "drop view oldv", "drop table old"]);
+        assert_eq!(
+            sqls(&ordered),
+            [
+                "create table t",
+                "create view v",
+                "drop view oldv",
+                "drop table old"
+            ]
+        );
     }
 
     #[test]
     fn drop_before_recreate_and_alterations_keep_their_order() {
         let steps = vec![
-            Step::new("v", "create view v").needs([rel("t")]).creates([rel("v")]),
-            Step::new("t", "alter t 1").needs([rel("t")]).removes([rel("t")]).creates([rel("t")]),
-            Step::new("t", "alter t 2").needs([rel("t")]).removes([rel("t")]).creates([rel("t")]),
-            Step::new("v", "drop view v").needs_old([rel("t")]).removes([rel("v")]),
+            Step::new("v", "create view v")
+                .needs([rel("t")])
+                .creates([rel("v")]),
+            Step::new("t", "alter t 1")
+                .needs([rel("t")])
+                .removes([rel("t")])
+                .creates([rel("t")]),
+            Step::new("t", "alter t 2")
+                .needs([rel("t")])
+                .removes([rel("t")])
+                .creates([rel("t")]),
+            Step::new("v", "drop view v")
+                .needs_old([rel("t")])
+                .removes([rel("v")]),
         ];
         let ordered = order(steps).unwrap();
-        assert_eq!(sqls(&ordered), ["drop view v", "alter t 1", "alter t 2", "create view v"]);
+        assert_eq!(
+            sqls(&ordered),
+            ["drop view v", "alter t 1", "alter t 2", "create view v"]
+        );
     }
 
     #[test]

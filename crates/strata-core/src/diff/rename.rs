@@ -70,8 +70,124 @@ pub enum Rename {
     },
 }
 
+impl Rename {
+    /// Reads a rename written as `OLD=NEW`, where OLD names the object in `catalog` (the old
+    /// state) and NEW is its new name alone:
+    ///
+    /// - `schema=new` renames a schema;
+    /// - `schema.name=new` a table, view, sequence or type;
+    /// - `schema.table.name=new` a column, constraint or index of the table (looked up in that
+    ///   order), or `schema.enum.value=new` a value of an enum.
+    pub fn parse(text: &str, catalog: &Catalog) -> Result<Rename, String> {
+        let usage = || {
+            format!("`{text}` is not a rename; write OLD=NEW, e.g. questions.batteries.label=name")
+        };
+        let (old, new) = text.split_once('=').ok_or_else(usage)?;
+        let new = new.trim();
+        if new.is_empty() || new.contains('.') {
+            return Err(format!(
+                "`{text}`: the new name is a single name (`{}`), without its schema or table",
+                new.rsplit('.').next().unwrap_or(new)
+            ));
+        }
+        let parts = split_path(old.trim()).ok_or_else(usage)?;
+        match parts.as_slice() {
+            [schema] => Ok(Rename::Schema {
+                from: schema.clone(),
+                to: new.to_owned(),
+            }),
+            [schema, name] => Ok(Rename::Relation {
+                from: QualName::new(schema.clone(), name.clone()),
+                to: new.to_owned(),
+            }),
+            [schema, parent, name] => {
+                let parent = QualName::new(schema.clone(), parent.clone());
+                if let Some(table) = catalog.tables.get(&parent) {
+                    if table.columns.iter().any(|c| &c.name == name) {
+                        return Ok(Rename::Column {
+                            table: parent,
+                            from: name.clone(),
+                            to: new.to_owned(),
+                        });
+                    }
+                    if table.constraints.contains_key(name) {
+                        return Ok(Rename::Constraint {
+                            table: parent,
+                            from: name.clone(),
+                            to: new.to_owned(),
+                        });
+                    }
+                    if table.indexes.contains_key(name) {
+                        return Ok(Rename::Index {
+                            table: parent,
+                            from: name.clone(),
+                            to: new.to_owned(),
+                        });
+                    }
+                    return Err(format!(
+                        "`{text}`: {parent} has no column, constraint or index named {name}"
+                    ));
+                }
+                if let Some(ty) = catalog.types.get(&parent)
+                    && matches!(ty.kind, TypeKind::Enum { .. })
+                {
+                    return Ok(Rename::EnumValue {
+                        type_name: parent,
+                        from: name.clone(),
+                        to: new.to_owned(),
+                    });
+                }
+                Err(format!("`{text}`: there is no table or enum {parent}"))
+            }
+            _ => Err(usage()),
+        }
+    }
+}
+
+/// Splits `a.b."C.d"` into its names (quoted parts keep their case and dots).
+fn split_path(text: &str) -> Option<Vec<String>> {
+    let mut parts = Vec::new();
+    let mut rest = text;
+    loop {
+        let (part, tail) = if let Some(quoted) = rest.strip_prefix('"') {
+            let mut name = String::new();
+            let mut chars = quoted.char_indices();
+            let mut end = None;
+            while let Some((i, c)) = chars.next() {
+                if c == '"' {
+                    if quoted[i + 1..].starts_with('"') {
+                        name.push('"');
+                        chars.next();
+                    } else {
+                        end = Some(i + 1);
+                        break;
+                    }
+                } else {
+                    name.push(c);
+                }
+            }
+            (name, &quoted[end?..])
+        } else {
+            let end = rest.find('.').unwrap_or(rest.len());
+            (rest[..end].to_lowercase(), &rest[end..])
+        };
+        if part.is_empty() {
+            return None;
+        }
+        parts.push(part);
+        match tail.strip_prefix('.') {
+            Some(next) => rest = next,
+            None if tail.is_empty() => return Some(parts),
+            None => return None,
+        }
+    }
+}
+
 /// The catalog with the renames done, and their steps.
-pub(super) fn apply(catalog: &Catalog, renames: &[Rename]) -> Result<(Catalog, Vec<Step>), DiffError> {
+pub(super) fn apply(
+    catalog: &Catalog,
+    renames: &[Rename],
+) -> Result<(Catalog, Vec<Step>), DiffError> {
     let mut catalog = catalog.clone();
     let mut steps = Vec::new();
     for rename in renames {
@@ -128,7 +244,12 @@ fn rewrite_texts(catalog: &mut Catalog, f: &dyn Fn(&str) -> String) {
     }
     for ty in catalog.types.values_mut() {
         match &mut ty.kind {
-            TypeKind::Domain { base, default, checks, .. } => {
+            TypeKind::Domain {
+                base,
+                default,
+                checks,
+                ..
+            } => {
                 *base = f(base);
                 rewrite_opt(default, f);
                 for check in checks.values_mut() {
@@ -183,12 +304,21 @@ fn rename_references(catalog: &mut Catalog, old: &QualName, new: &QualName) {
 fn apply_one(catalog: &mut Catalog, rename: &Rename) -> Result<Step, DiffError> {
     match rename {
         Rename::Schema { from, to } => {
-            let schema = catalog.schemas.remove(from).ok_or_else(|| missing(&format!("schema {from}")))?;
+            let schema = catalog
+                .schemas
+                .remove(from)
+                .ok_or_else(|| missing(&format!("schema {from}")))?;
             if catalog.schemas.contains_key(to) {
                 return Err(taken(&format!("schema {to}")));
             }
             catalog.schemas.insert(to.clone(), schema);
-            let move_key = |name: &QualName| if &name.schema == from { QualName::new(to.clone(), name.name.clone()) } else { name.clone() };
+            let move_key = |name: &QualName| {
+                if &name.schema == from {
+                    QualName::new(to.clone(), name.name.clone())
+                } else {
+                    name.clone()
+                }
+            };
             let old_names: Vec<QualName> = catalog
                 .tables
                 .keys()
@@ -198,10 +328,22 @@ fn apply_one(catalog: &mut Catalog, rename: &Rename) -> Result<Step, DiffError> 
                 .filter(|n| &n.schema == from)
                 .cloned()
                 .collect();
-            catalog.tables = std::mem::take(&mut catalog.tables).into_iter().map(|(k, v)| (move_key(&k), v)).collect();
-            catalog.views = std::mem::take(&mut catalog.views).into_iter().map(|(k, v)| (move_key(&k), v)).collect();
-            catalog.sequences = std::mem::take(&mut catalog.sequences).into_iter().map(|(k, v)| (move_key(&k), v)).collect();
-            catalog.types = std::mem::take(&mut catalog.types).into_iter().map(|(k, v)| (move_key(&k), v)).collect();
+            catalog.tables = std::mem::take(&mut catalog.tables)
+                .into_iter()
+                .map(|(k, v)| (move_key(&k), v))
+                .collect();
+            catalog.views = std::mem::take(&mut catalog.views)
+                .into_iter()
+                .map(|(k, v)| (move_key(&k), v))
+                .collect();
+            catalog.sequences = std::mem::take(&mut catalog.sequences)
+                .into_iter()
+                .map(|(k, v)| (move_key(&k), v))
+                .collect();
+            catalog.types = std::mem::take(&mut catalog.types)
+                .into_iter()
+                .map(|(k, v)| (move_key(&k), v))
+                .collect();
             catalog.functions = std::mem::take(&mut catalog.functions)
                 .into_iter()
                 .map(|(mut k, mut v)| {
@@ -222,14 +364,26 @@ fn apply_one(catalog: &mut Catalog, rename: &Rename) -> Result<Step, DiffError> 
                     d.schema = Some(to.clone());
                 }
             }
-            Ok(Step::new(format!("schema {from}"), format!("ALTER SCHEMA {} RENAME TO {}", quote_ident(from), quote_ident(to)))
-                .needs([deps::schema(from)])
-                .removes([deps::schema(from)])
-                .creates([deps::schema(to)]))
+            Ok(Step::new(
+                format!("schema {from}"),
+                format!(
+                    "ALTER SCHEMA {} RENAME TO {}",
+                    quote_ident(from),
+                    quote_ident(to)
+                ),
+            )
+            .needs([deps::schema(from)])
+            .removes([deps::schema(from)])
+            .creates([deps::schema(to)]))
         }
         Rename::Relation { from, to } => {
             let new = QualName::new(from.schema.clone(), to.clone());
-            let exists = |c: &Catalog, n: &QualName| c.tables.contains_key(n) || c.views.contains_key(n) || c.sequences.contains_key(n) || c.types.contains_key(n);
+            let exists = |c: &Catalog, n: &QualName| {
+                c.tables.contains_key(n)
+                    || c.views.contains_key(n)
+                    || c.sequences.contains_key(n)
+                    || c.types.contains_key(n)
+            };
             if exists(catalog, &new) {
                 return Err(taken(&new.to_string()));
             }
@@ -237,14 +391,22 @@ fn apply_one(catalog: &mut Catalog, rename: &Rename) -> Result<Step, DiffError> 
                 catalog.tables.insert(new.clone(), t);
                 "TABLE"
             } else if let Some(v) = catalog.views.remove(from) {
-                let keyword = if v.kind == crate::catalog::ViewKind::Materialized { "MATERIALIZED VIEW" } else { "VIEW" };
+                let keyword = if v.kind == crate::catalog::ViewKind::Materialized {
+                    "MATERIALIZED VIEW"
+                } else {
+                    "VIEW"
+                };
                 catalog.views.insert(new.clone(), v);
                 keyword
             } else if let Some(s) = catalog.sequences.remove(from) {
                 catalog.sequences.insert(new.clone(), s);
                 "SEQUENCE"
             } else if let Some(t) = catalog.types.remove(from) {
-                let keyword = if matches!(t.kind, TypeKind::Domain { .. }) { "DOMAIN" } else { "TYPE" };
+                let keyword = if matches!(t.kind, TypeKind::Domain { .. }) {
+                    "DOMAIN"
+                } else {
+                    "TYPE"
+                };
                 catalog.types.insert(new.clone(), t);
                 keyword
             } else {
@@ -252,26 +414,48 @@ fn apply_one(catalog: &mut Catalog, rename: &Rename) -> Result<Step, DiffError> 
             };
             rename_references(catalog, from, &new);
             let (old_name, new_name) = (from.clone(), new.clone());
-            rewrite_texts(catalog, &move |text| replace_qualified(text, &old_name, &new_name));
-            let mut step = Step::new(from.to_string(), format!("ALTER {keyword} {} RENAME TO {}", qualified(from), quote_ident(to)))
-                .needs([deps::relation(from)])
-                .removes([deps::relation(from), deps::shape(from)])
-                .creates([deps::relation(&new), deps::shape(&new)]);
+            rewrite_texts(catalog, &move |text| {
+                replace_qualified(text, &old_name, &new_name)
+            });
+            let mut step = Step::new(
+                from.to_string(),
+                format!(
+                    "ALTER {keyword} {} RENAME TO {}",
+                    qualified(from),
+                    quote_ident(to)
+                ),
+            )
+            .needs([deps::relation(from)])
+            .removes([deps::relation(from), deps::shape(from)])
+            .creates([deps::relation(&new), deps::shape(&new)]);
             if keyword == "TABLE" {
                 // Its parts keep their names but now hang off the new table name.
                 let table = &catalog.tables[&new];
                 step = step
-                    .removes(table.constraints.keys().map(|c| ObjectRef::Constraint { table: from.clone(), name: c.clone() }))
-                    .creates(table.constraints.keys().map(|c| ObjectRef::Constraint { table: new.clone(), name: c.clone() }));
+                    .removes(table.constraints.keys().map(|c| ObjectRef::Constraint {
+                        table: from.clone(),
+                        name: c.clone(),
+                    }))
+                    .creates(table.constraints.keys().map(|c| ObjectRef::Constraint {
+                        table: new.clone(),
+                        name: c.clone(),
+                    }));
             }
             Ok(step)
         }
         Rename::Column { table, from, to } => {
-            let t = catalog.tables.get_mut(table).ok_or_else(|| missing(&table.to_string()))?;
+            let t = catalog
+                .tables
+                .get_mut(table)
+                .ok_or_else(|| missing(&table.to_string()))?;
             if t.columns.iter().any(|c| &c.name == to) {
                 return Err(taken(&format!("column {to} of {table}")));
             }
-            let column = t.columns.iter_mut().find(|c| &c.name == from).ok_or_else(|| missing(&format!("column {from} of {table}")))?;
+            let column = t
+                .columns
+                .iter_mut()
+                .find(|c| &c.name == from)
+                .ok_or_else(|| missing(&format!("column {from} of {table}")))?;
             column.name = to.clone();
             let rw = |text: &str| replace_identifier(text, from, to);
             for other in &mut t.columns {
@@ -303,7 +487,9 @@ fn apply_one(catalog: &mut Catalog, rename: &Rename) -> Result<Step, DiffError> 
             let target = format!("{}(", table);
             for other in catalog.tables.values_mut() {
                 for constraint in other.constraints.values_mut() {
-                    let Some(fk) = &mut constraint.foreign_key else { continue };
+                    let Some(fk) = &mut constraint.foreign_key else {
+                        continue;
+                    };
                     if &fk.table == table {
                         for c in &mut fk.columns {
                             if c == from {
@@ -313,7 +499,8 @@ fn apply_one(catalog: &mut Catalog, rename: &Rename) -> Result<Step, DiffError> 
                         if let Some(at) = constraint.definition.find(&target) {
                             let (head, tail) = constraint.definition.split_at(at + target.len());
                             let end = tail.find(')').unwrap_or(tail.len());
-                            constraint.definition = format!("{head}{}{}", rw(&tail[..end]), &tail[end..]);
+                            constraint.definition =
+                                format!("{head}{}{}", rw(&tail[..end]), &tail[end..]);
                         }
                     }
                 }
@@ -328,35 +515,73 @@ fn apply_one(catalog: &mut Catalog, rename: &Rename) -> Result<Step, DiffError> 
             }
             Ok(Step::new(
                 format!("{table}.{from}"),
-                format!("ALTER TABLE {} RENAME COLUMN {} TO {}", qualified(table), quote_ident(from), quote_ident(to)),
+                format!(
+                    "ALTER TABLE {} RENAME COLUMN {} TO {}",
+                    qualified(table),
+                    quote_ident(from),
+                    quote_ident(to)
+                ),
             )
             .needs([deps::relation(table)])
             .removes([deps::shape(table)])
             .creates([deps::shape(table)]))
         }
         Rename::Index { table, from, to } => {
-            let t = catalog.tables.get_mut(table).ok_or_else(|| missing(&table.to_string()))?;
+            let t = catalog
+                .tables
+                .get_mut(table)
+                .ok_or_else(|| missing(&table.to_string()))?;
             if t.indexes.contains_key(to) {
                 return Err(taken(&format!("index {to}")));
             }
-            let mut index = t.indexes.remove(from).ok_or_else(|| missing(&format!("index {from}")))?;
-            index.definition = index.definition.replacen(&format!("INDEX {} ON", crate::refs::spell(from)), &format!("INDEX {} ON", crate::refs::spell(to)), 1);
-            if let Some(c) = index.constraint.as_ref().and_then(|c| t.constraints.get_mut(c)) {
+            let mut index = t
+                .indexes
+                .remove(from)
+                .ok_or_else(|| missing(&format!("index {from}")))?;
+            index.definition = index.definition.replacen(
+                &format!("INDEX {} ON", crate::refs::spell(from)),
+                &format!("INDEX {} ON", crate::refs::spell(to)),
+                1,
+            );
+            if let Some(c) = index
+                .constraint
+                .as_ref()
+                .and_then(|c| t.constraints.get_mut(c))
+            {
                 c.index = Some(to.clone());
             }
             t.indexes.insert(to.clone(), index);
             let schema = table.schema.clone();
-            Ok(Step::new(from.clone(), format!("ALTER INDEX {} RENAME TO {}", qualified(&QualName::new(schema.clone(), from.clone())), quote_ident(to)))
-                .needs([ObjectRef::Index { name: QualName::new(schema.clone(), from.clone()) }])
-                .removes([ObjectRef::Index { name: QualName::new(schema.clone(), from.clone()) }])
-                .creates([ObjectRef::Index { name: QualName::new(schema, to.clone()) }]))
+            Ok(Step::new(
+                from.clone(),
+                format!(
+                    "ALTER INDEX {} RENAME TO {}",
+                    qualified(&QualName::new(schema.clone(), from.clone())),
+                    quote_ident(to)
+                ),
+            )
+            .needs([ObjectRef::Index {
+                name: QualName::new(schema.clone(), from.clone()),
+            }])
+            .removes([ObjectRef::Index {
+                name: QualName::new(schema.clone(), from.clone()),
+            }])
+            .creates([ObjectRef::Index {
+                name: QualName::new(schema, to.clone()),
+            }]))
         }
         Rename::Constraint { table, from, to } => {
-            let t = catalog.tables.get_mut(table).ok_or_else(|| missing(&table.to_string()))?;
+            let t = catalog
+                .tables
+                .get_mut(table)
+                .ok_or_else(|| missing(&table.to_string()))?;
             if t.constraints.contains_key(to) {
                 return Err(taken(&format!("constraint {to}")));
             }
-            let mut constraint = t.constraints.remove(from).ok_or_else(|| missing(&format!("constraint {from}")))?;
+            let mut constraint = t
+                .constraints
+                .remove(from)
+                .ok_or_else(|| missing(&format!("constraint {from}")))?;
             // A key's index carries the key's name, and is renamed with it.
             if let Some(index_name) = constraint.index.clone()
                 && let Some(mut index) = t.indexes.remove(&index_name)
@@ -373,32 +598,146 @@ fn apply_one(catalog: &mut Catalog, rename: &Rename) -> Result<Step, DiffError> 
             t.constraints.insert(to.clone(), constraint);
             Ok(Step::new(
                 format!("{table}.{from}"),
-                format!("ALTER TABLE {} RENAME CONSTRAINT {} TO {}", qualified(table), quote_ident(from), quote_ident(to)),
+                format!(
+                    "ALTER TABLE {} RENAME CONSTRAINT {} TO {}",
+                    qualified(table),
+                    quote_ident(from),
+                    quote_ident(to)
+                ),
             )
-            .needs([ObjectRef::Constraint { table: table.clone(), name: from.clone() }])
-            .removes([ObjectRef::Constraint { table: table.clone(), name: from.clone() }])
-            .creates([ObjectRef::Constraint { table: table.clone(), name: to.clone() }]))
+            .needs([ObjectRef::Constraint {
+                table: table.clone(),
+                name: from.clone(),
+            }])
+            .removes([ObjectRef::Constraint {
+                table: table.clone(),
+                name: from.clone(),
+            }])
+            .creates([ObjectRef::Constraint {
+                table: table.clone(),
+                name: to.clone(),
+            }]))
         }
-        Rename::EnumValue { type_name, from, to } => {
-            let ty = catalog.types.get_mut(type_name).ok_or_else(|| missing(&type_name.to_string()))?;
+        Rename::EnumValue {
+            type_name,
+            from,
+            to,
+        } => {
+            let ty = catalog
+                .types
+                .get_mut(type_name)
+                .ok_or_else(|| missing(&type_name.to_string()))?;
             let TypeKind::Enum { labels } = &mut ty.kind else {
-                return Err(DiffError::Rename(format!("cannot rename a value of {type_name}: it is not an enum")));
+                return Err(DiffError::Rename(format!(
+                    "cannot rename a value of {type_name}: it is not an enum"
+                )));
             };
             if labels.contains(to) {
                 return Err(taken(&format!("value {to} of {type_name}")));
             }
-            let label = labels.iter_mut().find(|l| *l == from).ok_or_else(|| missing(&format!("value {from} of {type_name}")))?;
+            let label = labels
+                .iter_mut()
+                .find(|l| *l == from)
+                .ok_or_else(|| missing(&format!("value {from} of {type_name}")))?;
             *label = to.clone();
             let (old_literal, new_literal) = (quote_literal(from), quote_literal(to));
             let suffix = format!("::{type_name}");
-            rewrite_texts(catalog, &move |text| text.replace(&format!("{old_literal}{suffix}"), &format!("{new_literal}{suffix}")));
+            rewrite_texts(catalog, &move |text| {
+                text.replace(
+                    &format!("{old_literal}{suffix}"),
+                    &format!("{new_literal}{suffix}"),
+                )
+            });
             Ok(Step::new(
                 type_name.to_string(),
-                format!("ALTER TYPE {} RENAME VALUE {} TO {}", qualified(type_name), quote_literal(from), quote_literal(to)),
+                format!(
+                    "ALTER TYPE {} RENAME VALUE {} TO {}",
+                    qualified(type_name),
+                    quote_literal(from),
+                    quote_literal(to)
+                ),
             )
             .needs([deps::relation(type_name)])
             .removes([deps::relation(type_name)])
             .creates([deps::relation(type_name)]))
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::catalog::{Column, Table, TypeDef};
+
+    #[test]
+    fn parses_renames_against_the_old_catalog() {
+        let mut catalog = Catalog::default();
+        let table = Table {
+            columns: vec![Column {
+                name: "label".into(),
+                data_type: "text".into(),
+                ..Column::default()
+            }],
+            ..Table::default()
+        };
+        catalog
+            .tables
+            .insert(QualName::new("questions", "batteries"), table);
+        catalog.types.insert(
+            QualName::new("questions", "kind"),
+            TypeDef {
+                kind: TypeKind::Enum {
+                    labels: vec!["a".into()],
+                },
+                comment: None,
+                privileges: Default::default(),
+            },
+        );
+        let t = QualName::new("questions", "batteries");
+        assert_eq!(
+            Rename::parse("questions.batteries.label=name", &catalog),
+            Ok(Rename::Column {
+                table: t.clone(),
+                from: "label".into(),
+                to: "name".into()
+            })
+        );
+        assert_eq!(
+            Rename::parse("questions.batteries=sets", &catalog),
+            Ok(Rename::Relation {
+                from: t,
+                to: "sets".into()
+            })
+        );
+        assert_eq!(
+            Rename::parse("questions=q", &catalog),
+            Ok(Rename::Schema {
+                from: "questions".into(),
+                to: "q".into()
+            })
+        );
+        assert!(matches!(
+            Rename::parse("questions.kind.a=b", &catalog),
+            Ok(Rename::EnumValue { .. })
+        ));
+        assert!(
+            Rename::parse("questions.batteries.nope=x", &catalog)
+                .unwrap_err()
+                .contains("no column")
+        );
+        assert!(
+            Rename::parse("questions.batteries.label=other.name", &catalog)
+                .unwrap_err()
+                .contains("single name")
+        );
+        assert!(
+            Rename::parse("no-equals", &catalog)
+                .unwrap_err()
+                .contains("OLD=NEW")
+        );
+        assert_eq!(
+            split_path("\"My S\".t"),
+            Some(vec!["My S".into(), "t".into()])
+        );
     }
 }

@@ -4,7 +4,10 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use super::{Differ, deps};
-use crate::catalog::{Catalog, Column, Constraint, ConstraintKind, Index, Policy, Privileges, QualName, Table, TableKind, Trigger};
+use crate::catalog::{
+    Catalog, Column, Constraint, ConstraintKind, Index, Policy, Privileges, QualName, Table,
+    TableKind, Trigger,
+};
 use crate::plan::{Hazard, ObjectRef, Step};
 use crate::render::{self, qualified};
 use crate::sql::quote_ident;
@@ -13,11 +16,20 @@ use crate::sql::quote_ident;
 pub(super) fn reshaped_tables(from: &Catalog, to: &Catalog) -> BTreeSet<QualName> {
     let mut out = BTreeSet::new();
     for (name, old) in &from.tables {
-        let Some(new) = to.tables.get(name) else { continue };
-        let reshaped = old.columns.iter().any(|c| match new.columns.iter().find(|n| n.name == c.name) {
-            None => true,
-            Some(n) => n.data_type != c.data_type || n.collation != c.collation || n.generated != c.generated,
-        });
+        let Some(new) = to.tables.get(name) else {
+            continue;
+        };
+        let reshaped =
+            old.columns
+                .iter()
+                .any(|c| match new.columns.iter().find(|n| n.name == c.name) {
+                    None => true,
+                    Some(n) => {
+                        n.data_type != c.data_type
+                            || n.collation != c.collation
+                            || n.generated != c.generated
+                    }
+                });
         if reshaped {
             out.insert(name.clone());
         }
@@ -26,17 +38,24 @@ pub(super) fn reshaped_tables(from: &Catalog, to: &Catalog) -> BTreeSet<QualName
 }
 
 fn index_ref(table: &QualName, name: &str) -> ObjectRef {
-    ObjectRef::Index { name: QualName::new(table.schema.clone(), name.to_owned()) }
+    ObjectRef::Index {
+        name: QualName::new(table.schema.clone(), name.to_owned()),
+    }
 }
 
 fn constraint_ref(table: &QualName, name: &str) -> ObjectRef {
-    ObjectRef::Constraint { table: table.clone(), name: name.to_owned() }
+    ObjectRef::Constraint {
+        table: table.clone(),
+        name: name.to_owned(),
+    }
 }
 
 /// Constraints, indexes, triggers and policies whose own definition changed.
 pub(super) fn own_recreations(d: &mut Differ) {
     for (name, old) in &d.from.tables {
-        let Some(new) = d.to.tables.get(name) else { continue };
+        let Some(new) = d.to.tables.get(name) else {
+            continue;
+        };
         for (c, old_c) in &old.constraints {
             if let Some(new_c) = new.constraints.get(c)
                 && !same_constraint_but_validation(old_c, new_c)
@@ -53,12 +72,18 @@ pub(super) fn own_recreations(d: &mut Differ) {
             }
         }
         for (t, old_t) in &old.triggers {
-            if new.triggers.get(t).is_some_and(|n| n.definition != old_t.definition || n.constraint != old_t.constraint) {
+            if new.triggers.get(t).is_some_and(|n| {
+                n.definition != old_t.definition || n.constraint != old_t.constraint
+            }) {
                 d.recreated.triggers.insert((name.clone(), t.clone()));
             }
         }
         for (p, old_p) in &old.policies {
-            if new.policies.get(p).is_some_and(|n| n.command != old_p.command || n.permissive != old_p.permissive) {
+            if new
+                .policies
+                .get(p)
+                .is_some_and(|n| n.command != old_p.command || n.permissive != old_p.permissive)
+            {
                 d.recreated.policies.insert((name.clone(), p.clone()));
             }
         }
@@ -70,12 +95,15 @@ fn same_constraint_but_validation(old: &Constraint, new: &Constraint) -> bool {
     if old == new {
         return true;
     }
-    !old.validated && new.validated && old.definition.trim_end_matches(" NOT VALID") == new.definition && {
-        let mut old = old.clone();
-        old.validated = true;
-        old.definition = new.definition.clone();
-        old == *new
-    }
+    !old.validated
+        && new.validated
+        && old.definition.trim_end_matches(" NOT VALID") == new.definition
+        && {
+            let mut old = old.clone();
+            old.validated = true;
+            old.definition = new.definition.clone();
+            old == *new
+        }
 }
 
 /// Spreads re-creation to constraints, indexes, triggers and policies that depend on something
@@ -86,7 +114,11 @@ pub(super) fn spread(d: &mut Differ, gone: &BTreeSet<ObjectRef>) -> bool {
     // Keys that are dropped: foreign keys on them must go first and come back after.
     for (name, old) in &d.from.tables {
         if let Some(new) = d.to.tables.get(name) {
-            for c in old.constraints.keys().filter(|c| !new.constraints.contains_key(*c)) {
+            for c in old
+                .constraints
+                .keys()
+                .filter(|c| !new.constraints.contains_key(*c))
+            {
                 gone.insert(constraint_ref(name, c));
             }
         }
@@ -94,12 +126,16 @@ pub(super) fn spread(d: &mut Differ, gone: &BTreeSet<ObjectRef>) -> bool {
     let relevant = |r: &ObjectRef| !matches!(r, ObjectRef::Shape { .. }) && gone.contains(r);
     let mut changed = false;
     for (name, old) in &d.from.tables {
-        let Some(new) = d.to.tables.get(name) else { continue };
+        let Some(new) = d.to.tables.get(name) else {
+            continue;
+        };
         for (c, constraint) in &old.constraints {
             let key = (name.clone(), c.clone());
             if new.constraints.contains_key(c)
                 && !d.recreated.constraints.contains(&key)
-                && deps::constraint(d.from, name, constraint).iter().any(relevant)
+                && deps::constraint(d.from, name, constraint)
+                    .iter()
+                    .any(relevant)
             {
                 d.recreated.constraints.insert(key);
                 changed = true;
@@ -118,14 +154,20 @@ pub(super) fn spread(d: &mut Differ, gone: &BTreeSet<ObjectRef>) -> bool {
         }
         for (t, trigger) in &old.triggers {
             let key = (name.clone(), t.clone());
-            if new.triggers.contains_key(t) && !d.recreated.triggers.contains(&key) && deps::trigger(d.from, name, trigger).iter().any(relevant) {
+            if new.triggers.contains_key(t)
+                && !d.recreated.triggers.contains(&key)
+                && deps::trigger(d.from, name, trigger).iter().any(relevant)
+            {
                 d.recreated.triggers.insert(key);
                 changed = true;
             }
         }
         for (p, policy) in &old.policies {
             let key = (name.clone(), p.clone());
-            if new.policies.contains_key(p) && !d.recreated.policies.contains(&key) && deps::policy(d.from, name, policy).iter().any(relevant) {
+            if new.policies.contains_key(p)
+                && !d.recreated.policies.contains(&key)
+                && deps::policy(d.from, name, policy).iter().any(relevant)
+            {
                 d.recreated.policies.insert(key);
                 changed = true;
             }
@@ -134,33 +176,68 @@ pub(super) fn spread(d: &mut Differ, gone: &BTreeSet<ObjectRef>) -> bool {
     changed
 }
 
-fn drop_constraint(catalog: &Catalog, table: &QualName, name: &str, constraint: &Constraint) -> Step {
-    Step::new(format!("{table}.{name}"), format!("ALTER TABLE {} DROP CONSTRAINT {}", qualified(table), quote_ident(name)))
-        .removes([constraint_ref(table, name)])
-        .needs_old(deps::constraint(catalog, table, constraint))
-        .removes(constraint.index.iter().map(|i| index_ref(table, i)))
+fn drop_constraint(
+    catalog: &Catalog,
+    table: &QualName,
+    name: &str,
+    constraint: &Constraint,
+) -> Step {
+    Step::new(
+        format!("{table}.{name}"),
+        format!(
+            "ALTER TABLE {} DROP CONSTRAINT {}",
+            qualified(table),
+            quote_ident(name)
+        ),
+    )
+    .removes([constraint_ref(table, name)])
+    .needs_old(deps::constraint(catalog, table, constraint))
+    .removes(constraint.index.iter().map(|i| index_ref(table, i)))
 }
 
-fn drop_index(catalog: &Catalog, table: &QualName, name: &str, index: &Index, concurrently: bool) -> Step {
+fn drop_index(
+    catalog: &Catalog,
+    table: &QualName,
+    name: &str,
+    index: &Index,
+    concurrently: bool,
+) -> Step {
     let qualified_name = qualified(&QualName::new(table.schema.clone(), name.to_owned()));
     let step = if concurrently {
-        Step::new(name.to_owned(), format!("DROP INDEX CONCURRENTLY {qualified_name}")).alone()
+        Step::new(
+            name.to_owned(),
+            format!("DROP INDEX CONCURRENTLY {qualified_name}"),
+        )
+        .alone()
     } else {
         Step::new(name.to_owned(), format!("DROP INDEX {qualified_name}"))
     };
-    step.removes([index_ref(table, name)]).needs_old(deps::index(catalog, table, index))
+    step.removes([index_ref(table, name)])
+        .needs_old(deps::index(catalog, table, index))
 }
 
 fn drop_trigger(catalog: &Catalog, table: &QualName, name: &str, trigger: &Trigger) -> Step {
-    Step::new(format!("{table}.{name}"), format!("DROP TRIGGER {} ON {}", quote_ident(name), qualified(table)))
-        .removes([ObjectRef::Trigger { table: table.clone(), name: name.to_owned() }])
-        .needs_old(deps::trigger(catalog, table, trigger))
+    Step::new(
+        format!("{table}.{name}"),
+        format!("DROP TRIGGER {} ON {}", quote_ident(name), qualified(table)),
+    )
+    .removes([ObjectRef::Trigger {
+        table: table.clone(),
+        name: name.to_owned(),
+    }])
+    .needs_old(deps::trigger(catalog, table, trigger))
 }
 
 fn drop_policy(catalog: &Catalog, table: &QualName, name: &str, policy: &Policy) -> Step {
-    Step::new(format!("{table}.{name}"), format!("DROP POLICY {} ON {}", quote_ident(name), qualified(table)))
-        .removes([ObjectRef::Policy { table: table.clone(), name: name.to_owned() }])
-        .needs_old(deps::policy(catalog, table, policy))
+    Step::new(
+        format!("{table}.{name}"),
+        format!("DROP POLICY {} ON {}", quote_ident(name), qualified(table)),
+    )
+    .removes([ObjectRef::Policy {
+        table: table.clone(),
+        name: name.to_owned(),
+    }])
+    .needs_old(deps::policy(catalog, table, policy))
 }
 
 /// Whether indexes on this existing table are built (and dropped) concurrently.
@@ -171,35 +248,66 @@ fn concurrent(table: &Table) -> bool {
 pub(super) fn drop_recreated(d: &mut Differ) {
     let from = d.from;
     for (table, name) in d.recreated.constraints.clone() {
-        d.push(drop_constraint(from, &table, &name, &from.tables[&table].constraints[&name]));
+        d.push(drop_constraint(
+            from,
+            &table,
+            &name,
+            &from.tables[&table].constraints[&name],
+        ));
     }
     for (table, name) in d.recreated.indexes.clone() {
         let t = &from.tables[&table];
-        d.push(drop_index(from, &table, &name, &t.indexes[&name], concurrent(t) && t.indexes[&name].valid));
+        d.push(drop_index(
+            from,
+            &table,
+            &name,
+            &t.indexes[&name],
+            concurrent(t) && t.indexes[&name].valid,
+        ));
     }
     for (table, name) in d.recreated.triggers.clone() {
-        d.push(drop_trigger(from, &table, &name, &from.tables[&table].triggers[&name]));
+        d.push(drop_trigger(
+            from,
+            &table,
+            &name,
+            &from.tables[&table].triggers[&name],
+        ));
     }
     for (table, name) in d.recreated.policies.clone() {
-        d.push(drop_policy(from, &table, &name, &from.tables[&table].policies[&name]));
+        d.push(drop_policy(
+            from,
+            &table,
+            &name,
+            &from.tables[&table].policies[&name],
+        ));
     }
 }
 
 /// Drops tables that are gone.
 pub(super) fn drop_removed(d: &mut Differ) {
     let from = d.from;
-    let removed: BTreeSet<&QualName> = from.tables.keys().filter(|n| !d.to.tables.contains_key(*n)).collect();
+    let removed: BTreeSet<&QualName> = from
+        .tables
+        .keys()
+        .filter(|n| !d.to.tables.contains_key(*n))
+        .collect();
     for &name in &removed {
         let table = &from.tables[name];
         // A partition goes with its partitioned table.
-        if table.partition_of.as_ref().is_some_and(|p| removed.contains(&p.parent)) {
+        if table
+            .partition_of
+            .as_ref()
+            .is_some_and(|p| removed.contains(&p.parent))
+        {
             continue;
         }
         // Foreign keys between tables that both go are dropped first: the tables may refer to
         // each other.
         let mut own_fk_needs = Vec::new();
         for (c, constraint) in &table.constraints {
-            let Some(fk) = &constraint.foreign_key else { continue };
+            let Some(fk) = &constraint.foreign_key else {
+                continue;
+            };
             if fk.table != *name && removed.contains(&fk.table) {
                 d.push(drop_constraint(from, name, c, constraint));
             } else {
@@ -212,15 +320,22 @@ pub(super) fn drop_removed(d: &mut Differ) {
             .needs_old(own_fk_needs.into_iter().filter(|r| !matches!(r, ObjectRef::Relation { name: n } | ObjectRef::Shape { table: n } if n == name)))
             .hazards([Hazard::DeletesData, Hazard::Irreversible]);
         for (other, t) in &from.tables {
-            if t.partition_of.as_ref().is_some_and(|p| &p.parent == name) && removed.contains(other) {
+            if t.partition_of.as_ref().is_some_and(|p| &p.parent == name) && removed.contains(other)
+            {
                 step = step.removes([deps::relation(other), deps::shape(other)]);
             }
         }
         step = step
             .removes(table.constraints.keys().map(|c| constraint_ref(name, c)))
             .removes(table.indexes.keys().map(|i| index_ref(name, i)))
-            .removes(table.triggers.keys().map(|t| ObjectRef::Trigger { table: name.clone(), name: t.clone() }))
-            .removes(table.policies.keys().map(|p| ObjectRef::Policy { table: name.clone(), name: p.clone() }));
+            .removes(table.triggers.keys().map(|t| ObjectRef::Trigger {
+                table: name.clone(),
+                name: t.clone(),
+            }))
+            .removes(table.policies.keys().map(|p| ObjectRef::Policy {
+                table: name.clone(),
+                name: p.clone(),
+            }));
         d.push(step);
     }
 }
@@ -249,24 +364,56 @@ impl Differ<'_> {
 
     fn create_table(&mut self, name: &QualName, table: &Table) {
         let to = self.to;
-        let inline: Vec<&String> = table.constraints.iter().filter(|(_, c)| render::is_inline(c)).map(|(n, _)| n).collect();
+        let inline: Vec<&String> = table
+            .constraints
+            .iter()
+            .filter(|(_, c)| render::is_inline(c))
+            .map(|(n, _)| n)
+            .collect();
         let mut step = Step::new(name.to_string(), render::create_table(name, table))
             .needs(deps::table(to, name, table))
             .creates([deps::relation(name), deps::shape(name)])
             .creates(inline.iter().map(|c| constraint_ref(name, c)))
-            .creates(table.constraints.iter().filter(|(n, _)| inline.contains(n)).filter_map(|(_, c)| c.index.as_ref()).map(|i| index_ref(name, i)));
+            .creates(
+                table
+                    .constraints
+                    .iter()
+                    .filter(|(n, _)| inline.contains(n))
+                    .filter_map(|(_, c)| c.index.as_ref())
+                    .map(|i| index_ref(name, i)),
+            );
         if let Some(partition) = &table.partition_of {
             // A partition gets copies of its parent's indexes and keys as it is created.
-            step = step.needs(to.tables.get(&partition.parent).into_iter().flat_map(|p| {
-                p.indexes.keys().map(|i| index_ref(&partition.parent, i)).chain(p.constraints.keys().map(|c| constraint_ref(&partition.parent, c)))
-            }).collect::<Vec<_>>());
+            step = step.needs(
+                to.tables
+                    .get(&partition.parent)
+                    .into_iter()
+                    .flat_map(|p| {
+                        p.indexes
+                            .keys()
+                            .map(|i| index_ref(&partition.parent, i))
+                            .chain(
+                                p.constraints
+                                    .keys()
+                                    .map(|c| constraint_ref(&partition.parent, c)),
+                            )
+                    })
+                    .collect::<Vec<_>>(),
+            );
         }
         self.push(step);
-        for (c, constraint) in table.constraints.iter().filter(|(n, _)| !inline.contains(n)) {
+        for (c, constraint) in table
+            .constraints
+            .iter()
+            .filter(|(n, _)| !inline.contains(n))
+        {
             self.push(
-                Step::new(format!("{name}.{c}"), render::add_constraint(name, c, constraint))
-                    .needs(deps::constraint(to, name, constraint))
-                    .creates([constraint_ref(name, c)]),
+                Step::new(
+                    format!("{name}.{c}"),
+                    render::add_constraint(name, c, constraint),
+                )
+                .needs(deps::constraint(to, name, constraint))
+                .creates([constraint_ref(name, c)]),
             );
         }
         for (i, index) in table.indexes.iter().filter(|(_, i)| i.constraint.is_none()) {
@@ -276,7 +423,10 @@ impl Differ<'_> {
                     .creates([index_ref(name, i)]),
             );
         }
-        let empty_table = Table { columns: table.columns.clone(), ..Table::default() };
+        let empty_table = Table {
+            columns: table.columns.clone(),
+            ..Table::default()
+        };
         self.table_parts(name, &empty_table, table, true);
     }
 
@@ -285,35 +435,62 @@ impl Differ<'_> {
         let to = self.to;
         let target = qualified(name);
         let alter = |sql: String| {
-            Step::new(name.to_string(), format!("ALTER TABLE {target} {sql}")).needs([deps::relation(name)])
+            Step::new(name.to_string(), format!("ALTER TABLE {target} {sql}"))
+                .needs([deps::relation(name)])
         };
 
         // Partitioning and inheritance.
         if old.partition_of != new.partition_of {
             if let Some(p) = &old.partition_of {
                 self.push(
-                    Step::new(name.to_string(), format!("ALTER TABLE {} DETACH PARTITION {target}", qualified(&p.parent)))
-                        .needs_old([deps::relation(&p.parent)]),
+                    Step::new(
+                        name.to_string(),
+                        format!(
+                            "ALTER TABLE {} DETACH PARTITION {target}",
+                            qualified(&p.parent)
+                        ),
+                    )
+                    .needs_old([deps::relation(&p.parent)]),
                 );
             }
             if let Some(p) = &new.partition_of {
                 self.push(
-                    Step::new(name.to_string(), format!("ALTER TABLE {} ATTACH PARTITION {target} {}", qualified(&p.parent), p.bound))
-                        .needs([deps::relation(&p.parent), deps::relation(name)])
-                        .hazards([Hazard::MayFailOnExistingData]),
+                    Step::new(
+                        name.to_string(),
+                        format!(
+                            "ALTER TABLE {} ATTACH PARTITION {target} {}",
+                            qualified(&p.parent),
+                            p.bound
+                        ),
+                    )
+                    .needs([deps::relation(&p.parent), deps::relation(name)])
+                    .hazards([Hazard::MayFailOnExistingData]),
                 );
             }
         }
         for parent in old.inherits.iter().filter(|p| !new.inherits.contains(p)) {
-            self.push(alter(format!("NO INHERIT {}", qualified(parent))).needs_old([deps::relation(parent)]));
+            self.push(
+                alter(format!("NO INHERIT {}", qualified(parent)))
+                    .needs_old([deps::relation(parent)]),
+            );
         }
         for parent in new.inherits.iter().filter(|p| !old.inherits.contains(p)) {
             // After the columns it must share with the parent are added.
-            self.push(alter(format!("INHERIT {}", qualified(parent))).needs([deps::relation(parent), deps::shape(parent), deps::shape(name)]));
+            self.push(alter(format!("INHERIT {}", qualified(parent))).needs([
+                deps::relation(parent),
+                deps::shape(parent),
+                deps::shape(name),
+            ]));
         }
         if old.unlogged != new.unlogged {
-            let sql = if new.unlogged { "SET UNLOGGED" } else { "SET LOGGED" };
-            self.push(alter(sql.to_owned()).hazards([Hazard::RewritesTable, Hazard::AccessExclusiveLock]));
+            let sql = if new.unlogged {
+                "SET UNLOGGED"
+            } else {
+                "SET LOGGED"
+            };
+            self.push(
+                alter(sql.to_owned()).hazards([Hazard::RewritesTable, Hazard::AccessExclusiveLock]),
+            );
         }
         if old.options != new.options {
             let reset: Vec<&str> = old
@@ -331,26 +508,56 @@ impl Differ<'_> {
         }
 
         // What goes first: constraints, indexes, triggers and policies that are removed.
-        for (c, constraint) in old.constraints.iter().filter(|(c, _)| !new.constraints.contains_key(*c)) {
+        for (c, constraint) in old
+            .constraints
+            .iter()
+            .filter(|(c, _)| !new.constraints.contains_key(*c))
+        {
             self.push(drop_constraint(from, name, c, constraint));
         }
-        for (i, index) in old.indexes.iter().filter(|(i, x)| x.constraint.is_none() && !new.indexes.contains_key(*i)) {
-            self.push(drop_index(from, name, i, index, concurrent(old) && index.valid));
+        for (i, index) in old
+            .indexes
+            .iter()
+            .filter(|(i, x)| x.constraint.is_none() && !new.indexes.contains_key(*i))
+        {
+            self.push(drop_index(
+                from,
+                name,
+                i,
+                index,
+                concurrent(old) && index.valid,
+            ));
         }
-        for (t, trigger) in old.triggers.iter().filter(|(t, _)| !new.triggers.contains_key(*t)) {
+        for (t, trigger) in old
+            .triggers
+            .iter()
+            .filter(|(t, _)| !new.triggers.contains_key(*t))
+        {
             self.push(drop_trigger(from, name, t, trigger));
         }
-        for (p, policy) in old.policies.iter().filter(|(p, _)| !new.policies.contains_key(*p)) {
+        for (p, policy) in old
+            .policies
+            .iter()
+            .filter(|(p, _)| !new.policies.contains_key(*p))
+        {
             self.push(drop_policy(from, name, p, policy));
         }
 
         // Columns.
-        for column in old.columns.iter().filter(|c| !new.columns.iter().any(|n| n.name == c.name)) {
+        for column in old
+            .columns
+            .iter()
+            .filter(|c| !new.columns.iter().any(|n| n.name == c.name))
+        {
             self.push(
                 alter(format!("DROP COLUMN {}", quote_ident(&column.name)))
                     .removes([deps::shape(name)])
                     .creates([deps::shape(name)])
-                    .hazards([Hazard::DeletesData, Hazard::Irreversible, Hazard::AccessExclusiveLock]),
+                    .hazards([
+                        Hazard::DeletesData,
+                        Hazard::Irreversible,
+                        Hazard::AccessExclusiveLock,
+                    ]),
             );
         }
         for column in &new.columns {
@@ -362,7 +569,10 @@ impl Differ<'_> {
 
         // Constraints and indexes that are new or re-created.
         for (c, constraint) in &new.constraints {
-            let recreated = self.recreated.constraints.contains(&(name.clone(), c.clone()));
+            let recreated = self
+                .recreated
+                .constraints
+                .contains(&(name.clone(), c.clone()));
             match old.constraints.get(c) {
                 Some(old_c) if !recreated => {
                     if !old_c.validated && constraint.validated {
@@ -397,11 +607,18 @@ impl Differ<'_> {
         let mut hazards = Vec::new();
         if existing_table {
             hazards.push(Hazard::AccessExclusiveLock);
-            if column.not_null && column.default.is_none() && column.identity.is_none() && column.generated.is_none() {
+            if column.not_null
+                && column.default.is_none()
+                && column.identity.is_none()
+                && column.generated.is_none()
+            {
                 hazards.push(Hazard::MayFailOnExistingData);
             }
             let volatile = column.default.as_deref().is_some_and(is_volatile);
-            if volatile || column.identity.is_some() || (column.generated.is_some() && !column.generated_virtual) {
+            if volatile
+                || column.identity.is_some()
+                || (column.generated.is_some() && !column.generated_virtual)
+            {
                 hazards.push(Hazard::RewritesTable);
             }
         }
@@ -412,15 +629,26 @@ impl Differ<'_> {
         }
         needs.retain(|r| !matches!(r, ObjectRef::Shape { table: t } if t == table));
         self.push(
-            Step::new(format!("{table}.{}", column.name), format!("ALTER TABLE {} ADD COLUMN {}", qualified(table), render::column_definition(column)))
-                .needs(needs)
-                .creates([deps::shape(table)])
-                .hazards(hazards),
+            Step::new(
+                format!("{table}.{}", column.name),
+                format!(
+                    "ALTER TABLE {} ADD COLUMN {}",
+                    qualified(table),
+                    render::column_definition(column)
+                ),
+            )
+            .needs(needs)
+            .creates([deps::shape(table)])
+            .hazards(hazards),
         );
     }
 
     fn alter_column(&mut self, table: &QualName, old: &Column, new: &Column) {
-        let target = format!("ALTER TABLE {} ALTER COLUMN {}", qualified(table), quote_ident(&new.name));
+        let target = format!(
+            "ALTER TABLE {} ALTER COLUMN {}",
+            qualified(table),
+            quote_ident(&new.name)
+        );
         let object = format!("{table}.{}", new.name);
         let step = |sql: String| Step::new(object.clone(), sql).needs([deps::relation(table)]);
 
@@ -436,10 +664,14 @@ impl Differ<'_> {
                     hazards.push(Hazard::DeletesData);
                 }
                 self.push(
-                    step(format!("ALTER TABLE {} DROP COLUMN {}", qualified(table), quote_ident(&old.name)))
-                        .removes([deps::shape(table)])
-                        .creates([deps::shape(table)])
-                        .hazards(hazards),
+                    step(format!(
+                        "ALTER TABLE {} DROP COLUMN {}",
+                        qualified(table),
+                        quote_ident(&old.name)
+                    ))
+                    .removes([deps::shape(table)])
+                    .creates([deps::shape(table)])
+                    .hazards(hazards),
                 );
                 self.add_column(table, new, true);
                 return;
@@ -447,20 +679,33 @@ impl Differ<'_> {
         }
         let type_changes = old.data_type != new.data_type || old.collation != new.collation;
         // What the old default refers to (a serial's sequence) may only go once it is replaced.
-        let old_default_refs = old.default.as_deref().map(|d| deps::expression(self.from, d)).unwrap_or_default();
+        let old_default_refs = old
+            .default
+            .as_deref()
+            .map(|d| deps::expression(self.from, d))
+            .unwrap_or_default();
         if type_changes && old.default.is_some() {
             // The old default may not cast to the new type: it is set again below.
             self.push(step(format!("{target} DROP DEFAULT")).needs_old(old_default_refs.clone()));
         }
         if old.identity.is_some() && new.identity.is_none() {
             // Frees the name of its sequence, which a new sequence may take.
-            let sequence = QualName::new(table.schema.clone(), format!("{}_{}_seq", table.name, new.name));
+            let sequence = QualName::new(
+                table.schema.clone(),
+                format!("{}_{}_seq", table.name, new.name),
+            );
             self.push(step(format!("{target} DROP IDENTITY")).removes([deps::relation(&sequence)]));
         }
         if type_changes {
-            let collation = new.collation.as_ref().map(|c| format!(" COLLATE {c}")).unwrap_or_default();
+            let collation = new
+                .collation
+                .as_ref()
+                .map(|c| format!(" COLLATE {c}"))
+                .unwrap_or_default();
             let mut hazards = vec![Hazard::AccessExclusiveLock];
-            if !is_binary_coercible(&old.data_type, &new.data_type) || old.collation != new.collation {
+            if !is_binary_coercible(&old.data_type, &new.data_type)
+                || old.collation != new.collation
+            {
                 hazards.extend([Hazard::RewritesTable, Hazard::MayFailOnExistingData]);
             }
             let mut needs = crate::refs::type_refs(self.to, &new.data_type);
@@ -468,7 +713,12 @@ impl Differ<'_> {
             self.push(
                 Step::new(
                     object.clone(),
-                    format!("{target} TYPE {}{collation} USING {}::{}", new.data_type, quote_ident(&new.name), new.data_type),
+                    format!(
+                        "{target} TYPE {}{collation} USING {}::{}",
+                        new.data_type,
+                        quote_ident(&new.name),
+                        new.data_type
+                    ),
                 )
                 .needs(needs)
                 .removes([deps::shape(table)])
@@ -482,15 +732,24 @@ impl Differ<'_> {
                     let mut needs = deps::expression(self.to, default);
                     needs.push(deps::relation(table));
                     needs.retain(|r| !matches!(r, ObjectRef::Shape { table: t } if t == table));
-                    self.push(Step::new(object.clone(), format!("{target} SET DEFAULT {default}")).needs(needs).needs_old(old_default_refs.clone()));
+                    self.push(
+                        Step::new(object.clone(), format!("{target} SET DEFAULT {default}"))
+                            .needs(needs)
+                            .needs_old(old_default_refs.clone()),
+                    );
                 }
-                None if !type_changes => self.push(step(format!("{target} DROP DEFAULT")).needs_old(old_default_refs.clone())),
+                None if !type_changes => self.push(
+                    step(format!("{target} DROP DEFAULT")).needs_old(old_default_refs.clone()),
+                ),
                 None => {}
             }
         }
         if old.not_null != new.not_null {
             if new.not_null {
-                self.push(step(format!("{target} SET NOT NULL")).hazards([Hazard::MayFailOnExistingData, Hazard::AccessExclusiveLock]));
+                self.push(
+                    step(format!("{target} SET NOT NULL"))
+                        .hazards([Hazard::MayFailOnExistingData, Hazard::AccessExclusiveLock]),
+                );
             } else if new.identity.is_none() {
                 self.push(step(format!("{target} DROP NOT NULL")));
             }
@@ -500,13 +759,21 @@ impl Differ<'_> {
                 let clause = render::identity_clause(identity, &new.data_type);
                 // The identity's sequence takes the name `<table>_<column>_seq`: a sequence of that
                 // name that goes (a serial's) must be gone first.
-                let sequence = QualName::new(table.schema.clone(), format!("{}_{}_seq", table.name, new.name));
-                self.push(step(format!("{target} ADD{clause}")).creates([deps::relation(&sequence)]));
+                let sequence = QualName::new(
+                    table.schema.clone(),
+                    format!("{}_{}_seq", table.name, new.name),
+                );
+                self.push(
+                    step(format!("{target} ADD{clause}")).creates([deps::relation(&sequence)]),
+                );
             }
             (Some(a), Some(b)) if a != b => {
                 let mut parts = Vec::new();
                 if a.always != b.always {
-                    parts.push(format!("SET GENERATED {}", if b.always { "ALWAYS" } else { "BY DEFAULT" }));
+                    parts.push(format!(
+                        "SET GENERATED {}",
+                        if b.always { "ALWAYS" } else { "BY DEFAULT" }
+                    ));
                 }
                 if a.sequence != b.sequence {
                     let o = &b.sequence;
@@ -526,39 +793,65 @@ impl Differ<'_> {
         }
     }
 
-    fn add_constraint_to_existing(&mut self, table: &QualName, new_table: &Table, name: &str, constraint: &Constraint) {
+    fn add_constraint_to_existing(
+        &mut self,
+        table: &QualName,
+        new_table: &Table,
+        name: &str,
+        constraint: &Constraint,
+    ) {
         let needs = deps::constraint(self.to, table, constraint);
         let target = qualified(table);
-        let can_defer_validation = matches!(constraint.kind, ConstraintKind::Check | ConstraintKind::ForeignKey)
-            && constraint.validated
+        let can_defer_validation = matches!(
+            constraint.kind,
+            ConstraintKind::Check | ConstraintKind::ForeignKey
+        ) && constraint.validated
             && new_table.kind == TableKind::Ordinary
             && new_table.partition_of.is_none();
         if can_defer_validation {
             // Added without checking the rows (a brief lock), then validated under a lighter lock.
             self.push(
-                Step::new(format!("{table}.{name}"), format!("{} NOT VALID", render::add_constraint(table, name, constraint)))
-                    .needs(needs)
-                    .creates([constraint_ref(table, name)]),
+                Step::new(
+                    format!("{table}.{name}"),
+                    format!(
+                        "{} NOT VALID",
+                        render::add_constraint(table, name, constraint)
+                    ),
+                )
+                .needs(needs)
+                .creates([constraint_ref(table, name)]),
             );
             self.push(
-                Step::new(format!("{table}.{name}"), format!("ALTER TABLE {target} VALIDATE CONSTRAINT {}", quote_ident(name)))
-                    .needs([constraint_ref(table, name)])
-                    .hazards([Hazard::MayFailOnExistingData]),
+                Step::new(
+                    format!("{table}.{name}"),
+                    format!(
+                        "ALTER TABLE {target} VALIDATE CONSTRAINT {}",
+                        quote_ident(name)
+                    ),
+                )
+                .needs([constraint_ref(table, name)])
+                .hazards([Hazard::MayFailOnExistingData]),
             );
         } else {
             let mut hazards = vec![Hazard::AccessExclusiveLock];
             if constraint.validated {
                 hazards.push(Hazard::MayFailOnExistingData);
             }
-            if matches!(constraint.kind, ConstraintKind::PrimaryKey | ConstraintKind::Unique | ConstraintKind::Exclusion) {
+            if matches!(
+                constraint.kind,
+                ConstraintKind::PrimaryKey | ConstraintKind::Unique | ConstraintKind::Exclusion
+            ) {
                 hazards.push(Hazard::BuildsIndex);
             }
             self.push(
-                Step::new(format!("{table}.{name}"), render::add_constraint(table, name, constraint))
-                    .needs(needs)
-                    .creates([constraint_ref(table, name)])
-                    .creates(constraint.index.iter().map(|i| index_ref(table, i)))
-                    .hazards(hazards),
+                Step::new(
+                    format!("{table}.{name}"),
+                    render::add_constraint(table, name, constraint),
+                )
+                .needs(needs)
+                .creates([constraint_ref(table, name)])
+                .creates(constraint.index.iter().map(|i| index_ref(table, i)))
+                .hazards(hazards),
             );
         }
     }
@@ -573,19 +866,28 @@ impl Differ<'_> {
             match old.policies.get(p) {
                 Some(old_p) if !recreated && !fresh => {
                     if old_p != policy {
-                        let mut sql = format!("ALTER POLICY {} ON {target} TO {}", quote_ident(p), render::roles(&policy.roles));
+                        let mut sql = format!(
+                            "ALTER POLICY {} ON {target} TO {}",
+                            quote_ident(p),
+                            render::roles(&policy.roles)
+                        );
                         if let Some(using) = &policy.using {
                             sql.push_str(&format!(" USING ({using})"));
                         }
                         if let Some(check) = &policy.with_check {
                             sql.push_str(&format!(" WITH CHECK ({check})"));
                         }
-                        if old_p.using != policy.using && policy.using.is_none() || old_p.with_check != policy.with_check && policy.with_check.is_none() {
+                        if old_p.using != policy.using && policy.using.is_none()
+                            || old_p.with_check != policy.with_check && policy.with_check.is_none()
+                        {
                             // ALTER POLICY cannot remove an expression: re-create it.
                             self.push(drop_policy(self.from, name, p, old_p));
                             self.push(self.create_policy_step(name, p, policy));
                         } else {
-                            self.push(Step::new(format!("{name}.{p}"), sql).needs(deps::policy(self.to, name, policy)));
+                            self.push(
+                                Step::new(format!("{name}.{p}"), sql)
+                                    .needs(deps::policy(self.to, name, policy)),
+                            );
                         }
                     }
                 }
@@ -597,60 +899,144 @@ impl Differ<'_> {
         }
         if old.rls_enabled != new.rls_enabled {
             let sql = if new.rls_enabled { "ENABLE" } else { "DISABLE" };
-            self.push(Step::new(name.to_string(), format!("ALTER TABLE {target} {sql} ROW LEVEL SECURITY")).needs([deps::relation(name)]));
+            self.push(
+                Step::new(
+                    name.to_string(),
+                    format!("ALTER TABLE {target} {sql} ROW LEVEL SECURITY"),
+                )
+                .needs([deps::relation(name)]),
+            );
         }
         if old.rls_forced != new.rls_forced {
             let sql = if new.rls_forced { "FORCE" } else { "NO FORCE" };
-            self.push(Step::new(name.to_string(), format!("ALTER TABLE {target} {sql} ROW LEVEL SECURITY")).needs([deps::relation(name)]));
+            self.push(
+                Step::new(
+                    name.to_string(),
+                    format!("ALTER TABLE {target} {sql} ROW LEVEL SECURITY"),
+                )
+                .needs([deps::relation(name)]),
+            );
         }
 
         // Comments.
         let relation = vec![deps::relation(name)];
-        self.comment(&format!("TABLE {target}"), old.comment.as_deref(), new.comment.as_deref(), relation.clone(), fresh);
+        self.comment(
+            &format!("TABLE {target}"),
+            old.comment.as_deref(),
+            new.comment.as_deref(),
+            relation.clone(),
+            fresh,
+        );
         for column in &new.columns {
-            let old_comment = old.columns.iter().find(|c| c.name == column.name).and_then(|c| c.comment.as_deref());
+            let old_comment = old
+                .columns
+                .iter()
+                .find(|c| c.name == column.name)
+                .and_then(|c| c.comment.as_deref());
             let column_target = format!("COLUMN {target}.{}", quote_ident(&column.name));
-            self.comment(&column_target, old_comment, column.comment.as_deref(), vec![deps::relation(name), deps::shape(name)], fresh);
+            self.comment(
+                &column_target,
+                old_comment,
+                column.comment.as_deref(),
+                vec![deps::relation(name), deps::shape(name)],
+                fresh,
+            );
         }
         for (c, constraint) in &new.constraints {
-            let recreated = fresh || self.recreated.constraints.contains(&(name.clone(), c.clone()));
+            let recreated = fresh
+                || self
+                    .recreated
+                    .constraints
+                    .contains(&(name.clone(), c.clone()));
             let old_comment = old.constraints.get(c).and_then(|o| o.comment.as_deref());
             let constraint_target = format!("CONSTRAINT {} ON {target}", quote_ident(c));
-            self.comment(&constraint_target, old_comment, constraint.comment.as_deref(), vec![constraint_ref(name, c)], recreated || !old.constraints.contains_key(c));
+            self.comment(
+                &constraint_target,
+                old_comment,
+                constraint.comment.as_deref(),
+                vec![constraint_ref(name, c)],
+                recreated || !old.constraints.contains_key(c),
+            );
         }
         for (i, index) in &new.indexes {
-            let recreated = fresh || self.recreated.indexes.contains(&(name.clone(), i.clone())) || !old.indexes.contains_key(i);
+            let recreated = fresh
+                || self.recreated.indexes.contains(&(name.clone(), i.clone()))
+                || !old.indexes.contains_key(i);
             let old_comment = old.indexes.get(i).and_then(|o| o.comment.as_deref());
-            let index_target = format!("INDEX {}", qualified(&QualName::new(name.schema.clone(), i.clone())));
-            self.comment(&index_target, old_comment, index.comment.as_deref(), vec![index_ref(name, i)], recreated);
+            let index_target = format!(
+                "INDEX {}",
+                qualified(&QualName::new(name.schema.clone(), i.clone()))
+            );
+            self.comment(
+                &index_target,
+                old_comment,
+                index.comment.as_deref(),
+                vec![index_ref(name, i)],
+                recreated,
+            );
         }
 
         // Privileges.
-        self.privileges(&format!("TABLE {target}"), None, &old.privileges, &new.privileges, relation);
+        self.privileges(
+            &format!("TABLE {target}"),
+            None,
+            &old.privileges,
+            &new.privileges,
+            relation,
+        );
         let default = Privileges::default();
         for column in &new.columns {
-            let old_privileges = old.columns.iter().find(|c| c.name == column.name).map_or(&default, |c| &c.privileges);
+            let old_privileges = old
+                .columns
+                .iter()
+                .find(|c| c.name == column.name)
+                .map_or(&default, |c| &c.privileges);
             let old_privileges = if fresh { &default } else { old_privileges };
-            self.privileges(&format!("TABLE {target}"), Some(&column.name), old_privileges, &column.privileges, vec![deps::relation(name), deps::shape(name)]);
+            self.privileges(
+                &format!("TABLE {target}"),
+                Some(&column.name),
+                old_privileges,
+                &column.privileges,
+                vec![deps::relation(name), deps::shape(name)],
+            );
         }
     }
 
     fn create_policy_step(&self, table: &QualName, name: &str, policy: &Policy) -> Step {
-        Step::new(format!("{table}.{name}"), render::create_policy(table, name, policy))
-            .needs(deps::policy(self.to, table, policy))
-            .creates([ObjectRef::Policy { table: table.clone(), name: name.to_owned() }])
+        Step::new(
+            format!("{table}.{name}"),
+            render::create_policy(table, name, policy),
+        )
+        .needs(deps::policy(self.to, table, policy))
+        .creates([ObjectRef::Policy {
+            table: table.clone(),
+            name: name.to_owned(),
+        }])
     }
 }
 
 /// Trigger steps for a table or view.
-pub(super) fn diff_triggers(d: &mut Differ, table: &QualName, old: &BTreeMap<String, Trigger>, new: &BTreeMap<String, Trigger>, fresh: bool) {
+pub(super) fn diff_triggers(
+    d: &mut Differ,
+    table: &QualName,
+    old: &BTreeMap<String, Trigger>,
+    new: &BTreeMap<String, Trigger>,
+    fresh: bool,
+) {
     let target = qualified(table);
     for (t, trigger) in new {
         let recreated = d.recreated.triggers.contains(&(table.clone(), t.clone()));
         let old_trigger = if fresh || recreated { None } else { old.get(t) };
-        let reference = ObjectRef::Trigger { table: table.clone(), name: t.clone() };
+        let reference = ObjectRef::Trigger {
+            table: table.clone(),
+            name: t.clone(),
+        };
         if old_trigger.is_none() {
-            d.push(Step::new(format!("{table}.{t}"), trigger.definition.clone()).needs(deps::trigger(d.to, table, trigger)).creates([reference.clone()]));
+            d.push(
+                Step::new(format!("{table}.{t}"), trigger.definition.clone())
+                    .needs(deps::trigger(d.to, table, trigger))
+                    .creates([reference.clone()]),
+            );
         }
         let old_enabled = old_trigger.map_or("O", |o| o.enabled.as_str());
         if old_enabled != trigger.enabled {
@@ -660,10 +1046,22 @@ pub(super) fn diff_triggers(d: &mut Differ, table: &QualName, old: &BTreeMap<Str
                 "A" => "ENABLE ALWAYS TRIGGER",
                 _ => "ENABLE TRIGGER",
             };
-            d.push(Step::new(format!("{table}.{t}"), format!("ALTER TABLE {target} {action} {}", quote_ident(t))).needs([reference.clone()]));
+            d.push(
+                Step::new(
+                    format!("{table}.{t}"),
+                    format!("ALTER TABLE {target} {action} {}", quote_ident(t)),
+                )
+                .needs([reference.clone()]),
+            );
         }
         let trigger_target = format!("TRIGGER {} ON {target}", quote_ident(t));
-        d.comment(&trigger_target, old_trigger.and_then(|o| o.comment.as_deref()), trigger.comment.as_deref(), vec![reference], old_trigger.is_none());
+        d.comment(
+            &trigger_target,
+            old_trigger.and_then(|o| o.comment.as_deref()),
+            trigger.comment.as_deref(),
+            vec![reference],
+            old_trigger.is_none(),
+        );
     }
     if !fresh {
         for (t, trigger) in old.iter().filter(|(t, _)| !new.contains_key(*t)) {
@@ -687,12 +1085,25 @@ fn concurrently(definition: &str) -> String {
 
 /// Defaults that are evaluated per row, which makes `ADD COLUMN … DEFAULT` rewrite the table.
 fn is_volatile(default: &str) -> bool {
-    ["random()", "gen_random_uuid()", "clock_timestamp()", "nextval(", "uuid_generate", "timeofday()"].iter().any(|f| default.contains(f))
+    [
+        "random()",
+        "gen_random_uuid()",
+        "clock_timestamp()",
+        "nextval(",
+        "uuid_generate",
+        "timeofday()",
+    ]
+    .iter()
+    .any(|f| default.contains(f))
 }
 
 /// Type changes PostgreSQL makes without rewriting the table.
 fn is_binary_coercible(from: &str, to: &str) -> bool {
-    let varchar_len = |t: &str| t.strip_prefix("character varying(").and_then(|r| r.strip_suffix(')')).and_then(|n| n.parse::<u32>().ok());
+    let varchar_len = |t: &str| {
+        t.strip_prefix("character varying(")
+            .and_then(|r| r.strip_suffix(')'))
+            .and_then(|n| n.parse::<u32>().ok())
+    };
     match (from, to) {
         (f, "text") if f.starts_with("character varying") => true,
         (f, "character varying") if f.starts_with("character varying") => true,
@@ -706,15 +1117,27 @@ mod tests {
 
     #[test]
     fn concurrent_index_definitions() {
-        assert_eq!(concurrently("CREATE INDEX i ON s.t USING btree (a)"), "CREATE INDEX CONCURRENTLY i ON s.t USING btree (a)");
-        assert_eq!(concurrently("CREATE UNIQUE INDEX i ON s.t USING btree (a)"), "CREATE UNIQUE INDEX CONCURRENTLY i ON s.t USING btree (a)");
+        assert_eq!(
+            concurrently("CREATE INDEX i ON s.t USING btree (a)"),
+            "CREATE INDEX CONCURRENTLY i ON s.t USING btree (a)"
+        );
+        assert_eq!(
+            concurrently("CREATE UNIQUE INDEX i ON s.t USING btree (a)"),
+            "CREATE UNIQUE INDEX CONCURRENTLY i ON s.t USING btree (a)"
+        );
     }
 
     #[test]
     fn binary_coercible_widening() {
-        assert!(is_binary_coercible("character varying(10)", "character varying(20)"));
+        assert!(is_binary_coercible(
+            "character varying(10)",
+            "character varying(20)"
+        ));
         assert!(is_binary_coercible("character varying(10)", "text"));
-        assert!(!is_binary_coercible("character varying(20)", "character varying(10)"));
+        assert!(!is_binary_coercible(
+            "character varying(20)",
+            "character varying(10)"
+        ));
         assert!(!is_binary_coercible("integer", "bigint"));
     }
 }

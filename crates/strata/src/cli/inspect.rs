@@ -4,7 +4,7 @@ use std::fmt::Write as _;
 
 use strata_core::catalog::{Catalog, ConstraintKind, FunctionKind, TableKind, TypeKind, ViewKind};
 
-use crate::introspect::{self, Scope};
+use crate::introspect;
 use crate::{Error, Result};
 
 use super::opt::{Global, InspectArgs};
@@ -13,13 +13,7 @@ use super::{Context, Outcome, say};
 pub(super) async fn run(context: &Context, global: &Global, args: InspectArgs) -> Result<Outcome> {
     let project = context.project(global)?;
     let (client, url) = context.connect_target(&project, &args.target).await?;
-    let scope = if !args.schemas.is_empty() {
-        Scope::Schemas(args.schemas)
-    } else if !project.config.schema.schemas.is_empty() {
-        Scope::Schemas(project.config.schema.schemas.clone())
-    } else {
-        Scope::AllUserSchemas
-    };
+    let scope = context.scope(&project, &args.schemas);
     let result = introspect::introspect(&client, &scope).await?;
     if !result.unmodeled.is_empty() {
         let list: Vec<String> = result.unmodeled.iter().map(|u| format!("  {u}")).collect();

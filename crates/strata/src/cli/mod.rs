@@ -5,6 +5,7 @@
 //! 2 error; 130 interrupted (after cleanup).
 
 mod dev;
+mod diff;
 mod inspect;
 mod opt;
 
@@ -127,6 +128,18 @@ impl Context {
         Ok(server)
     }
 
+    /// The schemas a command works on: `--schema` flags, else `schema.schemas`, else all.
+    fn scope(&self, project: &Project, flags: &[String]) -> crate::introspect::Scope {
+        use crate::introspect::Scope;
+        if !flags.is_empty() {
+            Scope::Schemas(flags.to_vec())
+        } else if !project.config.schema.schemas.is_empty() {
+            Scope::Schemas(project.config.schema.schemas.clone())
+        } else {
+            Scope::AllUserSchemas
+        }
+    }
+
     /// Connects to the database the command works on: `--url`, `DATABASE_URL`, `database.url`,
     /// or the development database (started if needed).
     async fn connect_target(
@@ -159,6 +172,7 @@ impl Context {
 async fn dispatch(context: &Context, cli: opt::Cli) -> Result<Outcome> {
     match cli.command {
         opt::Command::Dev { action } => dev::run(context, &cli.global, action).await,
+        opt::Command::Diff(args) => diff::run(context, &cli.global, args).await,
         opt::Command::Inspect(args) => inspect::run(context, &cli.global, args).await,
     }
 }

@@ -24,6 +24,8 @@ pub struct Global {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// Print the plan that takes one schema to another, as SQL that `psql -f` runs.
+    Diff(DiffArgs),
     /// Print the catalog of a database's managed schemas (a summary, or JSON).
     Inspect(InspectArgs),
     /// The embedded development database (used when no database URL is configured).
@@ -72,4 +74,31 @@ pub struct InspectArgs {
     /// Fail (exit 2) when the schemas hold objects strata does not model, instead of warning.
     #[arg(long)]
     pub strict: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct DiffArgs {
+    /// The starting state: a database URL.
+    #[arg(long, value_name = "SRC")]
+    pub from: String,
+
+    /// The wanted state: a database URL.
+    #[arg(long, value_name = "SRC")]
+    pub to: String,
+
+    /// Plan a rename instead of a drop and a create: OLD=NEW, e.g. questions.batteries.label=name (repeatable).
+    #[arg(long = "rename", value_name = "OLD=NEW")]
+    pub renames: Vec<String>,
+
+    /// A schema to compare (repeatable; default: schema.schemas in strata.toml, else every user schema).
+    #[arg(long = "schema", value_name = "NAME")]
+    pub schemas: Vec<String>,
+
+    /// Skip checking the plan on a scratch copy before printing it.
+    #[arg(long)]
+    pub no_verify: bool,
+
+    /// Exit with 1 when there are differences (as `git diff --exit-code`).
+    #[arg(long)]
+    pub exit_code: bool,
 }
