@@ -83,6 +83,8 @@ pub(crate) struct Differ<'a> {
     recreated: Recreated,
     /// Tables whose columns change type or disappear: what reads them is re-created.
     reshaped: BTreeSet<QualName>,
+    /// Columns converted to a re-created type (with their defaults) by the type's steps.
+    retyped_columns: BTreeSet<(QualName, String)>,
 }
 
 impl<'a> Differ<'a> {
@@ -93,6 +95,7 @@ impl<'a> Differ<'a> {
             steps: Vec::new(),
             recreated: Recreated::default(),
             reshaped: BTreeSet::new(),
+            retyped_columns: BTreeSet::new(),
         }
     }
 

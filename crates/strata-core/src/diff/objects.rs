@@ -292,11 +292,16 @@ impl Differ<'_> {
                 else {
                     continue;
                 };
-                if !crate::refs::type_refs(self.from, &old_column.data_type)
-                    .contains(&deps::relation(name))
-                {
+                // Columns that keep the type are converted here; a column that changes to
+                // another type is altered with the rest of its table.
+                let uses = |catalog, ty: &str| {
+                    crate::refs::type_refs(catalog, ty).contains(&deps::relation(name))
+                };
+                if !uses(self.from, &old_column.data_type) || !uses(self.to, &column.data_type) {
                     continue;
                 }
+                self.retyped_columns
+                    .insert((table_name.clone(), column.name.clone()));
                 let target = qualified(table_name);
                 let col = quote_ident(&column.name);
                 // One ordering token per stage: default dropped, type converted, default set again.
@@ -367,12 +372,26 @@ impl Differ<'_> {
         } else {
             "TYPE"
         };
+        // Every table that used the old type must be done changing (columns converted, dropped
+        // or retyped) before it can go.
+        let users: Vec<ObjectRef> = self
+            .from
+            .tables
+            .iter()
+            .filter(|(_, t)| {
+                t.columns.iter().any(|c| {
+                    crate::refs::type_refs(self.from, &c.data_type).contains(&deps::relation(name))
+                })
+            })
+            .map(|(table_name, _)| deps::shape(table_name))
+            .collect();
         self.push(
             Step::new(
                 name.to_string(),
                 format!("DROP {keyword} {}", qualified(&old_name)),
             )
             .needs(converted)
+            .needs(users)
             .needs([deps::relation(&old_name)])
             .removes([deps::relation(&old_name)]),
         );

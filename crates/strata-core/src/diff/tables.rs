@@ -551,6 +551,8 @@ impl Differ<'_> {
         {
             self.push(
                 alter(format!("DROP COLUMN {}", quote_ident(&column.name)))
+                    // Its type may only go once the column is gone.
+                    .needs_old(crate::refs::type_refs(from, &column.data_type))
                     .removes([deps::shape(name)])
                     .creates([deps::shape(name)])
                     .hazards([
@@ -644,6 +646,22 @@ impl Differ<'_> {
     }
 
     fn alter_column(&mut self, table: &QualName, old: &Column, new: &Column) {
+        let first = self.steps.len();
+        self.alter_column_steps(table, old, new);
+        // Every step on this column modifies its token, so they keep the order they are
+        // written in, whatever else the ordering moves around them.
+        let token = ObjectRef::Constraint {
+            table: table.clone(),
+            name: format!("{}::column", new.name),
+        };
+        for step in &mut self.steps[first..] {
+            step.needs.push(token.clone());
+            step.removes.push(token.clone());
+            step.creates.push(token.clone());
+        }
+    }
+
+    fn alter_column_steps(&mut self, table: &QualName, old: &Column, new: &Column) {
         let target = format!(
             "ALTER TABLE {} ALTER COLUMN {}",
             qualified(table),
@@ -678,11 +696,17 @@ impl Differ<'_> {
             }
         }
         let type_changes = old.data_type != new.data_type || old.collation != new.collation;
-        // What the old default refers to (a serial's sequence) may only go once it is replaced.
-        let old_default_refs = old
+        // The sequence an old default draws from (a serial's) may only go once it is replaced.
+        let old_default_refs: Vec<ObjectRef> = old
             .default
             .as_deref()
-            .map(|d| deps::expression(self.from, d))
+            .map(|d| {
+                crate::refs::regclass_literals(d)
+                    .iter()
+                    .filter(|n| self.from.sequences.contains_key(*n))
+                    .map(deps::relation)
+                    .collect()
+            })
             .unwrap_or_default();
         if type_changes && old.default.is_some() {
             // The old default may not cast to the new type: it is set again below.
@@ -721,12 +745,16 @@ impl Differ<'_> {
                     ),
                 )
                 .needs(needs)
+                .needs_old(crate::refs::type_refs(self.from, &old.data_type))
                 .removes([deps::shape(table)])
                 .creates([deps::shape(table)])
                 .hazards(hazards),
             );
         }
-        if old.default != new.default || (type_changes && new.default.is_some()) {
+        let retyped = self
+            .retyped_columns
+            .contains(&(table.clone(), new.name.clone()));
+        if !retyped && (old.default != new.default || (type_changes && new.default.is_some())) {
             match &new.default {
                 Some(default) => {
                     let mut needs = deps::expression(self.to, default);
