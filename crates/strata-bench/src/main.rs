@@ -16,7 +16,7 @@ use std::process::{Command, ExitCode};
 use std::time::{Duration, Instant};
 
 use strata::config::Env;
-use strata::dev::{Cluster, ClusterOptions, PgBin};
+use strata::dev::{Cluster, PgBin};
 use strata::introspect::{Scope, introspect};
 use strata::url::DbUrl;
 
@@ -73,20 +73,7 @@ struct Row {
 async fn run(options: &Options) -> Result<(), String> {
     let env = Env::from_process();
     let bin = PgBin::find(&env).map_err(|e| e.to_string())?;
-    let root = std::env::temp_dir().join(format!("strata-bench-{}", std::process::id()));
-    std::fs::create_dir_all(&root).map_err(|e| e.to_string())?;
-    let cluster = Cluster::new(
-        ClusterOptions {
-            data_dir: root.join("pg"),
-            durable: false,
-        },
-        &env,
-    )
-    .map_err(|e| e.to_string())?;
-    cluster
-        .stop_and_remove_when_gone(std::process::id(), &root)
-        .map_err(|e| e.to_string())?;
-    let port = cluster.start().map_err(|e| e.to_string())?.port();
+    let (cluster, port) = Cluster::throwaway("strata-bench", &env).map_err(|e| e.to_string())?;
     let server = Cluster::url(port);
     eprintln!(
         "strata-bench: PostgreSQL {} on 127.0.0.1:{port}",

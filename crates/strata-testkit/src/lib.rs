@@ -21,7 +21,7 @@ use std::path::PathBuf;
 use std::sync::OnceLock;
 
 use strata::config::Env;
-use strata::dev::{Cluster, ClusterOptions};
+use strata::dev::Cluster;
 use strata::scratch::ScratchServer;
 use strata::url::DbUrl;
 use strata_core::sql::quote_ident;
@@ -71,26 +71,9 @@ fn start_server() -> Result<TestServer, String> {
             data_dir: None,
         });
     }
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.subsec_nanos());
-    let root = std::env::temp_dir().join(format!("strata-test-{}-{nanos:08x}", std::process::id()));
-    std::fs::create_dir_all(&root).map_err(|e| format!("creating {}: {e}", root.display()))?;
-    let cluster = Cluster::new(
-        ClusterOptions {
-            data_dir: root.join("pg"),
-            durable: false,
-        },
-        &env,
-    )
-    .map_err(|e| e.to_string())?;
-    // Arm the watcher first, so that even a failed start leaves nothing behind.
-    cluster
-        .stop_and_remove_when_gone(std::process::id(), &root)
-        .map_err(|e| e.to_string())?;
-    let started = cluster.start().map_err(|e| e.to_string())?;
+    let (cluster, port) = Cluster::throwaway("strata-test", &env).map_err(|e| e.to_string())?;
     Ok(TestServer {
-        url: Cluster::url(started.port()),
+        url: Cluster::url(port),
         data_dir: Some(cluster.data_dir().to_path_buf()),
     })
 }

@@ -320,6 +320,30 @@ impl Cluster {
         })
     }
 
+    /// A throwaway cluster (fsync off) in a new folder under the temporary directory, started,
+    /// with a watcher that stops it and deletes the folder once this process has exited,
+    /// however it exits. For test runs and benchmarks. Returns the cluster and its port.
+    pub fn throwaway(prefix: &str, env: &Env) -> Result<(Cluster, u16)> {
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.subsec_nanos());
+        let root =
+            std::env::temp_dir().join(format!("{prefix}-{}-{nanos:08x}", std::process::id()));
+        fs::create_dir_all(&root)
+            .map_err(|e| Error::io(format!("creating {}", root.display()), e))?;
+        let cluster = Cluster::new(
+            ClusterOptions {
+                data_dir: root.join("pg"),
+                durable: false,
+            },
+            env,
+        )?;
+        // Armed first, so that even a failed start leaves nothing behind.
+        cluster.stop_and_remove_when_gone(std::process::id(), &root)?;
+        let port = cluster.start()?.port();
+        Ok((cluster, port))
+    }
+
     /// The data directory.
     pub fn data_dir(&self) -> &Path {
         &self.data_dir

@@ -4,7 +4,7 @@ use std::os::unix::fs::{MetadataExt as _, PermissionsExt as _};
 use std::process::Command;
 
 use strata::config::Env;
-use strata::dev::{Cluster, ClusterOptions};
+use strata::dev::Cluster;
 use strata::url::DbUrl;
 
 struct TlsServer {
@@ -19,18 +19,7 @@ async fn tls_server() -> TlsServer {
         .tempdir()
         .unwrap();
     std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
-    let cluster = Cluster::new(
-        ClusterOptions {
-            data_dir: dir.path().join("pg"),
-            durable: false,
-        },
-        &Env::from_process(),
-    )
-    .unwrap();
-    cluster
-        .stop_and_remove_when_gone(std::process::id(), &dir.path().join("pg"))
-        .unwrap();
-    let port = cluster.start().unwrap().port();
+    let (cluster, port) = Cluster::throwaway("strata-tls", &Env::from_process()).unwrap();
 
     // A certificate authority, and a server certificate for 127.0.0.1 only that it signs.
     let data = cluster.data_dir();
