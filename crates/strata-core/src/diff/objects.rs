@@ -168,19 +168,11 @@ impl Differ<'_> {
                 );
             }
             let target = format!("SCHEMA {}", quote_ident(name));
-            self.comment(
+            self.describe(
                 &target,
-                old.and_then(|s| s.comment.as_deref()),
-                schema.comment.as_deref(),
-                vec![deps::schema(name)],
-                old.is_none(),
-            );
-            let default = Privileges::default();
-            self.privileges(
                 &target,
-                None,
-                old.map_or(&default, |s| &s.privileges),
-                &schema.privileges,
+                old.map(|s| (s.comment.as_deref(), &s.privileges)),
+                (schema.comment.as_deref(), &schema.privileges),
                 vec![deps::schema(name)],
             );
         }
@@ -219,23 +211,13 @@ impl Differ<'_> {
                 "TYPE"
             };
             let target = format!("{keyword} {}", qualified(name));
-            let fresh = old.is_none_or(|o| type_is_recreated(Some(o), Some(ty)));
-            let (old_comment, old_privileges) = match old {
-                Some(o) if !fresh => (o.comment.as_deref(), o.privileges.clone()),
-                _ => (None, Privileges::default()),
-            };
-            self.comment(
+            // A re-created type starts from PostgreSQL's defaults.
+            let kept = old.filter(|o| !type_is_recreated(Some(o), Some(ty)));
+            self.describe(
                 &target,
-                old_comment,
-                ty.comment.as_deref(),
-                vec![deps::relation(name)],
-                fresh,
-            );
-            self.privileges(
                 &format!("TYPE {}", qualified(name)),
-                None,
-                &old_privileges,
-                &ty.privileges,
+                kept.map(|o| (o.comment.as_deref(), &o.privileges)),
+                (ty.comment.as_deref(), &ty.privileges),
                 vec![deps::relation(name)],
             );
         }
@@ -653,19 +635,11 @@ impl Differ<'_> {
             }
             self.sequence_ownership(name, old, sequence);
             let target = format!("SEQUENCE {target}");
-            self.comment(
+            self.describe(
                 &target,
-                old.and_then(|s| s.comment.as_deref()),
-                sequence.comment.as_deref(),
-                vec![deps::relation(name)],
-                old.is_none(),
-            );
-            let default = Privileges::default();
-            self.privileges(
                 &target,
-                None,
-                old.map_or(&default, |s| &s.privileges),
-                &sequence.privileges,
+                old.map(|s| (s.comment.as_deref(), &s.privileges)),
+                (sequence.comment.as_deref(), &sequence.privileges),
                 vec![deps::relation(name)],
             );
         }
@@ -728,27 +702,17 @@ impl Differ<'_> {
                 _ => "FUNCTION",
             };
             let target = format!("{keyword} {}", render::function_signature(key));
-            let (old_comment, old_privileges) = match old {
-                Some(o) if !fresh => (o.comment.as_deref(), o.privileges.clone()),
-                _ => (None, Privileges::default()),
-            };
-            self.comment(
-                &target,
-                old_comment,
-                function.comment.as_deref(),
-                vec![reference.clone()],
-                fresh,
-            );
             let privilege_target = if function.kind == FunctionKind::Procedure {
                 target.clone()
             } else {
                 format!("FUNCTION {}", render::function_signature(key))
             };
-            self.privileges(
+            self.describe(
+                &target,
                 &privilege_target,
-                None,
-                &old_privileges,
-                &function.privileges,
+                old.filter(|_| !fresh)
+                    .map(|o| (o.comment.as_deref(), &o.privileges)),
+                (function.comment.as_deref(), &function.privileges),
                 vec![reference],
             );
         }
@@ -928,6 +892,22 @@ impl Differ<'_> {
                 );
             }
         }
+    }
+
+    /// The comment and privileges of an object, from `old` (`None` for a new or re-created
+    /// object, which starts from PostgreSQL's defaults) to `new`.
+    pub(super) fn describe(
+        &mut self,
+        target: &str,
+        privilege_target: &str,
+        old: Option<(Option<&str>, &Privileges)>,
+        new: (Option<&str>, &Privileges),
+        needs: Vec<ObjectRef>,
+    ) {
+        let default = Privileges::default();
+        let (old_comment, old_privileges) = old.unwrap_or((None, &default));
+        self.comment(target, old_comment, new.0, needs.clone(), old.is_none());
+        self.privileges(privilege_target, None, old_privileges, new.1, needs);
     }
 
     /// A `COMMENT ON` step when the comment changes (or is set on a new object).
