@@ -127,7 +127,7 @@ async fn grants_to_roles_verify_on_the_scratch_server() {
 }
 
 #[test]
-fn sources_must_be_database_urls() {
+fn sources_are_database_urls_or_folders() {
     let dir = tempfile::tempdir().unwrap();
     let (code, _, err) = run(strata(dir.path()).args([
         "diff",
@@ -137,5 +137,5 @@ fn sources_must_be_database_urls() {
         "postgres://x@127.0.0.1:1/y",
     ]));
     assert_eq!(code, 2);
-    assert!(err.contains("`schemas/` is not a database URL"), "{err}");
+    assert!(err.contains("`schemas/` is neither a database URL"), "{err}");
 }

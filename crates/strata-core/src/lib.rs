@@ -9,4 +9,5 @@ pub mod diff;
 pub mod plan;
 pub mod refs;
 pub mod render;
+pub mod split;
 pub mod sql;

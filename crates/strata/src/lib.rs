@@ -12,6 +12,7 @@ pub mod apply;
 pub mod cli;
 pub mod config;
 pub mod data;
+pub mod declared;
 pub mod dev;
 pub mod error;
 pub mod introspect;

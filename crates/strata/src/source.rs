@@ -1,12 +1,13 @@
 //! Sources of a schema state: anything that can become a [`Catalog`].
 //!
-//! Today a source is a database (its URL). Folders of declared SQL files and migration
-//! histories become catalogs through scratch databases and join this list with the commands
-//! that need them.
+//! A source is a database (its URL) or a folder of declared SQL files (normalised in a scratch
+//! database). Migration histories join this list with the commands that need them.
 
 use strata_core::catalog::Catalog;
 
+use crate::declared::Declared;
 use crate::introspect::{Scope, introspect};
+use crate::scratch::ScratchServer;
 use crate::url::DbUrl;
 use crate::{Error, Result};
 
@@ -15,6 +16,8 @@ use crate::{Error, Result};
 pub enum Source {
     /// A live database.
     Database(DbUrl),
+    /// A folder of declared SQL files, one sub-folder per schema.
+    Declared(std::path::PathBuf),
 }
 
 impl Source {
@@ -27,18 +30,37 @@ impl Source {
         {
             return Ok(Source::Database(DbUrl::new(text)));
         }
+        let path = std::path::PathBuf::from(text);
+        if path.is_dir() {
+            return Ok(Source::Declared(path));
+        }
         Err(Error::Invalid(format!(
-            "`{text}` is not a database URL; give one like postgres://user@host/db (declared-file folders are not a source yet)"
+            "`{text}` is neither a database URL (postgres://user@host/db) nor a folder of declared schema files"
         )))
     }
 
-    /// The catalog of the source's managed schemas.
-    pub async fn catalog(&self, scope: &Scope) -> Result<Catalog> {
+    /// The catalog of the source's managed schemas. Declared files need a server for a scratch
+    /// database.
+    pub async fn catalog(&self, scope: &Scope, scratch: Option<&ScratchServer>) -> Result<Catalog> {
         match self {
             Source::Database(url) => {
                 let client = crate::pg::connect(url).await?;
                 Ok(introspect(&client, scope).await?.catalog)
             }
+            Source::Declared(dir) => {
+                let declared = Declared::load(dir, &[])?;
+                let server = scratch
+                    .ok_or_else(|| Error::Invalid("declared files need a scratch server".into()))?;
+                declared.catalog(server, scope).await
+            }
+        }
+    }
+
+    /// The schemas a declared folder manages (`None` for a database).
+    pub fn declared_schemas(&self) -> Result<Option<Vec<String>>> {
+        match self {
+            Source::Database(_) => Ok(None),
+            Source::Declared(dir) => Ok(Some(Declared::load(dir, &[])?.schemas)),
         }
     }
 }
@@ -47,6 +69,7 @@ impl std::fmt::Display for Source {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             Source::Database(url) => write!(f, "{url}"),
+            Source::Declared(dir) => write!(f, "{}", dir.display()),
         }
     }
 }

@@ -10,9 +10,34 @@ use super::{Context, Outcome, say};
 
 pub(super) async fn run(context: &Context, global: &Global, args: DiffArgs) -> Result<Outcome> {
     let project = context.project(global)?;
-    let scope = context.scope(&project, &args.schemas);
     let (from_source, to_source) = (Source::parse(&args.from)?, Source::parse(&args.to)?);
-    let (from, to) = tokio::try_join!(from_source.catalog(&scope), to_source.catalog(&scope))?;
+    let mut scope = context.scope(&project, &args.schemas);
+    // Without --schema or a configured list, declared folders say which schemas are managed.
+    if scope == crate::introspect::Scope::AllUserSchemas {
+        let mut declared: Vec<String> = from_source
+            .declared_schemas()?
+            .into_iter()
+            .chain(to_source.declared_schemas()?)
+            .flatten()
+            .collect();
+        if !declared.is_empty() {
+            declared.sort();
+            declared.dedup();
+            scope = crate::introspect::Scope::Schemas(declared);
+        }
+    }
+    let needs_scratch = !args.no_verify
+        || matches!(from_source, Source::Declared(_))
+        || matches!(to_source, Source::Declared(_));
+    let server = if needs_scratch {
+        Some(context.scratch_server(&project).await?)
+    } else {
+        None
+    };
+    let (from, to) = tokio::try_join!(
+        from_source.catalog(&scope, server.as_deref()),
+        to_source.catalog(&scope, server.as_deref())
+    )?;
     let renames = args
         .renames
         .iter()
@@ -20,8 +45,7 @@ pub(super) async fn run(context: &Context, global: &Global, args: DiffArgs) -> R
         .collect::<Result<Vec<_>>>()?;
     let plan = diff(&from, &to, &renames)
         .map_err(|e| Error::Invalid(format!("no plan from {from_source} to {to_source}: {e}")))?;
-    if !args.no_verify && !plan.is_empty() {
-        let server = context.scratch_server(&project).await?;
+    if let Some(server) = server.filter(|_| !args.no_verify && !plan.is_empty()) {
         verify::verify(&server, &from, &plan, &to, &scope).await?;
     }
     say(plan.to_sql().trim_end());

@@ -78,11 +78,11 @@ pub struct InspectArgs {
 
 #[derive(Debug, Args)]
 pub struct DiffArgs {
-    /// The starting state: a database URL.
+    /// The starting state: a database URL, or a folder of declared schema files.
     #[arg(long, value_name = "SRC")]
     pub from: String,
 
-    /// The wanted state: a database URL.
+    /// The wanted state: a database URL, or a folder of declared schema files.
     #[arg(long, value_name = "SRC")]
     pub to: String,
 

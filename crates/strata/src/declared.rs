@@ -1,0 +1,216 @@
+//! Declared schema files: `schemas/<schema>/*.sql`, the wanted state in plain SQL.
+//!
+//! PostgreSQL itself normalises them: the statements are applied to a scratch database and the
+//! result is introspected like any database. Files may be written in any order and refer to each
+//! other across folders: a statement that fails only because something it needs does not exist
+//! yet is retried after the others, until nothing more can be applied. A real error (syntax, an
+//! unknown type) is reported with the file, line and column, and a snippet of the source.
+
+use std::path::{Path, PathBuf};
+
+use strata_core::catalog::Catalog;
+use strata_core::split::{Statement, split};
+use tokio_postgres::error::SqlState;
+
+use crate::introspect::{Scope, introspect};
+use crate::scratch::ScratchServer;
+use crate::{Error, Result};
+
+/// One declared file.
+#[derive(Debug, Clone)]
+pub struct DeclaredFile {
+    /// Its path as the user wrote it (relative to the working directory when given so).
+    pub path: PathBuf,
+    /// Its text.
+    pub text: String,
+}
+
+/// A folder of declared files.
+#[derive(Debug, Clone)]
+pub struct Declared {
+    /// The folder.
+    pub dir: PathBuf,
+    /// Every `*.sql` file below it, sorted by path.
+    pub files: Vec<DeclaredFile>,
+    /// The managed schemas: the configured list, or the folder's sub-folders.
+    pub schemas: Vec<String>,
+}
+
+impl Declared {
+    /// Reads every `*.sql` file below `dir`. The managed schemas are `schemas` when given, else
+    /// the names of `dir`'s sub-folders.
+    pub fn load(dir: &Path, schemas: &[String]) -> Result<Declared> {
+        if !dir.is_dir() {
+            return Err(Error::Invalid(format!(
+                "{}: no such folder of declared schema files",
+                dir.display()
+            )));
+        }
+        let mut paths = Vec::new();
+        collect(dir, &mut paths)?;
+        paths.sort();
+        let files = paths
+            .into_iter()
+            .map(|path| {
+                let text = std::fs::read_to_string(&path)
+                    .map_err(|e| Error::io(format!("reading {}", path.display()), e))?;
+                Ok(DeclaredFile { path, text })
+            })
+            .collect::<Result<Vec<_>>>()?;
+        let schemas = if schemas.is_empty() {
+            let mut names: Vec<String> = std::fs::read_dir(dir)
+                .map_err(|e| Error::io(format!("reading {}", dir.display()), e))?
+                .flatten()
+                .filter(|e| e.path().is_dir())
+                .filter_map(|e| e.file_name().to_str().map(str::to_owned))
+                .collect();
+            names.sort();
+            names
+        } else {
+            schemas.to_vec()
+        };
+        Ok(Declared {
+            dir: dir.to_path_buf(),
+            files,
+            schemas,
+        })
+    }
+
+    /// The scope the declared files manage.
+    pub fn scope(&self) -> Scope {
+        Scope::Schemas(self.schemas.clone())
+    }
+
+    /// Applies the files to a new scratch database on `server`, introspects the managed
+    /// schemas, and drops the database.
+    pub async fn catalog(&self, server: &ScratchServer, scope: &Scope) -> Result<Catalog> {
+        let db = server.create(None).await?;
+        let result = async {
+            let client = crate::pg::connect(db.url()).await?;
+            self.apply(&client).await?;
+            Ok(introspect(&client, scope).await?.catalog)
+        }
+        .await;
+        let dropped = server.drop_db(db).await;
+        let catalog = result?;
+        dropped?;
+        Ok(catalog)
+    }
+
+    /// Runs every statement, each under a savepoint, retrying those that wait for objects other
+    /// statements create.
+    async fn apply(&self, client: &tokio_postgres::Client) -> Result<()> {
+        let mut pending: Vec<(&DeclaredFile, Statement)> = self
+            .files
+            .iter()
+            .flat_map(|file| split(&file.text).into_iter().map(move |s| (file, s)))
+            .collect();
+        client
+            .batch_execute("BEGIN; SET LOCAL check_function_bodies = false")
+            .await
+            .map_err(|e| Error::db("preparing the scratch database", e))?;
+        loop {
+            let mut waiting = Vec::new();
+            let mut first_failure = None;
+            let before = pending.len();
+            for (file, statement) in pending {
+                client
+                    .batch_execute("SAVEPOINT strata_declared")
+                    .await
+                    .map_err(|e| Error::db("setting a savepoint", e))?;
+                match client.batch_execute(&statement.text).await {
+                    Ok(()) => {
+                        client
+                            .batch_execute("RELEASE SAVEPOINT strata_declared")
+                            .await
+                            .map_err(|e| Error::db("releasing a savepoint", e))?;
+                    }
+                    Err(error) => {
+                        client
+                            .batch_execute("ROLLBACK TO SAVEPOINT strata_declared")
+                            .await
+                            .map_err(|e| Error::db("rolling back a savepoint", e))?;
+                        if !waits_for_another_statement(&error) {
+                            let _ = client.batch_execute("ROLLBACK").await;
+                            return Err(located(file, &statement, &error));
+                        }
+                        first_failure.get_or_insert_with(|| located(file, &statement, &error));
+                        waiting.push((file, statement));
+                    }
+                }
+            }
+            if waiting.is_empty() {
+                break;
+            }
+            if waiting.len() == before {
+                // No statement could be applied in a whole pass: what is missing is missing.
+                let _ = client.batch_execute("ROLLBACK").await;
+                return Err(first_failure.expect("a failure was recorded"));
+            }
+            pending = waiting;
+        }
+        client
+            .batch_execute("COMMIT")
+            .await
+            .map_err(|e| Error::db("committing the declared schema", e))
+    }
+}
+
+fn collect(dir: &Path, out: &mut Vec<PathBuf>) -> Result<()> {
+    let entries =
+        std::fs::read_dir(dir).map_err(|e| Error::io(format!("reading {}", dir.display()), e))?;
+    for entry in entries.flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            collect(&path, out)?;
+        } else if path.extension().is_some_and(|e| e == "sql") {
+            out.push(path);
+        }
+    }
+    Ok(())
+}
+
+/// Errors that mean "something this statement needs is not there yet".
+fn waits_for_another_statement(error: &tokio_postgres::Error) -> bool {
+    let Some(code) = error.code() else {
+        return false;
+    };
+    [
+        SqlState::UNDEFINED_TABLE,
+        SqlState::UNDEFINED_OBJECT,
+        SqlState::UNDEFINED_FUNCTION,
+        SqlState::UNDEFINED_COLUMN,
+        SqlState::INVALID_SCHEMA_NAME,
+        SqlState::INVALID_FOREIGN_KEY,
+    ]
+    .contains(code)
+}
+
+/// An error in a declared file, with its position and a snippet of the source.
+fn located(file: &DeclaredFile, statement: &Statement, error: &tokio_postgres::Error) -> Error {
+    let (line, column, message) = match error.as_db_error() {
+        Some(db) => {
+            let (line, column) = match db.position() {
+                Some(tokio_postgres::error::ErrorPosition::Original(position)) => {
+                    statement.position(&file.text, *position as usize)
+                }
+                _ => (statement.line, statement.column),
+            };
+            let mut message = format!("{} ({})", db.message(), db.code().code());
+            if let Some(hint) = db.hint() {
+                message.push_str(&format!("\n  hint: {hint}"));
+            }
+            (line, column, message)
+        }
+        None => (statement.line, statement.column, error.to_string()),
+    };
+    let source_line = file.text.lines().nth(line - 1).unwrap_or("");
+    let gutter = line.to_string().len();
+    Error::Invalid(format!(
+        "{}:{line}:{column}: {message}\n{:gutter$} |\n{line} | {source_line}\n{:gutter$} | {}^\nfix the declared file and run again; nothing was changed",
+        file.path.display(),
+        "",
+        "",
+        " ".repeat(column.saturating_sub(1)),
+    ))
+}
