@@ -299,7 +299,11 @@ fn help_lists_only_working_commands() {
         .lines()
         .filter_map(|line| line.split_whitespace().next())
         .collect();
-    assert_eq!(commands, ["diff", "inspect", "dev", "help"], "{out}");
+    assert_eq!(
+        commands,
+        ["diff", "inspect", "push", "dev", "help"],
+        "{out}"
+    );
     let (_, out, _) = run(strata(std::path::Path::new("/")).args(["dev", "--help"]));
     assert!(!out.contains("hold-scratch"), "{out}");
 }

@@ -137,5 +137,8 @@ fn sources_are_database_urls_or_folders() {
         "postgres://x@127.0.0.1:1/y",
     ]));
     assert_eq!(code, 2);
-    assert!(err.contains("`schemas/` is neither a database URL"), "{err}");
+    assert!(
+        err.contains("`schemas/` is neither a database URL"),
+        "{err}"
+    );
 }

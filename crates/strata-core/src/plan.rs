@@ -111,6 +111,39 @@ impl Hazard {
     }
 }
 
+/// The rows a hazardous step affects, so that a prompt can say how many (counted on the target
+/// before anything runs).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "count", rename_all = "snake_case")]
+pub enum RowCheck {
+    /// Every row of the table (dropping it).
+    Rows {
+        /// The table.
+        table: QualName,
+    },
+    /// Rows where the column holds a value (dropping or converting it).
+    Values {
+        /// The table.
+        table: QualName,
+        /// The column.
+        column: String,
+    },
+    /// Rows where the column is NULL (setting NOT NULL).
+    Nulls {
+        /// The table.
+        table: QualName,
+        /// The column.
+        column: String,
+    },
+    /// Rows that repeat values of these columns (adding a unique key).
+    Duplicates {
+        /// The table.
+        table: QualName,
+        /// The columns.
+        columns: Vec<String>,
+    },
+}
+
 /// How a step must be run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -133,6 +166,9 @@ pub struct Step {
     pub hazards: Vec<Hazard>,
     /// The object the step is about, for messages.
     pub object: String,
+    /// The rows it may lose or fail on, when it is hazardous to data.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub rows: Option<RowCheck>,
     /// Objects that must exist in their new form when it runs: it runs after the steps that
     /// create them.
     #[serde(skip)]
@@ -157,6 +193,7 @@ impl Step {
             run: RunMode::InTransaction,
             hazards: Vec::new(),
             object: object.into(),
+            rows: None,
             needs: Vec::new(),
             needs_old: Vec::new(),
             creates: Vec::new(),
@@ -193,6 +230,12 @@ impl Step {
         self.hazards.extend(hazards);
         self.hazards.sort();
         self.hazards.dedup();
+        self
+    }
+
+    /// Says which rows the step affects.
+    pub fn rows(mut self, check: RowCheck) -> Step {
+        self.rows = Some(check);
         self
     }
 

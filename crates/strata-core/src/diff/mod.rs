@@ -18,7 +18,7 @@ mod tables;
 use std::collections::BTreeSet;
 use std::fmt;
 
-pub use rename::Rename;
+pub use rename::{Rename, RenameCandidate, annotated_renames, parse_renames, rename_candidates};
 
 use crate::catalog::{Catalog, FunctionKey, QualName, ViewKind};
 use crate::plan::{ObjectRef, Plan, Step};

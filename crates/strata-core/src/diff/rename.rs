@@ -144,6 +144,21 @@ impl Rename {
     }
 }
 
+/// Reads several renames in order, each against the old catalog with the ones before it
+/// applied (so a column rename may name its table by its new name).
+pub fn parse_renames(texts: &[String], catalog: &Catalog) -> Result<Vec<Rename>, String> {
+    let mut renames = Vec::new();
+    let mut renamed = catalog.clone();
+    for text in texts {
+        let rename = Rename::parse(text, &renamed)?;
+        renamed = apply(&renamed, std::slice::from_ref(&rename))
+            .map_err(|e| e.to_string())?
+            .0;
+        renames.push(rename);
+    }
+    Ok(renames)
+}
+
 /// Splits `a.b."C.d"` into its names (quoted parts keep their case and dots).
 fn split_path(text: &str) -> Option<Vec<String>> {
     let mut parts = Vec::new();
@@ -738,6 +753,146 @@ mod tests {
         assert_eq!(
             split_path("\"My S\".t"),
             Some(vec!["My S".into(), "t".into()])
+        );
+    }
+}
+
+/// A dropped and an added object of the same kind in the same parent: perhaps a rename. The
+/// user decides (a prompt, `--rename`, or a `-- strata:renamed-from` annotation).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RenameCandidate {
+    /// What the old object is called in `--rename` syntax (`schema.table.column`).
+    pub old_path: String,
+    /// The new name alone.
+    pub new_name: String,
+    /// "column", "table", …
+    pub kind: &'static str,
+}
+
+impl RenameCandidate {
+    /// The flag that says it is a rename.
+    pub fn flag(&self) -> String {
+        format!(
+            "--rename {}={}",
+            self.old_path,
+            crate::refs::spell(&self.new_name)
+        )
+    }
+}
+
+/// Possible renames between two catalogs: in each table present in both, columns that go and
+/// columns that come; in each schema, tables that go and tables that come. Only unambiguous
+/// pairs (one going, one coming, with the same type for columns) are proposed.
+pub fn rename_candidates(from: &Catalog, to: &Catalog) -> Vec<RenameCandidate> {
+    let mut out = Vec::new();
+    for (name, old) in &from.tables {
+        let Some(new) = to.tables.get(name) else {
+            continue;
+        };
+        let gone: Vec<_> = old
+            .columns
+            .iter()
+            .filter(|c| !new.columns.iter().any(|n| n.name == c.name))
+            .collect();
+        let came: Vec<_> = new
+            .columns
+            .iter()
+            .filter(|c| !old.columns.iter().any(|o| o.name == c.name))
+            .collect();
+        if let ([g], [c]) = (gone.as_slice(), came.as_slice())
+            && g.data_type == c.data_type
+        {
+            out.push(RenameCandidate {
+                old_path: format!("{name}.{}", crate::refs::spell(&g.name)),
+                new_name: c.name.clone(),
+                kind: "column",
+            });
+        }
+    }
+    let schemas: std::collections::BTreeSet<&String> =
+        from.tables.keys().map(|n| &n.schema).collect();
+    for schema in schemas {
+        let gone: Vec<_> = from
+            .tables
+            .keys()
+            .filter(|n| &n.schema == schema && !to.tables.contains_key(*n))
+            .collect();
+        let came: Vec<_> = to
+            .tables
+            .keys()
+            .filter(|n| &n.schema == schema && !from.tables.contains_key(*n))
+            .collect();
+        if let ([g], [c]) = (gone.as_slice(), came.as_slice()) {
+            out.push(RenameCandidate {
+                old_path: g.to_string(),
+                new_name: c.name.clone(),
+                kind: "table",
+            });
+        }
+    }
+    out
+}
+
+/// Renames declared in SQL comments: `-- strata:renamed-from OLD` on the line of a column
+/// definition (the column was called OLD) or of `CREATE TABLE` (the table was). Returned in
+/// `--rename` syntax, e.g. `questions.batteries.label=name`.
+pub fn annotated_renames(sql: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut table: Option<QualName> = None;
+    for line in sql.lines() {
+        let (code, comment) = match line.find("--") {
+            Some(i) => (&line[..i], Some(&line[i + 2..])),
+            None => (line, None),
+        };
+        let words: Vec<&str> = code.split_whitespace().collect();
+        let lower: Vec<String> = words.iter().map(|w| w.to_ascii_lowercase()).collect();
+        if let Some(i) = lower.iter().position(|w| w == "table")
+            && lower.first().is_some_and(|w| w == "create")
+            && let Some(name) = words.get(i + 1)
+        {
+            let name = name.trim_end_matches('(');
+            let name = if lower
+                .get(i + 1..i + 4)
+                .is_some_and(|w| w == ["if", "not", "exists"])
+            {
+                words.get(i + 4).copied().unwrap_or(name)
+            } else {
+                name
+            };
+            table = name
+                .trim_end_matches('(')
+                .parse::<QualName>()
+                .ok()
+                .map(|q| QualName::new(q.schema.to_lowercase(), q.name.to_lowercase()));
+        }
+        // The first word after the marker, without trailing punctuation.
+        let Some(old) = comment
+            .and_then(|c| c.trim().strip_prefix("strata:renamed-from"))
+            .and_then(|rest| rest.split_whitespace().next())
+            .map(|word| word.trim_end_matches([',', ';', ')']))
+        else {
+            continue;
+        };
+        let Some(current) = &table else { continue };
+        if lower.first().is_some_and(|w| w == "create") {
+            out.push(format!("{}.{old}={}", current.schema, current.name));
+        } else if let Some(column) = words.first() {
+            out.push(format!("{current}.{old}={}", column.trim_matches('"')));
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod candidate_tests {
+    use super::*;
+
+    #[test]
+    fn annotations_in_declared_sql() {
+        let sql = "CREATE TABLE questions.sets ( -- strata:renamed-from batteries\n  id int,\n  name text, -- strata:renamed-from label, was\n  other int\n);";
+        assert_eq!(
+            annotated_renames(sql),
+            ["questions.batteries=sets", "questions.sets.label=name"]
         );
     }
 }

@@ -8,7 +8,7 @@ use crate::catalog::{
     Catalog, Column, Constraint, ConstraintKind, Index, Policy, Privileges, QualName, Table,
     TableKind, Trigger,
 };
-use crate::plan::{Hazard, ObjectRef, Step};
+use crate::plan::{Hazard, ObjectRef, RowCheck, Step};
 use crate::render::{self, qualified};
 use crate::sql::quote_ident;
 
@@ -315,6 +315,7 @@ pub(super) fn drop_removed(d: &mut Differ) {
             }
         }
         let mut step = Step::new(name.to_string(), format!("DROP TABLE {}", qualified(name)))
+            .rows(RowCheck::Rows { table: name.clone() })
             .removes([deps::relation(name), deps::shape(name)])
             .needs_old(deps::table(from, name, table))
             .needs_old(own_fk_needs.into_iter().filter(|r| !matches!(r, ObjectRef::Relation { name: n } | ObjectRef::Shape { table: n } if n == name)))
@@ -551,6 +552,10 @@ impl Differ<'_> {
         {
             self.push(
                 alter(format!("DROP COLUMN {}", quote_ident(&column.name)))
+                    .rows(RowCheck::Values {
+                        table: name.clone(),
+                        column: column.name.clone(),
+                    })
                     // Its type may only go once the column is gone.
                     .needs_old(crate::refs::type_refs(from, &column.data_type))
                     .removes([deps::shape(name)])
@@ -748,6 +753,10 @@ impl Differ<'_> {
                 .needs_old(crate::refs::type_refs(self.from, &old.data_type))
                 .removes([deps::shape(table)])
                 .creates([deps::shape(table)])
+                .rows(RowCheck::Values {
+                    table: table.clone(),
+                    column: new.name.clone(),
+                })
                 .hazards(hazards),
             );
         }
@@ -776,6 +785,10 @@ impl Differ<'_> {
             if new.not_null {
                 self.push(
                     step(format!("{target} SET NOT NULL"))
+                        .rows(RowCheck::Nulls {
+                            table: table.clone(),
+                            column: new.name.clone(),
+                        })
                         .hazards([Hazard::MayFailOnExistingData, Hazard::AccessExclusiveLock]),
                 );
             } else if new.identity.is_none() {
@@ -881,6 +894,16 @@ impl Differ<'_> {
                 .creates(constraint.index.iter().map(|i| index_ref(table, i)))
                 .hazards(hazards),
             );
+            if matches!(
+                constraint.kind,
+                ConstraintKind::PrimaryKey | ConstraintKind::Unique
+            ) && let Some(step) = self.steps.last_mut()
+            {
+                step.rows = Some(RowCheck::Duplicates {
+                    table: table.clone(),
+                    columns: constraint.columns.clone(),
+                });
+            }
         }
     }
 

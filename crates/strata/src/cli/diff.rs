@@ -1,6 +1,6 @@
 //! `strata diff --from SRC --to SRC`: the plan between two schema states.
 
-use strata_core::diff::{Rename, diff};
+use strata_core::diff::{diff, parse_renames};
 
 use crate::source::Source;
 use crate::{Error, Result, verify};
@@ -38,11 +38,7 @@ pub(super) async fn run(context: &Context, global: &Global, args: DiffArgs) -> R
         from_source.catalog(&scope, server.as_deref()),
         to_source.catalog(&scope, server.as_deref())
     )?;
-    let renames = args
-        .renames
-        .iter()
-        .map(|r| Rename::parse(r, &from).map_err(Error::Invalid))
-        .collect::<Result<Vec<_>>>()?;
+    let renames = parse_renames(&args.renames, &from).map_err(Error::Invalid)?;
     let plan = diff(&from, &to, &renames)
         .map_err(|e| Error::Invalid(format!("no plan from {from_source} to {to_source}: {e}")))?;
     if let Some(server) = server.filter(|_| !args.no_verify && !plan.is_empty()) {

@@ -28,6 +28,8 @@ pub enum Command {
     Diff(DiffArgs),
     /// Print the catalog of a database's managed schemas (a summary, or JSON).
     Inspect(InspectArgs),
+    /// Sync the database with the declared schema files directly (development).
+    Push(PushArgs),
     /// The embedded development database (used when no database URL is configured).
     Dev {
         #[command(subcommand)]
@@ -101,4 +103,22 @@ pub struct DiffArgs {
     /// Exit with 1 when there are differences (as `git diff --exit-code`).
     #[arg(long)]
     pub exit_code: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct PushArgs {
+    #[command(flatten)]
+    pub target: Target,
+
+    /// Print the plan and change nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+
+    /// Apply steps that lose data, and treat undecided renames as drop and create, without asking.
+    #[arg(long)]
+    pub force: bool,
+
+    /// Plan a rename instead of a drop and a create: OLD=NEW, e.g. questions.batteries.label=name (repeatable).
+    #[arg(long = "rename", value_name = "OLD=NEW")]
+    pub renames: Vec<String>,
 }

@@ -1,0 +1,197 @@
+//! `strata push` end to end, off a terminal: declared files into a real database.
+
+mod common;
+
+use std::fs;
+use std::path::Path;
+use std::process::Stdio;
+
+use common::{run, strata};
+use strata_testkit::{TestDb, server};
+
+fn declare(root: &Path, questions: &str) {
+    fs::create_dir_all(root.join("schemas/questions")).unwrap();
+    fs::create_dir_all(root.join("schemas/analytics")).unwrap();
+    fs::write(root.join("schemas/questions/schema.sql"), questions).unwrap();
+    fs::write(
+        root.join("schemas/analytics/schema.sql"),
+        "CREATE SCHEMA analytics;\nCREATE TABLE analytics.events (id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY, name text NOT NULL, at timestamptz DEFAULT now());\n",
+    )
+    .unwrap();
+}
+
+const V1: &str = "CREATE SCHEMA questions;\n\
+CREATE TYPE questions.kind AS ENUM ('single', 'multi');\n\
+CREATE TABLE questions.batteries (\n  id serial PRIMARY KEY,\n  label text NOT NULL UNIQUE,\n  prefix varchar(10)\n);\n\
+CREATE TABLE questions.questions (\n  id serial PRIMARY KEY,\n  battery_id int NOT NULL REFERENCES questions.batteries (id),\n  code text NOT NULL,\n  kind questions.kind NOT NULL DEFAULT 'single'\n);\n";
+
+fn push(dir: &Path, db: &TestDb, extra: &[&str]) -> (i32, String, String) {
+    run(strata(dir)
+        .arg("push")
+        .args(["--url", db.url().expose()])
+        .args(extra)
+        .env("STRATA_DEV_URL", server().url().expose())
+        .stdin(Stdio::null()))
+}
+
+async fn one(db: &TestDb, sql: &str) -> String {
+    db.client().await.query_one(sql, &[]).await.unwrap().get(0)
+}
+
+#[tokio::test]
+async fn the_development_loop() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = TestDb::new().await;
+    declare(dir.path(), V1);
+
+    // Into an empty database, then again: nothing to do.
+    let (code, out, err) = push(dir.path(), &db, &[]);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        out.contains("CREATE TABLE \"questions\".\"batteries\""),
+        "{out}"
+    );
+    assert!(err.contains("applied"), "{err}");
+    let (code, out, err) = push(dir.path(), &db, &[]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.starts_with("nothing to do"), "{out}");
+    db.client()
+        .await
+        .batch_execute(
+            "INSERT INTO questions.batteries (label) VALUES ('demographics'), ('habits')",
+        )
+        .await
+        .unwrap();
+
+    // A dry run changes nothing.
+    declare(
+        dir.path(),
+        &V1.replace("prefix varchar(10)", "prefix varchar(10),\n  note text"),
+    );
+    let (code, out, _) = push(dir.path(), &db, &["--dry-run"]);
+    assert_eq!(code, 0);
+    assert!(out.contains("ADD COLUMN \"note\" text"), "{out}");
+    assert_eq!(
+        one(
+            &db,
+            "SELECT count(*)::text FROM information_schema.columns WHERE column_name = 'note'"
+        )
+        .await,
+        "0"
+    );
+    // Add a column, an index and an enum value.
+    let v2 = V1
+        .replace("prefix varchar(10)", "prefix varchar(10),\n  note text")
+        .replace("'single', 'multi'", "'single', 'multi', 'open'")
+        + "CREATE INDEX questions_code ON questions.questions (code);\n";
+    declare(dir.path(), &v2);
+    let (code, out, err) = push(dir.path(), &db, &[]);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        out.contains("ADD VALUE 'open'")
+            && out.contains("CREATE INDEX CONCURRENTLY questions_code"),
+        "{out}"
+    );
+
+    // A rename the user has not decided: off a terminal, exit 1 with the flag that decides it.
+    let v3 = v2.replace("label text NOT NULL UNIQUE", "name text NOT NULL UNIQUE");
+    declare(dir.path(), &v3);
+    let (code, _, err) = push(dir.path(), &db, &[]);
+    assert_eq!(code, 1, "{err}");
+    assert!(
+        err.contains("--rename questions.batteries.label=name"),
+        "{err}"
+    );
+    // Decided by the flag: one RENAME step, and the data stays.
+    let (code, out, err) = push(
+        dir.path(),
+        &db,
+        &["--rename", "questions.batteries.label=name"],
+    );
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        out.contains("RENAME COLUMN \"label\" TO \"name\"") && !out.contains("DROP COLUMN"),
+        "{out}"
+    );
+    assert_eq!(
+        one(
+            &db,
+            "SELECT string_agg(name, ',' ORDER BY id) FROM questions.batteries"
+        )
+        .await,
+        "demographics,habits"
+    );
+
+    // Decided by an annotation in the declared file; a later push ignores the spent annotation.
+    let v4 = v3.replace(
+        "name text NOT NULL UNIQUE",
+        "title text NOT NULL UNIQUE, -- strata:renamed-from name",
+    );
+    declare(dir.path(), &v4);
+    let (code, out, err) = push(dir.path(), &db, &[]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("RENAME COLUMN \"name\" TO \"title\""), "{out}");
+    let (code, out, err) = push(dir.path(), &db, &[]);
+    assert_eq!(
+        (code, out.starts_with("nothing to do")),
+        (0, true),
+        "{out}{err}"
+    );
+
+    // Dropping a column that holds rows: refused off a terminal without --force, untouched.
+    let v5 = v4.replace("  prefix varchar(10),\n", "");
+    declare(dir.path(), &v5);
+    db.client()
+        .await
+        .batch_execute("UPDATE questions.batteries SET prefix = 'D' WHERE id = 1")
+        .await
+        .unwrap();
+    let (code, _, err) = push(dir.path(), &db, &[]);
+    assert_eq!(code, 1, "{err}");
+    assert!(
+        err.contains("DROP COLUMN \"prefix\": 1 values would be deleted or converted")
+            && err.contains("--force"),
+        "{err}"
+    );
+    assert_eq!(
+        one(&db, "SELECT prefix FROM questions.batteries WHERE id = 1").await,
+        "D"
+    );
+    let (code, _, err) = push(dir.path(), &db, &["--force"]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(
+        one(
+            &db,
+            "SELECT count(*)::text FROM information_schema.columns WHERE column_name = 'prefix'"
+        )
+        .await,
+        "0"
+    );
+}
+
+#[tokio::test]
+async fn a_syntax_error_changes_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = TestDb::new().await;
+    declare(
+        dir.path(),
+        &(V1.to_owned() + "CREATE TABLE questions.broken (id int,);\n"),
+    );
+    let (code, _, err) = push(dir.path(), &db, &[]);
+    assert_eq!(code, 2);
+    assert!(
+        err.contains("schemas/questions/schema.sql:14:") && err.contains("syntax error"),
+        "{err}"
+    );
+    let tables: i64 = db
+        .client()
+        .await
+        .query_one(
+            "SELECT count(*) FROM pg_tables WHERE schemaname = 'questions'",
+            &[],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(tables, 0);
+}
