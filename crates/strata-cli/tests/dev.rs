@@ -301,7 +301,7 @@ fn help_lists_only_working_commands() {
         .collect();
     assert_eq!(
         commands,
-        ["diff", "inspect", "push", "dev", "help"],
+        ["diff", "inspect", "pull", "push", "dev", "help"],
         "{out}"
     );
     let (_, out, _) = run(strata(std::path::Path::new("/")).args(["dev", "--help"]));

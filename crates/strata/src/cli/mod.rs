@@ -8,6 +8,7 @@ mod dev;
 mod diff;
 mod inspect;
 mod opt;
+mod pull;
 mod push;
 
 use std::ffi::OsString;
@@ -175,6 +176,7 @@ async fn dispatch(context: &Context, cli: opt::Cli) -> Result<Outcome> {
         opt::Command::Dev { action } => dev::run(context, &cli.global, action).await,
         opt::Command::Diff(args) => diff::run(context, &cli.global, args).await,
         opt::Command::Inspect(args) => inspect::run(context, &cli.global, args).await,
+        opt::Command::Pull(args) => pull::run(context, &cli.global, args).await,
         opt::Command::Push(args) => push::run(context, &cli.global, args).await,
     }
 }

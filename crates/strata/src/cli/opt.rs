@@ -28,6 +28,8 @@ pub enum Command {
     Diff(DiffArgs),
     /// Print the catalog of a database's managed schemas (a summary, or JSON).
     Inspect(InspectArgs),
+    /// Write the declared schema files from a database, one folder per schema.
+    Pull(PullArgs),
     /// Sync the database with the declared schema files directly (development).
     Push(PushArgs),
     /// The embedded development database (used when no database URL is configured).
@@ -121,4 +123,18 @@ pub struct PushArgs {
     /// Plan a rename instead of a drop and a create: OLD=NEW, e.g. questions.batteries.label=name (repeatable).
     #[arg(long = "rename", value_name = "OLD=NEW")]
     pub renames: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct PullArgs {
+    #[command(flatten)]
+    pub target: Target,
+
+    /// Folder to write (default: schema.dir in strata.toml, `schemas`).
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<std::path::PathBuf>,
+
+    /// Overwrite files that differ from what pull would write (local edits are lost).
+    #[arg(long)]
+    pub force: bool,
 }

@@ -1,0 +1,104 @@
+//! `strata pull`: a database's schema written as declared files, one folder per schema.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use strata_core::catalog::Catalog;
+use strata_core::diff::diff;
+use strata_core::plan::{ObjectRef, Step};
+
+use crate::introspect::introspect;
+use crate::{Error, Result};
+
+use super::opt::{Global, PullArgs};
+use super::{Context, Outcome, say};
+
+pub(super) async fn run(context: &Context, global: &Global, args: PullArgs) -> Result<Outcome> {
+    let project = context.project(global)?;
+    let (client, url) = context.connect_target(&project, &args.target).await?;
+    let scope = context.scope(&project, &[]);
+    let live = introspect(&client, &scope).await?.catalog;
+
+    // What every new database already has (the public schema, plpgsql) is not written.
+    let mut base = Catalog::default();
+    if let Some(public) = live.schemas.get("public") {
+        base.schemas.insert("public".into(), public.clone());
+    }
+    if let Some(plpgsql) = live.extensions.get("plpgsql") {
+        base.extensions.insert("plpgsql".into(), plpgsql.clone());
+    }
+    let plan =
+        diff(&base, &live, &[]).map_err(|e| Error::Invalid(format!("cannot render {url}: {e}")))?;
+
+    let mut files: BTreeMap<String, String> = BTreeMap::new();
+    for step in &plan.steps {
+        let schema = step_schema(step).unwrap_or_else(|| "public".to_owned());
+        let text = files.entry(schema).or_default();
+        if !text.is_empty() {
+            text.push('\n');
+        }
+        text.push_str(&step.sql);
+        text.push_str(";\n");
+    }
+    let out = args
+        .out
+        .clone()
+        .unwrap_or_else(|| project.config.schema.dir.clone());
+    let out = project.root.join(out);
+    // Check every file before writing any: local edits are never half overwritten.
+    let mut writes = Vec::new();
+    for (schema, body) in &files {
+        let path = out.join(schema).join("schema.sql");
+        let text = format!(
+            "-- Written by strata pull. Edit freely: this is the declared schema of `{schema}`.\n\n{body}"
+        );
+        match std::fs::read_to_string(&path) {
+            Ok(existing) if existing == text => continue,
+            Ok(_) if !args.force => {
+                return Err(Error::Invalid(format!(
+                    "{} differs from the database (local edits?); nothing was written. Pass --force to overwrite it",
+                    path.display()
+                )));
+            }
+            _ => writes.push((path, text)),
+        }
+    }
+    for (path, text) in &writes {
+        write(path, text)?;
+        say(format!("wrote {}", path.display()));
+    }
+    if writes.is_empty() {
+        say(format!("{} already matches {url}", out.display()));
+    }
+    Ok(Outcome::Done)
+}
+
+fn write(path: &Path, text: &str) -> Result<()> {
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir)
+            .map_err(|e| Error::io(format!("creating {}", dir.display()), e))?;
+    }
+    std::fs::write(path, text).map_err(|e| Error::io(format!("writing {}", path.display()), e))
+}
+
+/// The schema a step belongs to: that of the first object it creates, else of what it needs.
+fn step_schema(step: &Step) -> Option<String> {
+    step.creates
+        .iter()
+        .chain(&step.needs)
+        .find_map(|r| match r {
+            ObjectRef::Schema { name } | ObjectRef::Extension { name } => {
+                if matches!(r, ObjectRef::Schema { .. }) {
+                    Some(name.clone())
+                } else {
+                    None
+                }
+            }
+            ObjectRef::Relation { name } | ObjectRef::Index { name } => Some(name.schema.clone()),
+            ObjectRef::Shape { table }
+            | ObjectRef::Constraint { table, .. }
+            | ObjectRef::Trigger { table, .. }
+            | ObjectRef::Policy { table, .. } => Some(table.schema.clone()),
+            ObjectRef::Function { key } => Some(key.name.schema.clone()),
+        })
+}
