@@ -121,12 +121,29 @@ pub(super) fn drop_recreated(d: &mut Differ) {
     let functions: Vec<FunctionKey> = d.recreated.functions.iter().cloned().collect();
     for key in functions {
         let function = &d.from.functions[&key];
-        d.push(
-            Step::new(key.to_string(), render::drop_function(&key, function))
-                .removes([ObjectRef::Function { key: key.clone() }])
-                .needs_old(deps::function(d.from, &key, function)),
-        );
+        d.push(drop_function(d.from, &key, function));
     }
+}
+
+/// The keys of `old` that `new` lacks: what is gone.
+pub(super) fn removed<K: Ord + Clone, V, W>(
+    old: &std::collections::BTreeMap<K, V>,
+    new: &std::collections::BTreeMap<K, W>,
+) -> Vec<K> {
+    old.keys()
+        .filter(|k| !new.contains_key(*k))
+        .cloned()
+        .collect()
+}
+
+fn drop_function(
+    catalog: &Catalog,
+    key: &FunctionKey,
+    function: &crate::catalog::Function,
+) -> Step {
+    Step::new(key.to_string(), render::drop_function(key, function))
+        .removes([ObjectRef::Function { key: key.clone() }])
+        .needs_old(deps::function(catalog, key, function))
 }
 
 fn drop_view(catalog: &Catalog, name: &QualName, view: &View) -> Step {
@@ -941,14 +958,8 @@ impl Differ<'_> {
 }
 
 pub(super) fn drop_removed_views(d: &mut Differ) {
-    let removed: Vec<QualName> = d
-        .from
-        .views
-        .keys()
-        .filter(|n| !d.to.views.contains_key(*n))
-        .cloned()
-        .collect();
-    for name in removed {
+    let views: Vec<QualName> = removed(&d.from.views, &d.to.views);
+    for name in views {
         let view = &d.from.views[&name];
         let mut step = drop_view(d.from, &name, view);
         if view.kind == ViewKind::Materialized {
@@ -960,28 +971,12 @@ pub(super) fn drop_removed_views(d: &mut Differ) {
 
 /// Drops functions, sequences, types, extensions and schemas that are gone.
 pub(super) fn drop_removed(d: &mut Differ) {
-    let functions: Vec<FunctionKey> = d
-        .from
-        .functions
-        .keys()
-        .filter(|k| !d.to.functions.contains_key(*k))
-        .cloned()
-        .collect();
+    let functions: Vec<FunctionKey> = removed(&d.from.functions, &d.to.functions);
     for key in functions {
         let function = &d.from.functions[&key];
-        d.push(
-            Step::new(key.to_string(), render::drop_function(&key, function))
-                .removes([ObjectRef::Function { key: key.clone() }])
-                .needs_old(deps::function(d.from, &key, function)),
-        );
+        d.push(drop_function(d.from, &key, function));
     }
-    let sequences: Vec<QualName> = d
-        .from
-        .sequences
-        .keys()
-        .filter(|n| !d.to.sequences.contains_key(*n))
-        .cloned()
-        .collect();
+    let sequences: Vec<QualName> = removed(&d.from.sequences, &d.to.sequences);
     for name in sequences {
         let sequence = &d.from.sequences[&name];
         // A sequence owned by a column that goes is dropped with it.
@@ -1004,13 +999,7 @@ pub(super) fn drop_removed(d: &mut Differ) {
             .hazards([Hazard::DeletesData]),
         );
     }
-    let types: Vec<QualName> = d
-        .from
-        .types
-        .keys()
-        .filter(|n| !d.to.types.contains_key(*n))
-        .cloned()
-        .collect();
+    let types: Vec<QualName> = removed(&d.from.types, &d.to.types);
     for name in types {
         let ty = &d.from.types[&name];
         let keyword = if matches!(ty.kind, TypeKind::Domain { .. }) {
@@ -1027,13 +1016,7 @@ pub(super) fn drop_removed(d: &mut Differ) {
             .needs_old(deps::type_def(d.from, &name, ty)),
         );
     }
-    let extensions: Vec<String> = d
-        .from
-        .extensions
-        .keys()
-        .filter(|n| !d.to.extensions.contains_key(*n))
-        .cloned()
-        .collect();
+    let extensions: Vec<String> = removed(&d.from.extensions, &d.to.extensions);
     for name in extensions {
         d.push(
             Step::new(
@@ -1045,13 +1028,7 @@ pub(super) fn drop_removed(d: &mut Differ) {
             .hazards([Hazard::DeletesData]),
         );
     }
-    let schemas: Vec<String> = d
-        .from
-        .schemas
-        .keys()
-        .filter(|n| !d.to.schemas.contains_key(*n))
-        .cloned()
-        .collect();
+    let schemas: Vec<String> = removed(&d.from.schemas, &d.to.schemas);
     for name in schemas {
         d.push(
             Step::new(
