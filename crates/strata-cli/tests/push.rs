@@ -2,28 +2,11 @@
 
 mod common;
 
-use std::fs;
 use std::path::Path;
 use std::process::Stdio;
 
-use common::{run, strata};
+use common::{V1, declare, one, run, strata};
 use strata_testkit::{TestDb, server};
-
-fn declare(root: &Path, questions: &str) {
-    fs::create_dir_all(root.join("schemas/questions")).unwrap();
-    fs::create_dir_all(root.join("schemas/analytics")).unwrap();
-    fs::write(root.join("schemas/questions/schema.sql"), questions).unwrap();
-    fs::write(
-        root.join("schemas/analytics/schema.sql"),
-        "CREATE SCHEMA analytics;\nCREATE TABLE analytics.events (id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY, name text NOT NULL, at timestamptz DEFAULT now());\n",
-    )
-    .unwrap();
-}
-
-const V1: &str = "CREATE SCHEMA questions;\n\
-CREATE TYPE questions.kind AS ENUM ('single', 'multi');\n\
-CREATE TABLE questions.batteries (\n  id serial PRIMARY KEY,\n  label text NOT NULL UNIQUE,\n  prefix varchar(10)\n);\n\
-CREATE TABLE questions.questions (\n  id serial PRIMARY KEY,\n  battery_id int NOT NULL REFERENCES questions.batteries (id),\n  code text NOT NULL,\n  kind questions.kind NOT NULL DEFAULT 'single'\n);\n";
 
 fn push(dir: &Path, db: &TestDb, extra: &[&str]) -> (i32, String, String) {
     run(strata(dir)
@@ -32,10 +15,6 @@ fn push(dir: &Path, db: &TestDb, extra: &[&str]) -> (i32, String, String) {
         .args(extra)
         .env("STRATA_DEV_URL", server().url().expose())
         .stdin(Stdio::null()))
-}
-
-async fn one(db: &TestDb, sql: &str) -> String {
-    db.client().await.query_one(sql, &[]).await.unwrap().get(0)
 }
 
 #[tokio::test]

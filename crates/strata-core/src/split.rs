@@ -38,6 +38,38 @@ impl Statement {
     pub fn is_empty(&self) -> bool {
         strip_comments(&self.text).trim().is_empty()
     }
+
+    /// The first `n` words of the statement, upper-cased, comments left out
+    /// (`["CREATE", "INDEX", "CONCURRENTLY"]`).
+    pub fn keywords(&self, n: usize) -> Vec<String> {
+        self.words(n)
+            .iter()
+            .map(|w| w.to_ascii_uppercase())
+            .collect()
+    }
+
+    /// The first `n` words as written, comments left out; a word ends at white space or `(`.
+    pub fn words(&self, n: usize) -> Vec<String> {
+        strip_comments(&self.text)
+            .split(|c: char| c.is_whitespace() || c == '(' || c == ';')
+            .filter(|w| !w.is_empty())
+            .take(n)
+            .map(str::to_owned)
+            .collect()
+    }
+
+    /// Whether the statement starts, ends or steps inside a transaction (`BEGIN`, `COMMIT`,
+    /// `ROLLBACK`, `SAVEPOINT`, …), which a script wrapped in a transaction must not do.
+    pub fn controls_transaction(&self) -> bool {
+        let words = self.keywords(2);
+        match words.first().map(String::as_str) {
+            Some("BEGIN" | "COMMIT" | "ROLLBACK" | "ABORT" | "END" | "SAVEPOINT" | "RELEASE") => {
+                true
+            }
+            Some("START" | "PREPARE") => words.get(1).is_some_and(|w| w == "TRANSACTION"),
+            _ => false,
+        }
+    }
 }
 
 /// 1-based line and column (in characters) of a byte offset.
@@ -251,6 +283,22 @@ mod tests {
     fn sql_standard_function_bodies() {
         let script = "create function f() returns int language sql begin atomic select 1; select case when true then 2 end; end;\nselect 3;";
         assert_eq!(texts(script).len(), 2, "{:?}", texts(script));
+    }
+
+    #[test]
+    fn keywords_and_transaction_control() {
+        let statements = split(
+            "-- setup\nbegin;\nCREATE /* x */ index concurrently i ON t(a);\nstart transaction;\n\
+             COMMIT;\nCREATE FUNCTION f() RETURNS int BEGIN ATOMIC SELECT 1; END;\nPREPARE q AS SELECT 1",
+        );
+        let keywords: Vec<Vec<String>> = statements.iter().map(|s| s.keywords(3)).collect();
+        assert_eq!(keywords[0], ["BEGIN"]);
+        assert_eq!(keywords[1], ["CREATE", "INDEX", "CONCURRENTLY"]);
+        let control: Vec<bool> = statements
+            .iter()
+            .map(Statement::controls_transaction)
+            .collect();
+        assert_eq!(control, [true, false, true, true, false, false]);
     }
 
     #[test]

@@ -13,6 +13,8 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
+use strata_core::catalog::QualName;
+
 use crate::url::DbUrl;
 use crate::{Error, Result};
 
@@ -89,6 +91,28 @@ pub struct MigrationsSection {
     pub dir: PathBuf,
     /// History table, schema-qualified.
     pub table: String,
+    /// Numbers of new migrations: `index` (0001, 0002, …) or `timestamp` (UTC, YYYYMMDDHHMMSS).
+    pub prefix: Prefix,
+    /// How long a statement may wait for a lock before it gives up (PostgreSQL's
+    /// `lock_timeout`): a migration never queues traffic behind it for long.
+    pub lock_timeout: String,
+    /// How many times a migration that gave up on a lock is retried, with backoff.
+    pub lock_retries: u32,
+    /// PostgreSQL's `statement_timeout` for migrations (`0`: none).
+    pub statement_timeout: String,
+    /// How long `migrate` waits for another `migrate` of the same database to finish, in seconds.
+    pub lock_wait_seconds: u64,
+}
+
+/// How new migrations are numbered.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Prefix {
+    /// 0001, 0002, …
+    #[default]
+    Index,
+    /// The UTC time of `generate`: fewer clashes between branches, still ordered.
+    Timestamp,
 }
 
 impl Default for MigrationsSection {
@@ -96,6 +120,11 @@ impl Default for MigrationsSection {
         MigrationsSection {
             dir: PathBuf::from("schema-migrations"),
             table: "public.strata_migrations".into(),
+            prefix: Prefix::Index,
+            lock_timeout: "10s".into(),
+            lock_retries: 3,
+            statement_timeout: "0".into(),
+            lock_wait_seconds: 600,
         }
     }
 }
@@ -117,6 +146,20 @@ impl Default for DataSection {
             table: "public.data_migrations".into(),
         }
     }
+}
+
+/// A configured table name: `schema.table`, or `table` in `public`.
+pub fn table_name(key: &str, text: &str) -> Result<QualName> {
+    let qualified = if text.contains('.') {
+        text.to_owned()
+    } else {
+        format!("public.{text}")
+    };
+    qualified.parse().map_err(|e| {
+        Error::Invalid(format!(
+            "{key} = \"{text}\" is not a table name ({e}); write schema.table"
+        ))
+    })
 }
 
 /// Environment variables as strata sees them: the process environment, over `.env`.
@@ -298,6 +341,17 @@ impl Project {
             Some(url) => Ok(Some(DbUrl::new(self.expand(url, "database.dev_url")?))),
             None => Ok(None),
         }
+    }
+
+    /// strata's own tracking tables (schema history, data migrations): never part of a catalog.
+    pub fn tracking_tables(&self) -> Result<Vec<QualName>> {
+        [
+            ("migrations.table", &self.config.migrations.table),
+            ("data.table", &self.config.data.table),
+        ]
+        .into_iter()
+        .map(|(key, text)| table_name(key, text))
+        .collect()
     }
 
     /// The development cluster's data directory, as configured (absolute).

@@ -12,6 +12,7 @@ use strata_core::catalog::Catalog;
 use strata_core::split::{Statement, split};
 use tokio_postgres::error::SqlState;
 
+use crate::cache::{Cache, Key};
 use crate::introspect::{Scope, introspect};
 use crate::scratch::ScratchServer;
 use crate::{Error, Result};
@@ -79,6 +80,37 @@ impl Declared {
     /// The scope the declared files manage.
     pub fn scope(&self) -> Scope {
         Scope::Schemas(self.schemas.clone())
+    }
+
+    /// The normalised catalog, from `cache` when these files were normalised before on the same
+    /// PostgreSQL major version, else as [`Declared::catalog`] (and then stored).
+    pub async fn cached_catalog(
+        &self,
+        server: &ScratchServer,
+        scope: &Scope,
+        cache: &Cache,
+    ) -> Result<Catalog> {
+        let key = self.cache_key(server.server_version(), scope);
+        if let Some(catalog) = cache.catalog("declared", &key) {
+            return Ok(catalog);
+        }
+        let catalog = self.catalog(server, scope).await?;
+        cache.store("declared", &key, &catalog);
+        Ok(catalog)
+    }
+
+    fn cache_key(&self, server_version: u32, scope: &Scope) -> Key {
+        let mut key = Key::new("declared", server_version);
+        match scope {
+            Scope::AllUserSchemas => key.add(b"*"),
+            Scope::Schemas(names) => key.add(names.join("\n").as_bytes()),
+        };
+        for file in &self.files {
+            let relative = file.path.strip_prefix(&self.dir).unwrap_or(&file.path);
+            key.add(relative.to_string_lossy().as_bytes())
+                .add(file.text.as_bytes());
+        }
+        key
     }
 
     /// Applies the files to a new scratch database on `server`, introspects the managed

@@ -9,13 +9,16 @@
 #![warn(missing_docs)]
 
 pub mod apply;
+pub mod cache;
 pub mod cli;
 pub mod config;
 pub mod data;
 pub mod declared;
 pub mod dev;
 pub mod error;
+pub mod history;
 pub mod introspect;
+pub mod migrations;
 pub mod pg;
 pub mod scratch;
 pub mod source;

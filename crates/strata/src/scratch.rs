@@ -34,6 +34,7 @@ pub struct ScratchServer {
     admin: Client,
     prefix: String,
     live: Mutex<BTreeSet<String>>,
+    server_version: u32,
 }
 
 /// A scratch database. Drop it with [`ScratchServer::drop_db`]; one that is merely forgotten is
@@ -67,11 +68,17 @@ impl ScratchServer {
     /// its own).
     pub async fn with_prefix(url: &DbUrl, prefix: &str) -> Result<ScratchServer> {
         let admin = pg::connect(url).await?;
+        let server_version = admin
+            .query_one("SELECT current_setting('server_version_num')::int", &[])
+            .await
+            .map_err(|e| Error::db(format!("reading the server version of {url}"), e))?
+            .get::<_, i32>(0) as u32;
         let server = ScratchServer {
             url: url.clone(),
             admin,
             prefix: prefix.to_owned(),
             live: Mutex::default(),
+            server_version,
         };
         server.sweep().await?;
         Ok(server)
@@ -80,6 +87,11 @@ impl ScratchServer {
     /// The maintenance database's URL.
     pub fn url(&self) -> &DbUrl {
         &self.url
+    }
+
+    /// The server's `server_version_num` (e.g. 150018): what normalised catalogs depend on.
+    pub fn server_version(&self) -> u32 {
+        self.server_version
     }
 
     /// Drops every database with this server's prefix whose owner is gone. Returns their names.

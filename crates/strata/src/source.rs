@@ -3,10 +3,10 @@
 //! A source is a database (its URL) or a folder of declared SQL files (normalised in a scratch
 //! database). Migration histories join this list with the commands that need them.
 
-use strata_core::catalog::Catalog;
+use strata_core::catalog::{Catalog, QualName};
 
 use crate::declared::Declared;
-use crate::introspect::{Scope, introspect};
+use crate::introspect::{Scope, introspect_without};
 use crate::scratch::ScratchServer;
 use crate::url::DbUrl;
 use crate::{Error, Result};
@@ -41,11 +41,17 @@ impl Source {
 
     /// The catalog of the source's managed schemas. Declared files need a server for a scratch
     /// database.
-    pub async fn catalog(&self, scope: &Scope, scratch: Option<&ScratchServer>) -> Result<Catalog> {
+    /// `tracking` names strata's tracking tables, left out of a database's catalog.
+    pub async fn catalog(
+        &self,
+        scope: &Scope,
+        scratch: Option<&ScratchServer>,
+        tracking: &[QualName],
+    ) -> Result<Catalog> {
         match self {
             Source::Database(url) => {
                 let client = crate::pg::connect(url).await?;
-                Ok(introspect(&client, scope).await?.catalog)
+                Ok(introspect_without(&client, scope, tracking).await?.catalog)
             }
             Source::Declared(dir) => {
                 let declared = Declared::load(dir, &[])?;

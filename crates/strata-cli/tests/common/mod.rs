@@ -59,3 +59,27 @@ unsafe extern "C" {
     #[link_name = "geteuid"]
     fn libc_geteuid() -> u32;
 }
+
+/// Declares the seed's example: `schemas/questions/schema.sql` (the text given) and
+/// `schemas/analytics/schema.sql` (an `events` table).
+pub fn declare(root: &Path, questions: &str) {
+    std::fs::create_dir_all(root.join("schemas/questions")).unwrap();
+    std::fs::create_dir_all(root.join("schemas/analytics")).unwrap();
+    std::fs::write(root.join("schemas/questions/schema.sql"), questions).unwrap();
+    std::fs::write(
+        root.join("schemas/analytics/schema.sql"),
+        "CREATE SCHEMA analytics;\nCREATE TABLE analytics.events (id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY, name text NOT NULL, at timestamptz DEFAULT now());\n",
+    )
+    .unwrap();
+}
+
+/// The seed's `questions` schema, first version.
+pub const V1: &str = "CREATE SCHEMA questions;\n\
+CREATE TYPE questions.kind AS ENUM ('single', 'multi');\n\
+CREATE TABLE questions.batteries (\n  id serial PRIMARY KEY,\n  label text NOT NULL UNIQUE,\n  prefix varchar(10)\n);\n\
+CREATE TABLE questions.questions (\n  id serial PRIMARY KEY,\n  battery_id int NOT NULL REFERENCES questions.batteries (id),\n  code text NOT NULL,\n  kind questions.kind NOT NULL DEFAULT 'single'\n);\n";
+
+/// The one text value a query returns.
+pub async fn one(db: &strata_testkit::TestDb, sql: &str) -> String {
+    db.client().await.query_one(sql, &[]).await.unwrap().get(0)
+}

@@ -328,6 +328,15 @@ impl Catalog {
         roles.into_iter().collect()
     }
 
+    /// Removes a table and the sequences it owns (a `serial` column's), as if it were not
+    /// there: strata's own tracking tables live in user schemas but are never the user's schema.
+    pub fn remove_table(&mut self, name: &QualName) {
+        if self.tables.remove(name).is_some() {
+            self.sequences
+                .retain(|_, s| s.owned_by.as_ref().is_none_or(|(table, _)| table != name));
+        }
+    }
+
     /// The number of objects, for summaries: schemas, tables, views, sequences, types,
     /// functions, and the indexes, constraints, triggers and policies of tables and views.
     pub fn object_count(&self) -> usize {
@@ -388,6 +397,29 @@ mod tests {
         assert_eq!(first, catalog.clone().hash());
         catalog.schemas.get_mut("app").unwrap().comment = Some("x".into());
         assert_ne!(first, catalog.hash());
+    }
+
+    #[test]
+    fn removing_a_table_takes_its_owned_sequences() {
+        let name = QualName::new("public", "data_migrations");
+        let mut catalog = Catalog::default();
+        catalog.tables.insert(name.clone(), Table::default());
+        let owned = Sequence {
+            owned_by: Some((name.clone(), "id".into())),
+            ..Sequence::default()
+        };
+        catalog
+            .sequences
+            .insert(QualName::new("public", "data_migrations_id_seq"), owned);
+        catalog
+            .sequences
+            .insert(QualName::new("public", "free"), Sequence::default());
+        catalog.remove_table(&name);
+        assert!(catalog.tables.is_empty());
+        assert_eq!(
+            catalog.sequences.keys().collect::<Vec<_>>(),
+            [&QualName::new("public", "free")]
+        );
     }
 
     #[test]

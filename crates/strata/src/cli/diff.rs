@@ -34,9 +34,10 @@ pub(super) async fn run(context: &Context, global: &Global, args: DiffArgs) -> R
     } else {
         None
     };
+    let tracking = project.tracking_tables()?;
     let (from, to) = tokio::try_join!(
-        from_source.catalog(&scope, server.as_deref()),
-        to_source.catalog(&scope, server.as_deref())
+        from_source.catalog(&scope, server.as_deref(), &tracking),
+        to_source.catalog(&scope, server.as_deref(), &tracking)
     )?;
     let renames = parse_renames(&args.renames, &from).map_err(Error::Invalid)?;
     let plan = diff(&from, &to, &renames)

@@ -14,7 +14,8 @@ pub(super) async fn run(context: &Context, global: &Global, args: InspectArgs) -
     let project = context.project(global)?;
     let (client, url) = context.connect_target(&project, &args.target).await?;
     let scope = context.scope(&project, &args.schemas);
-    let result = introspect::introspect(&client, &scope).await?;
+    let result =
+        introspect::introspect_without(&client, &scope, &project.tracking_tables()?).await?;
     if !result.unmodeled.is_empty() {
         let list: Vec<String> = result.unmodeled.iter().map(|u| format!("  {u}")).collect();
         if args.strict {

@@ -4,12 +4,17 @@
 //! Exit codes: 0 success; 1 the command ran and found something (pending, drift, not running);
 //! 2 error; 130 interrupted (after cleanup).
 
+mod check;
 mod dev;
 mod diff;
+mod generate;
 mod inspect;
+mod migrate;
 mod opt;
 mod pull;
 mod push;
+mod renames;
+mod status;
 
 use std::ffi::OsString;
 use std::io::Write as _;
@@ -156,6 +161,55 @@ impl Context {
         Ok((crate::pg::connect(&url).await?, url))
     }
 
+    /// The declared schema files of the project.
+    fn declared(&self, project: &Project) -> Result<crate::declared::Declared> {
+        crate::declared::Declared::load(
+            &project.root.join(&project.config.schema.dir),
+            &project.config.schema.schemas,
+        )
+    }
+
+    /// The migrations folder of the project.
+    fn migrations(&self, project: &Project) -> Result<crate::migrations::MigrationsDir> {
+        crate::migrations::MigrationsDir::load(&project.root.join(&project.config.migrations.dir))
+    }
+
+    /// The schemas strata manages in a database: `schema.schemas`, else the declared folders,
+    /// else every user schema (a deploy may ship without the declared files).
+    fn managed_scope(&self, project: &Project) -> crate::introspect::Scope {
+        use crate::introspect::Scope;
+        if !project.config.schema.schemas.is_empty() {
+            return Scope::Schemas(project.config.schema.schemas.clone());
+        }
+        match self.declared(project) {
+            Ok(declared) if !declared.schemas.is_empty() => declared.scope(),
+            _ => Scope::AllUserSchemas,
+        }
+    }
+
+    /// The history table of the project.
+    fn history(&self, project: &Project) -> Result<crate::history::History> {
+        Ok(crate::history::History::new(crate::config::table_name(
+            "migrations.table",
+            &project.config.migrations.table,
+        )?))
+    }
+
+    /// The catalog of a live database's managed schemas, without strata's tracking tables.
+    async fn live_catalog(
+        &self,
+        project: &Project,
+        client: &tokio_postgres::Client,
+        scope: &crate::introspect::Scope,
+    ) -> Result<strata_core::catalog::Catalog> {
+        let tracking = project.tracking_tables()?;
+        Ok(
+            crate::introspect::introspect_without(client, scope, &tracking)
+                .await?
+                .catalog,
+        )
+    }
+
     async fn drop_scratch(&self) {
         let servers: Vec<_> = self
             .scratch
@@ -178,7 +232,31 @@ async fn dispatch(context: &Context, cli: opt::Cli) -> Result<Outcome> {
         opt::Command::Inspect(args) => inspect::run(context, &cli.global, args).await,
         opt::Command::Pull(args) => pull::run(context, &cli.global, args).await,
         opt::Command::Push(args) => push::run(context, &cli.global, args).await,
+        opt::Command::Generate(args) => generate::run(context, &cli.global, args).await,
+        opt::Command::Migrate(args) => migrate::run(context, &cli.global, args).await,
+        opt::Command::Check(args) => check::run(context, &cli.global, args).await,
+        opt::Command::Status(args) => status::run(context, &cli.global, args).await,
+        opt::Command::Sum => generate::sum(context, &cli.global),
     }
+}
+
+/// Whether a person can answer questions (standard input and error are terminals).
+fn interactive() -> bool {
+    use std::io::IsTerminal as _;
+    std::io::stdin().is_terminal() && std::io::stderr().is_terminal()
+}
+
+/// Asks a yes/no question on standard error; anything but yes is no.
+fn ask(question: &str) -> Result<bool> {
+    use std::io::BufRead as _;
+    eprint!("{question}");
+    let _ = std::io::stderr().flush();
+    let mut answer = String::new();
+    std::io::stdin()
+        .lock()
+        .read_line(&mut answer)
+        .map_err(|e| Error::io("reading the answer", e))?;
+    Ok(matches!(answer.trim(), "y" | "Y" | "yes"))
 }
 
 /// Prints a line to standard output. A closed pipe (`strata … | head`) is not an error.

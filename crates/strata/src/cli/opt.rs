@@ -32,6 +32,16 @@ pub enum Command {
     Pull(PullArgs),
     /// Sync the database with the declared schema files directly (development).
     Push(PushArgs),
+    /// Write a new migration from the declared schema files (compared with the migration history).
+    Generate(GenerateArgs),
+    /// Apply pending migrations.
+    Migrate(MigrateArgs),
+    /// Check the migrations folder, the history against the declared files, and the database for drift (exit 1 on a finding).
+    Check(CheckArgs),
+    /// Applied, pending and failed migrations, drift, and whether the database matches the declared files.
+    Status(StatusArgs),
+    /// Rewrite schema-migrations/strata.sum after you reviewed the migration files.
+    Sum,
     /// The embedded development database (used when no database URL is configured).
     Dev {
         #[command(subcommand)]
@@ -137,4 +147,61 @@ pub struct PullArgs {
     /// Overwrite files that differ from what pull would write (local edits are lost).
     #[arg(long)]
     pub force: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct GenerateArgs {
+    /// The migration's description, in its file name (default: from what changes).
+    #[arg(long, value_name = "NAME")]
+    pub name: Option<String>,
+
+    /// Write an empty migration for hand-written SQL.
+    #[arg(long)]
+    pub custom: bool,
+
+    /// Plan a rename instead of a drop and a create: OLD=NEW, e.g. questions.batteries.label=name (repeatable).
+    #[arg(long = "rename", value_name = "OLD=NEW")]
+    pub renames: Vec<String>,
+
+    /// Treat undecided renames as drop and create without asking.
+    #[arg(long)]
+    pub force: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct MigrateArgs {
+    #[command(flatten)]
+    pub target: Target,
+
+    /// Apply migrations up to and including this number.
+    #[arg(long, value_name = "VERSION")]
+    pub to: Option<String>,
+
+    /// Say what would be applied and change nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+
+    /// Apply pending migrations older than the newest applied one (merged from another branch).
+    #[arg(long)]
+    pub allow_out_of_order: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct CheckArgs {
+    #[command(flatten)]
+    pub target: Target,
+
+    /// Print the findings as JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct StatusArgs {
+    #[command(flatten)]
+    pub target: Target,
+
+    /// Print the status as JSON.
+    #[arg(long)]
+    pub json: bool,
 }

@@ -7,7 +7,6 @@ use strata_core::catalog::Catalog;
 use strata_core::diff::diff;
 use strata_core::plan::{ObjectRef, Step};
 
-use crate::introspect::introspect;
 use crate::{Error, Result};
 
 use super::opt::{Global, PullArgs};
@@ -17,7 +16,7 @@ pub(super) async fn run(context: &Context, global: &Global, args: PullArgs) -> R
     let project = context.project(global)?;
     let (client, url) = context.connect_target(&project, &args.target).await?;
     let scope = context.scope(&project, &[]);
-    let live = introspect(&client, &scope).await?.catalog;
+    let live = context.live_catalog(&project, &client, &scope).await?;
 
     // What every new database already has (the public schema, plpgsql) is not written.
     let mut base = Catalog::default();

@@ -1,19 +1,17 @@
 //! `strata push`: the declared schema straight into a database (the development loop).
 
-use std::io::{BufRead as _, IsTerminal as _, Write as _};
-
-use strata_core::diff::{annotated_renames, diff, parse_renames, rename_candidates};
+use strata_core::diff::diff;
 use strata_core::plan::{Plan, RowCheck};
 use strata_core::render::qualified;
 use strata_core::sql::quote_ident;
 use tokio_postgres::Client;
 
+use crate::cache::Cache;
 use crate::declared::Declared;
-use crate::introspect::introspect;
 use crate::{Error, Result, apply, verify};
 
 use super::opt::{Global, PushArgs};
-use super::{Context, Outcome, say};
+use super::{Context, Outcome, ask, interactive, renames, say};
 
 pub(super) async fn run(context: &Context, global: &Global, args: PushArgs) -> Result<Outcome> {
     let project = context.project(global)?;
@@ -24,53 +22,16 @@ pub(super) async fn run(context: &Context, global: &Global, args: PushArgs) -> R
     let scope = declared.scope();
     let server = context.scratch_server(&project).await?;
     let (client, url) = context.connect_target(&project, &args.target).await?;
+    let cache = Cache::new(&project.root);
     let (live, wanted) = tokio::try_join!(
-        async { Ok(introspect(&client, &scope).await?.catalog) },
-        declared.catalog(&server, &scope)
+        context.live_catalog(&project, &client, &scope),
+        declared.cached_catalog(&server, &scope, &cache)
     )?;
 
-    // Renames: flags, then annotations in the declared files whose old object is still there
-    // (an annotation outlives the push that applied it).
-    let mut texts = args.renames.clone();
-    for file in &declared.files {
-        for text in annotated_renames(&file.text) {
-            if parse_renames(&[texts.clone(), vec![text.clone()]].concat(), &live).is_ok() {
-                texts.push(text);
-            }
-        }
-    }
-    let mut renames = parse_renames(&texts, &live).map_err(Error::Invalid)?;
-    let decided: Vec<String> = texts
-        .iter()
-        .filter_map(|t| t.split_once('=').map(|(old, _)| old.trim().to_owned()))
-        .collect();
-    let undecided: Vec<_> = rename_candidates(&live, &wanted)
-        .into_iter()
-        .filter(|c| !decided.contains(&c.old_path))
-        .collect();
-    if !undecided.is_empty() && !args.force {
-        if interactive() {
-            for candidate in &undecided {
-                if ask(&format!(
-                    "is {} {} renamed to {}? [y/N] ",
-                    candidate.kind, candidate.old_path, candidate.new_name
-                ))? {
-                    texts.push(format!("{}={}", candidate.old_path, candidate.new_name));
-                }
-            }
-            renames = parse_renames(&texts, &live).map_err(Error::Invalid)?;
-        } else {
-            let flags: Vec<String> = undecided
-                .iter()
-                .map(|c| format!("  {}", c.flag()))
-                .collect();
-            eprintln!(
-                "strata: these may be renames; say which with\n{}\nor pass --force to drop and create them (or add `-- strata:renamed-from OLD` in the declared file)",
-                flags.join("\n")
-            );
-            return Ok(Outcome::Found);
-        }
-    }
+    let Some(renames) = renames::resolve(&args.renames, &declared, &live, &wanted, args.force)?
+    else {
+        return Ok(Outcome::Found);
+    };
 
     let plan = diff(&live, &wanted, &renames)
         .map_err(|e| Error::Invalid(format!("no plan for {url}: {e}")))?;
@@ -107,7 +68,7 @@ pub(super) async fn run(context: &Context, global: &Global, args: PushArgs) -> R
         .await
         .map_err(|f| Error::Invalid(format!("push stopped: {f}")))?;
     // The database must now match the declared files.
-    let after = introspect(&client, &scope).await?.catalog;
+    let after = context.live_catalog(&project, &client, &scope).await?;
     let left = diff(&after, &wanted, &[]).map_err(|e| Error::Invalid(e.to_string()))?;
     if !left.is_empty() {
         return Err(Error::NotConverged {
@@ -182,19 +143,4 @@ async fn count_losses(client: &Client, plan: &Plan) -> Result<Vec<String>> {
         }
     }
     Ok(out)
-}
-
-fn interactive() -> bool {
-    std::io::stdin().is_terminal() && std::io::stderr().is_terminal()
-}
-
-fn ask(question: &str) -> Result<bool> {
-    eprint!("{question}");
-    let _ = std::io::stderr().flush();
-    let mut answer = String::new();
-    std::io::stdin()
-        .lock()
-        .read_line(&mut answer)
-        .map_err(|e| Error::io("reading the answer", e))?;
-    Ok(matches!(answer.trim(), "y" | "Y" | "yes"))
 }

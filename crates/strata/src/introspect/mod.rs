@@ -68,6 +68,20 @@ pub async fn introspect(client: &Client, scope: &Scope) -> Result<Introspection>
     Ok(introspection)
 }
 
+/// As [`introspect`], leaving out `tables` (strata's tracking tables, which live in user
+/// schemas but are not part of the user's schema).
+pub async fn introspect_without(
+    client: &Client,
+    scope: &Scope,
+    tables: &[strata_core::catalog::QualName],
+) -> Result<Introspection> {
+    let mut introspection = introspect(client, scope).await?;
+    for table in tables {
+        introspection.catalog.remove_table(table);
+    }
+    Ok(introspection)
+}
+
 /// The connection, counting every request sent through it (a batch of simple statements counts
 /// once: it is one round trip).
 struct Session<'a> {

@@ -1,0 +1,169 @@
+//! `strata check`: is everything in agreement? The migrations folder with `strata.sum`, the
+//! history with the declared files, the database with its history. Exit 1 on any finding.
+
+use serde::Serialize;
+use strata_core::catalog::Catalog;
+use strata_core::diff::diff;
+
+use crate::cache::Cache;
+use crate::history::{Applied, compare};
+use crate::introspect::Scope;
+use crate::migrations::{self, Finding, MigrationsDir};
+use crate::scratch::ScratchServer;
+use crate::{Error, Result, verify};
+
+use super::opt::{CheckArgs, Global};
+use super::{Context, Outcome, say};
+
+#[derive(Serialize)]
+struct Report {
+    findings: Vec<Finding>,
+    pending: Vec<String>,
+}
+
+pub(super) async fn run(context: &Context, global: &Global, args: CheckArgs) -> Result<Outcome> {
+    let project = context.project(global)?;
+    let folder = context.migrations(&project)?;
+    let mut findings = folder.findings();
+    let scope = context.managed_scope(&project);
+    let server = context.scratch_server(&project).await?;
+    let cache = Cache::new(&project.root);
+
+    // The history against the declared files.
+    if let Ok(declared) = context.declared(&project) {
+        let (history, wanted) = tokio::try_join!(
+            migrations::replay(&folder.migrations, &server, &scope, &cache),
+            declared.cached_catalog(&server, &scope, &cache)
+        )?;
+        let plan = diff(&history, &wanted, &[]).map_err(|e| Error::Invalid(e.to_string()))?;
+        if !plan.is_empty() {
+            findings.push(Finding {
+                kind: "unsynced",
+                message: format!(
+                    "the declared files hold changes that no migration does; run `strata generate`:\n    {}",
+                    verify::summarize(&plan).join("\n    ")
+                ),
+            });
+        }
+    }
+
+    // The database against its history.
+    let history = context.history(&project)?;
+    let (client, url) = context.connect_target(&project, &args.target).await?;
+    let applied = history.read(&client).await?;
+    let comparison = compare(&folder, &applied);
+    findings.extend(comparison.findings.iter().cloned());
+    for row in &comparison.partial {
+        findings.push(partial_finding(row));
+    }
+    let live = context.live_catalog(&project, &client, &scope).await?;
+    if let Some(finding) = drift(&folder, &applied, &live, &server, &scope, &cache).await? {
+        findings.push(finding);
+    }
+    let pending: Vec<String> = comparison
+        .pending
+        .iter()
+        .map(|m| m.file_name.clone())
+        .collect();
+
+    if args.json {
+        let report = Report { findings, pending };
+        say(serde_json::to_string_pretty(&report).expect("a report serialises"));
+        return Ok(if report.findings.is_empty() {
+            Outcome::Done
+        } else {
+            Outcome::Found
+        });
+    }
+    for finding in &findings {
+        say(format!("{}: {}", finding.kind, finding.message));
+    }
+    if !pending.is_empty() {
+        say(format!(
+            "pending on {url} (not a problem; `strata migrate` applies them): {}",
+            pending.join(", ")
+        ));
+    }
+    if findings.is_empty() {
+        say(format!(
+            "ok: {} migration{}, strata.sum, the declared files and {url} agree",
+            folder.migrations.len(),
+            if folder.migrations.len() == 1 {
+                ""
+            } else {
+                "s"
+            }
+        ));
+        Ok(Outcome::Done)
+    } else {
+        say(format!(
+            "{} finding{}",
+            findings.len(),
+            if findings.len() == 1 { "" } else { "s" }
+        ));
+        Ok(Outcome::Found)
+    }
+}
+
+/// A migration that stopped halfway.
+pub(super) fn partial_finding(row: &Applied) -> Finding {
+    Finding {
+        kind: "partial",
+        message: format!(
+            "{} stopped after statement {}{}; fix the cause and run `strata migrate` to continue",
+            row.file_name(),
+            row.statements_done.unwrap_or(0),
+            row.error
+                .as_deref()
+                .map(|e| format!(": {e}"))
+                .unwrap_or_default()
+        ),
+    }
+}
+
+/// Whether the database differs from the state its applied migrations give. The catalog hash
+/// recorded by the last `migrate` answers cheaply; when it differs (or is missing), the applied
+/// migrations are replayed and the differing objects listed.
+pub(super) async fn drift(
+    folder: &MigrationsDir,
+    applied: &[Applied],
+    live: &Catalog,
+    server: &ScratchServer,
+    scope: &Scope,
+    cache: &Cache,
+) -> Result<Option<Finding>> {
+    if recorded_hash(applied).is_some_and(|hash| hash == live.hash()) {
+        return Ok(None);
+    }
+    let ran: Vec<_> = folder
+        .migrations
+        .iter()
+        .filter(|m| {
+            applied
+                .iter()
+                .any(|r| r.version == m.version && r.status == "applied")
+        })
+        .cloned()
+        .collect();
+    let expected = migrations::replay(&ran, server, scope, cache).await?;
+    let plan = diff(&expected, live, &[]).map_err(|e| Error::Invalid(e.to_string()))?;
+    if plan.is_empty() {
+        return Ok(None);
+    }
+    Ok(Some(Finding {
+        kind: "drift",
+        message: format!(
+            "the database differs from what its applied migrations give (changed by hand?); from the history, these steps would make it what it is:\n    {}\nput the change in a migration, or undo it",
+            verify::summarize(&plan).join("\n    ")
+        ),
+    }))
+}
+
+/// The catalog hash recorded after the most recent migrate run.
+pub(super) fn recorded_hash(applied: &[Applied]) -> Option<&str> {
+    applied
+        .iter()
+        .filter(|r| r.status == "applied")
+        .max_by(|a, b| a.applied_at.cmp(&b.applied_at))
+        .and_then(|r| r.catalog_hash.as_deref())
+}

@@ -1,0 +1,266 @@
+//! `strata generate`: the declared schema compared with the migration history, written as a new
+//! migration file; and `strata sum`, which re-records the files after review.
+
+use strata_core::diff::diff;
+use strata_core::plan::{Plan, RunMode, Step};
+
+use crate::cache::Cache;
+use crate::config::Prefix;
+use crate::migrations::{self, MigrationsDir, NO_TRANSACTION};
+use crate::{Error, Result, verify};
+
+use super::opt::{GenerateArgs, Global};
+use super::{Context, Outcome, renames, say};
+
+pub(super) async fn run(context: &Context, global: &Global, args: GenerateArgs) -> Result<Outcome> {
+    let project = context.project(global)?;
+    let mut folder = context.migrations(&project)?;
+    refuse_findings(&folder)?;
+    let timestamp = project.config.migrations.prefix == Prefix::Timestamp;
+    if let Some(name) = &args.name {
+        check_name(name)?;
+    }
+
+    if args.custom {
+        let name = args.name.clone().unwrap_or_else(|| "custom".into());
+        let file_name = format!("{}_{name}.sql", folder.next_version(timestamp));
+        let text = format!(
+            "-- {file_name}: hand-written SQL, written by `strata generate --custom`.\n\
+             -- It runs in one transaction together with its history row. To run it statement by\n\
+             -- statement outside a transaction (CREATE INDEX CONCURRENTLY), make the first line:\n\
+             -- {NO_TRANSACTION}\n\n"
+        );
+        write_new(&folder, &file_name, &text)?;
+        folder = context.migrations(&project)?;
+        folder.write_sum()?;
+        say(format!(
+            "wrote {}; add your SQL, then run `strata sum`",
+            folder.dir.join(&file_name).display()
+        ));
+        return Ok(Outcome::Done);
+    }
+
+    let declared = context.declared(&project)?;
+    let scope = declared.scope();
+    let server = context.scratch_server(&project).await?;
+    let cache = Cache::new(&project.root);
+    let (history, wanted) = tokio::try_join!(
+        migrations::replay(&folder.migrations, &server, &scope, &cache),
+        declared.cached_catalog(&server, &scope, &cache)
+    )?;
+    let Some(renames) = renames::resolve(&args.renames, &declared, &history, &wanted, args.force)?
+    else {
+        return Ok(Outcome::Found);
+    };
+    let plan = diff(&history, &wanted, &renames)
+        .map_err(|e| Error::Invalid(format!("no migration can be planned: {e}")))?;
+    if plan.is_empty() {
+        say(format!(
+            "nothing to do: the migrations in {} already give the declared schema",
+            folder.dir.display()
+        ));
+        return Ok(Outcome::Done);
+    }
+    verify::verify(&server, &history, &plan, &wanted, &scope).await?;
+
+    // Steps that cannot run in a transaction go to files of their own, run statement by
+    // statement; the rest stays atomic.
+    let groups = groups(&plan);
+    let base = args
+        .name
+        .clone()
+        .unwrap_or_else(|| default_name(&plan, folder.migrations.is_empty()));
+    let mut written = Vec::new();
+    for (i, steps) in groups.iter().enumerate() {
+        let version = folder.next_version(timestamp);
+        let name = if groups.len() == 1 {
+            base.clone()
+        } else {
+            format!("{base}_{}", i + 1)
+        };
+        let file_name = format!("{version}_{name}.sql");
+        write_new(&folder, &file_name, &render(&file_name, steps))?;
+        written.push(file_name);
+        folder = context.migrations(&project)?;
+    }
+    folder.write_sum()?;
+    // The new history gives the declared schema (just verified): the next command need not
+    // replay it.
+    migrations::remember(
+        &folder.migrations,
+        server.server_version(),
+        &scope,
+        &cache,
+        &wanted,
+    );
+    let hazards: Vec<&str> = plan.hazards().iter().map(|h| h.describe()).collect();
+    for file_name in &written {
+        say(format!("wrote {}", folder.dir.join(file_name).display()));
+    }
+    say(format!(
+        "{} step{}{}; review the file, then run `strata migrate`",
+        plan.steps.len(),
+        if plan.steps.len() == 1 { "" } else { "s" },
+        if hazards.is_empty() {
+            String::new()
+        } else {
+            format!(" (hazards: {})", hazards.join(", "))
+        }
+    ));
+    Ok(Outcome::Done)
+}
+
+/// `strata sum`: records the files as they are, after review.
+pub(super) fn sum(context: &Context, global: &Global) -> Result<Outcome> {
+    let project = context.project(global)?;
+    let mut folder = context.migrations(&project)?;
+    let findings = folder.sum_findings();
+    folder.write_sum()?;
+    for finding in &findings {
+        say(format!(
+            "recorded: {}",
+            finding.message.split(';').next().unwrap_or("")
+        ));
+    }
+    say(format!(
+        "wrote {} ({} migration{})",
+        folder.dir.join(migrations::SUM_FILE).display(),
+        folder.migrations.len(),
+        if folder.migrations.len() == 1 {
+            ""
+        } else {
+            "s"
+        }
+    ));
+    Ok(Outcome::Done)
+}
+
+fn refuse_findings(folder: &MigrationsDir) -> Result<()> {
+    let findings = folder.findings();
+    if findings.is_empty() {
+        return Ok(());
+    }
+    let list: Vec<String> = findings
+        .iter()
+        .map(|f| format!("  {}", f.message))
+        .collect();
+    Err(Error::Invalid(format!(
+        "{} needs attention first:\n{}\nnothing was written",
+        folder.dir.display(),
+        list.join("\n")
+    )))
+}
+
+fn check_name(name: &str) -> Result<()> {
+    if name.is_empty()
+        || !name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+    {
+        return Err(Error::Invalid(format!(
+            "--name {name:?}: use letters, digits, `_` and `-` only (it becomes part of the file name)"
+        )));
+    }
+    Ok(())
+}
+
+/// Consecutive steps with the same run mode.
+fn groups(plan: &Plan) -> Vec<&[Step]> {
+    let mut groups = Vec::new();
+    let mut start = 0;
+    for i in 1..=plan.steps.len() {
+        if i == plan.steps.len() || plan.steps[i].run != plan.steps[start].run {
+            groups.push(&plan.steps[start..i]);
+            start = i;
+        }
+    }
+    groups
+}
+
+/// `init` for the first migration, else the first changed object's name.
+fn default_name(plan: &Plan, first: bool) -> String {
+    if first {
+        return "init".into();
+    }
+    let object = plan.steps.first().map_or("", |s| s.object.as_str());
+    let mut name: String = object
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() {
+                c.to_ascii_lowercase()
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    name = name.trim_matches('_').chars().take(40).collect();
+    if name.is_empty() {
+        name = "update".into();
+    }
+    let objects: std::collections::BTreeSet<&str> =
+        plan.steps.iter().map(|s| s.object.as_str()).collect();
+    if objects.len() > 1 {
+        name.push_str("_and_more");
+    }
+    name
+}
+
+/// A migration file: directives, a header that summarises the changes and hazards, the steps.
+fn render(file_name: &str, steps: &[Step]) -> String {
+    let mut out = String::new();
+    let alone = steps.first().is_some_and(|s| s.run == RunMode::Alone);
+    if alone {
+        out.push_str(NO_TRANSACTION);
+        out.push('\n');
+    }
+    out.push_str(&format!(
+        "-- {file_name}: written by `strata generate` from the declared schema. Review it before you commit it.\n"
+    ));
+    if alone {
+        out.push_str("-- Its statements cannot run in a transaction: `strata migrate` runs them one by one and records each.\n");
+    }
+    out.push_str("--\n-- Changes:\n");
+    for step in steps {
+        let first = step.sql.lines().next().unwrap_or("");
+        let first: String = first.chars().take(100).collect();
+        out.push_str(&format!("--   {first}\n"));
+    }
+    let mut hazards: Vec<String> = Vec::new();
+    for step in steps {
+        for hazard in &step.hazards {
+            hazards.push(format!("{} ({})", hazard.describe(), step.object));
+        }
+    }
+    if hazards.is_empty() {
+        out.push_str("-- Hazards: none.\n");
+    } else {
+        out.push_str("-- Hazards:\n");
+        for hazard in hazards {
+            out.push_str(&format!("--   {hazard}\n"));
+        }
+    }
+    for step in steps {
+        out.push('\n');
+        if !step.hazards.is_empty() {
+            let list: Vec<&str> = step.hazards.iter().map(|h| h.describe()).collect();
+            out.push_str(&format!("-- hazard: {}\n", list.join(", ")));
+        }
+        out.push_str(&step.sql);
+        out.push_str(";\n");
+    }
+    out
+}
+
+/// Writes a new file, never over an existing one.
+fn write_new(folder: &MigrationsDir, file_name: &str, text: &str) -> Result<()> {
+    std::fs::create_dir_all(&folder.dir)
+        .map_err(|e| Error::io(format!("creating {}", folder.dir.display()), e))?;
+    let path = folder.dir.join(file_name);
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(&path)
+        .map_err(|e| Error::io(format!("creating {}", path.display()), e))?;
+    std::io::Write::write_all(&mut file, text.as_bytes())
+        .map_err(|e| Error::io(format!("writing {}", path.display()), e))
+}

@@ -1,0 +1,67 @@
+//! `strata migrate`: pending migrations applied to the database, under a lock.
+
+use std::time::Duration;
+
+use crate::history::{self, MigrateOptions};
+use crate::{Error, Result};
+
+use super::opt::{Global, MigrateArgs};
+use super::{Context, Outcome, say};
+
+pub(super) async fn run(context: &Context, global: &Global, args: MigrateArgs) -> Result<Outcome> {
+    let project = context.project(global)?;
+    let folder = context.migrations(&project)?;
+    let findings = folder.findings();
+    if !findings.is_empty() {
+        let list: Vec<String> = findings
+            .iter()
+            .map(|f| format!("  {}", f.message))
+            .collect();
+        return Err(Error::Invalid(format!(
+            "{} does not match what was reviewed:\n{}\nnothing was applied",
+            folder.dir.display(),
+            list.join("\n")
+        )));
+    }
+    let to = match &args.to {
+        Some(text) => Some(text.parse::<u128>().map_err(|_| {
+            Error::Invalid(format!(
+                "--to {text}: give a migration number, e.g. --to 0003"
+            ))
+        })?),
+        None => None,
+    };
+    let settings = &project.config.migrations;
+    let options = MigrateOptions {
+        to,
+        dry_run: args.dry_run,
+        allow_out_of_order: args.allow_out_of_order,
+        lock_timeout: settings.lock_timeout.clone(),
+        lock_retries: settings.lock_retries,
+        statement_timeout: settings.statement_timeout.clone(),
+        lock_wait: Duration::from_secs(settings.lock_wait_seconds),
+        scope: context.managed_scope(&project),
+        tracking: project.tracking_tables()?,
+    };
+    let history = context.history(&project)?;
+    let (client, url) = context.connect_target(&project, &args.target).await?;
+    let report = history::migrate(&client, &history, &folder, &options, &|line| {
+        eprintln!("strata: {line}")
+    })
+    .await?;
+    let count = report.applied.len();
+    let plural = if count == 1 { "" } else { "s" };
+    if args.dry_run {
+        say(format!(
+            "dry run: {count} migration{plural} would be applied to {url}; nothing was changed"
+        ));
+    } else if count == 0 {
+        say(format!("nothing to do: {url} is up to date"));
+    } else {
+        let total: u128 = report.applied.iter().map(|(_, ms)| ms).sum();
+        say(format!(
+            "applied {count} migration{plural} to {url} in {total} ms"
+        ));
+    }
+    Ok(Outcome::Done)
+}

@@ -1,0 +1,146 @@
+//! `strata status`: where the database stands, in one screen: applied, pending and stopped
+//! migrations, drift from the history, and whether it matches the declared files.
+
+use serde::Serialize;
+use strata_core::diff::diff;
+
+use crate::cache::Cache;
+use crate::history::{Applied, compare};
+use crate::{Error, Result, verify};
+
+use super::check::{partial_finding, recorded_hash};
+use super::opt::{Global, StatusArgs};
+use super::{Context, Outcome, say};
+
+#[derive(Serialize)]
+struct Status {
+    database: String,
+    applied: Vec<Applied>,
+    pending: Vec<String>,
+    stopped: Vec<String>,
+    problems: Vec<String>,
+    /// `none`, `drift` (the catalog hash differs from the one the last migrate recorded), or
+    /// `unknown` (nothing recorded).
+    drift: &'static str,
+    /// The steps that would make the database match the declared files (`None`: no declared
+    /// files).
+    declared_changes: Option<Vec<String>>,
+}
+
+pub(super) async fn run(context: &Context, global: &Global, args: StatusArgs) -> Result<Outcome> {
+    let project = context.project(global)?;
+    let folder = context.migrations(&project)?;
+    let scope = context.managed_scope(&project);
+    let history = context.history(&project)?;
+    let (client, url) = context.connect_target(&project, &args.target).await?;
+    let applied = history.read(&client).await?;
+    let comparison = compare(&folder, &applied);
+    let live = context.live_catalog(&project, &client, &scope).await?;
+    let drift = match recorded_hash(&applied) {
+        _ if applied.is_empty() => "unknown",
+        Some(hash) if hash == live.hash() => "none",
+        Some(_) => "drift",
+        None => "unknown",
+    };
+    let declared_changes = match context.declared(&project) {
+        Ok(declared) => {
+            let server = context.scratch_server(&project).await?;
+            let wanted = declared
+                .cached_catalog(&server, &scope, &Cache::new(&project.root))
+                .await?;
+            let plan = diff(&live, &wanted, &[]).map_err(|e| Error::Invalid(e.to_string()))?;
+            Some(verify::summarize(&plan))
+        }
+        Err(_) => None,
+    };
+    let status = Status {
+        database: url.to_string(),
+        applied: applied
+            .iter()
+            .filter(|r| r.status == "applied")
+            .cloned()
+            .collect(),
+        pending: comparison
+            .pending
+            .iter()
+            .map(|m| m.file_name.clone())
+            .collect(),
+        stopped: comparison
+            .partial
+            .iter()
+            .map(|r| partial_finding(r).message)
+            .collect(),
+        problems: folder
+            .findings()
+            .into_iter()
+            .chain(comparison.findings)
+            .map(|f| f.message)
+            .collect(),
+        drift,
+        declared_changes,
+    };
+    let found = !status.pending.is_empty()
+        || !status.stopped.is_empty()
+        || !status.problems.is_empty()
+        || status.drift == "drift"
+        || status
+            .declared_changes
+            .as_ref()
+            .is_some_and(|c| !c.is_empty());
+    if args.json {
+        say(serde_json::to_string_pretty(&status).expect("a status serialises"));
+    } else {
+        print(&status);
+    }
+    Ok(if found { Outcome::Found } else { Outcome::Done })
+}
+
+fn print(status: &Status) {
+    say(format!("database: {}", status.database));
+    say(format!("applied: {}", status.applied.len()));
+    for row in &status.applied {
+        say(format!(
+            "  {}  {}  {} ms  by {}",
+            row.file_name(),
+            row.applied_at,
+            row.execution_ms,
+            row.applied_by
+        ));
+    }
+    if status.pending.is_empty() {
+        say("pending: none");
+    } else {
+        say(format!(
+            "pending: {} (run `strata migrate`)",
+            status.pending.len()
+        ));
+        for name in &status.pending {
+            say(format!("  {name}"));
+        }
+    }
+    for line in &status.stopped {
+        say(format!("stopped: {line}"));
+    }
+    for line in &status.problems {
+        say(format!("problem: {line}"));
+    }
+    say(match status.drift {
+        "none" => "drift: none (the schema is as the last migration left it)",
+        "drift" => "drift: the schema changed since the last migration (`strata check` lists what)",
+        _ => "drift: unknown (no catalog hash recorded yet)",
+    });
+    match &status.declared_changes {
+        None => say("declared files: none"),
+        Some(changes) if changes.is_empty() => say("declared files: the database matches them"),
+        Some(changes) => {
+            say(format!(
+                "declared files: {} change{} would apply (`strata push --dry-run` shows the plan):",
+                changes.len(),
+                if changes.len() == 1 { "" } else { "s" }
+            ));
+            for line in changes {
+                say(format!("  {line}"));
+            }
+        }
+    }
+}

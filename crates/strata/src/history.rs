@@ -1,0 +1,711 @@
+//! The schema history table and `migrate`: pending migrations applied under a lock, each in a
+//! transaction together with its history row.
+//!
+//! A `no-transaction` migration cannot be atomic: it records its progress after every statement,
+//! so a failure (or a killed process) leaves a `partial` row that says what is applied, and the
+//! next run explains it, drops the INVALID index a failed `CREATE INDEX CONCURRENTLY` leaves
+//! behind, and continues from the statement that failed.
+//!
+//! The lock is a session advisory lock taken by polling `pg_try_advisory_lock` with backoff: a
+//! waiter blocked in `pg_advisory_lock` would sit in a transaction that `CREATE INDEX
+//! CONCURRENTLY` in the lock holder waits for, a deadlock.
+
+use std::time::{Duration, Instant};
+
+use serde::Serialize;
+use strata_core::catalog::QualName;
+use strata_core::render::qualified;
+use strata_core::split::Statement;
+use strata_core::sql::quote_literal;
+use tokio_postgres::Client;
+use tokio_postgres::error::SqlState;
+
+use crate::introspect::{Scope, introspect_without};
+use crate::migrations::{
+    Finding, Migration, MigrationsDir, checksum, script_error, statement_error,
+};
+use crate::{Error, Result};
+
+/// First key of the migrate lock ("STRM"); the second is a hash of the history table's name.
+const LOCK_CLASS: i32 = 0x5354_524D;
+
+/// The history table.
+#[derive(Debug, Clone)]
+pub struct History {
+    table: QualName,
+}
+
+/// One row of the history table.
+#[derive(Debug, Clone, Serialize)]
+pub struct Applied {
+    /// The migration's number as written.
+    pub version: String,
+    /// Its description.
+    pub name: String,
+    /// `sha256:` of the file when it was applied.
+    pub checksum: String,
+    /// When it was applied (the server's text form).
+    pub applied_at: String,
+    /// How long it ran.
+    pub execution_ms: i64,
+    /// The database user that applied it.
+    pub applied_by: String,
+    /// The catalog hash of the managed schemas after it (recorded for the last migration of each
+    /// run).
+    pub catalog_hash: Option<String>,
+    /// `applied`, or `partial` for a no-transaction migration that stopped.
+    pub status: String,
+    /// For a partial migration: how many statements are applied.
+    pub statements_done: Option<i32>,
+    /// For a partial migration: the checksum of the statements applied.
+    pub progress_checksum: Option<String>,
+    /// For a partial migration: why it stopped.
+    pub error: Option<String>,
+}
+
+impl Applied {
+    /// The file name it was applied from.
+    pub fn file_name(&self) -> String {
+        format!("{}_{}.sql", self.version, self.name)
+    }
+
+    fn number(&self) -> u128 {
+        self.version.parse().unwrap_or(0)
+    }
+}
+
+impl History {
+    /// The history table `table`.
+    pub fn new(table: QualName) -> History {
+        History { table }
+    }
+
+    /// The table's name.
+    pub fn table(&self) -> &QualName {
+        &self.table
+    }
+
+    /// Whether the table exists.
+    pub async fn exists(&self, client: &Client) -> Result<bool> {
+        let row = client
+            .query_one(
+                "SELECT to_regclass($1) IS NOT NULL",
+                &[&qualified(&self.table)],
+            )
+            .await
+            .map_err(|e| Error::db(format!("looking for {}", self.table), e))?;
+        Ok(row.get(0))
+    }
+
+    /// Creates the table when it is missing (take the lock first: two creators would race).
+    pub async fn ensure(&self, client: &Client) -> Result<()> {
+        let sql = format!(
+            "CREATE SCHEMA IF NOT EXISTS {schema};\n\
+             CREATE TABLE IF NOT EXISTS {table} (\n\
+               version text PRIMARY KEY,\n\
+               name text NOT NULL,\n\
+               checksum text NOT NULL,\n\
+               applied_at timestamptz NOT NULL DEFAULT now(),\n\
+               execution_ms bigint NOT NULL DEFAULT 0,\n\
+               applied_by text NOT NULL DEFAULT current_user,\n\
+               catalog_hash text,\n\
+               status text NOT NULL DEFAULT 'applied' CHECK (status IN ('applied', 'partial')),\n\
+               statements_done integer,\n\
+               progress_checksum text,\n\
+               error text\n\
+             )",
+            schema = strata_core::sql::quote_ident(&self.table.schema),
+            table = qualified(&self.table)
+        );
+        client
+            .batch_execute(&sql)
+            .await
+            .map_err(|e| Error::db(format!("creating the history table {}", self.table), e))
+    }
+
+    /// Every row, by number (none when the table does not exist).
+    pub async fn read(&self, client: &Client) -> Result<Vec<Applied>> {
+        if !self.exists(client).await? {
+            return Ok(Vec::new());
+        }
+        let sql = format!(
+            "SELECT version, name, checksum, applied_at::text, execution_ms, applied_by, catalog_hash, \
+                    status, statements_done, progress_checksum, error FROM {}",
+            qualified(&self.table)
+        );
+        let rows = client
+            .query(&sql, &[])
+            .await
+            .map_err(|e| Error::db(format!("reading {}", self.table), e))?;
+        let mut applied: Vec<Applied> = rows
+            .iter()
+            .map(|r| Applied {
+                version: r.get(0),
+                name: r.get(1),
+                checksum: r.get(2),
+                applied_at: r.get(3),
+                execution_ms: r.get(4),
+                applied_by: r.get(5),
+                catalog_hash: r.get(6),
+                status: r.get(7),
+                statements_done: r.get(8),
+                progress_checksum: r.get(9),
+                error: r.get(10),
+            })
+            .collect();
+        applied.sort_by(|a, b| (a.number(), &a.name).cmp(&(b.number(), &b.name)));
+        Ok(applied)
+    }
+
+    /// Takes the migrate lock of this history, polling with backoff for at most `wait`;
+    /// `waiting` is called once when someone else holds it.
+    pub async fn lock(
+        &self,
+        client: &Client,
+        wait: Duration,
+        waiting: impl FnOnce(),
+    ) -> Result<()> {
+        let started = Instant::now();
+        let mut delay = Duration::from_millis(20);
+        let mut waiting = Some(waiting);
+        let name = self.table.to_string();
+        loop {
+            let locked: bool = client
+                .query_one(
+                    "SELECT pg_try_advisory_lock($1, hashtext($2))",
+                    &[&LOCK_CLASS, &name],
+                )
+                .await
+                .map_err(|e| Error::db("taking the migrate lock", e))?
+                .get(0);
+            if locked {
+                return Ok(());
+            }
+            if started.elapsed() >= wait {
+                return Err(Error::Invalid(format!(
+                    "another strata migrate of this database held the lock on {} for {} s; try again when it is done (or raise migrations.lock_wait_seconds)",
+                    self.table,
+                    wait.as_secs()
+                )));
+            }
+            if let Some(waiting) = waiting.take() {
+                waiting();
+            }
+            tokio::time::sleep(delay).await;
+            delay = (delay * 2).min(Duration::from_secs(1));
+        }
+    }
+
+    /// Releases the lock (closing the session releases it too).
+    pub async fn unlock(&self, client: &Client) {
+        let _ = client
+            .query_one(
+                "SELECT pg_advisory_unlock($1, hashtext($2))",
+                &[&LOCK_CLASS, &self.table.to_string()],
+            )
+            .await;
+    }
+}
+
+/// The migrations folder compared with a database's history.
+#[derive(Debug, Default)]
+pub struct Comparison<'a> {
+    /// Files not applied yet (a partial one included), in order.
+    pub pending: Vec<&'a Migration>,
+    /// Rows of migrations that stopped halfway.
+    pub partial: Vec<Applied>,
+    /// Applied migrations whose file changed or disappeared, and pending ones older than the
+    /// newest applied one.
+    pub findings: Vec<Finding>,
+}
+
+/// Compares the files with the history rows.
+pub fn compare<'a>(folder: &'a MigrationsDir, applied: &[Applied]) -> Comparison<'a> {
+    let mut comparison = Comparison::default();
+    for row in applied {
+        let file = folder.migrations.iter().find(|m| m.version == row.version);
+        match file {
+            None => comparison.findings.push(Finding {
+                kind: "missing",
+                message: format!(
+                    "{} was applied ({}) but its file is gone from {}; restore it from version control",
+                    row.file_name(),
+                    row.applied_at,
+                    folder.dir.display()
+                ),
+            }),
+            Some(_) if row.status == "partial" => comparison.partial.push(row.clone()),
+            Some(file) if file.checksum != row.checksum => comparison.findings.push(Finding {
+                kind: "edited",
+                message: format!(
+                    "{} changed after it was applied ({}); an applied migration must stay as it ran: restore it from version control and put the change in a new migration (`strata generate`)",
+                    file.file_name, row.applied_at
+                ),
+            }),
+            Some(_) => {}
+        }
+    }
+    let newest = applied
+        .iter()
+        .filter(|r| r.status == "applied")
+        .map(Applied::number)
+        .max();
+    for migration in &folder.migrations {
+        match applied.iter().find(|r| r.version == migration.version) {
+            Some(row) if row.status == "applied" => {}
+            _ => {
+                if let Some(newest) = newest
+                    && migration.number < newest
+                    && !applied.iter().any(|r| r.version == migration.version)
+                {
+                    comparison.findings.push(Finding {
+                        kind: "out_of_order",
+                        message: format!(
+                            "{} is older than the newest applied migration ({newest}) but was never applied (merged from another branch?); renumber it above the newest and run `strata sum`, or pass --allow-out-of-order to apply it anyway",
+                            migration.file_name
+                        ),
+                    });
+                }
+                comparison.pending.push(migration);
+            }
+        }
+    }
+    comparison
+}
+
+/// How `migrate` runs.
+#[derive(Debug, Clone)]
+pub struct MigrateOptions {
+    /// Apply up to and including this number.
+    pub to: Option<u128>,
+    /// Report and change nothing.
+    pub dry_run: bool,
+    /// Apply pending migrations older than the newest applied one.
+    pub allow_out_of_order: bool,
+    /// `lock_timeout` for the migrations' statements.
+    pub lock_timeout: String,
+    /// Retries of a migration that gave up on a lock.
+    pub lock_retries: u32,
+    /// `statement_timeout` for the migrations' statements.
+    pub statement_timeout: String,
+    /// How long to wait for another migrate.
+    pub lock_wait: Duration,
+    /// The managed schemas, for the catalog hash recorded after the run.
+    pub scope: Scope,
+    /// strata's tracking tables, left out of the catalog hash.
+    pub tracking: Vec<QualName>,
+}
+
+/// What `migrate` did.
+#[derive(Debug, Default)]
+pub struct MigrateReport {
+    /// The migrations applied (or that would be, in a dry run), with their time in ms.
+    pub applied: Vec<(String, u128)>,
+}
+
+/// Applies pending migrations. `say` receives progress lines.
+pub async fn migrate(
+    client: &Client,
+    history: &History,
+    folder: &MigrationsDir,
+    options: &MigrateOptions,
+    say: &dyn Fn(String),
+) -> Result<MigrateReport> {
+    history
+        .lock(client, options.lock_wait, || {
+            say(format!(
+                "waiting for another strata migrate of this database to finish (lock on {})",
+                history.table()
+            ));
+        })
+        .await?;
+    let result = migrate_locked(client, history, folder, options, say).await;
+    history.unlock(client).await;
+    result
+}
+
+async fn migrate_locked(
+    client: &Client,
+    history: &History,
+    folder: &MigrationsDir,
+    options: &MigrateOptions,
+    say: &dyn Fn(String),
+) -> Result<MigrateReport> {
+    if !options.dry_run {
+        history.ensure(client).await?;
+    }
+    let applied = history.read(client).await?;
+    let comparison = compare(folder, &applied);
+    let blocking: Vec<&Finding> = comparison
+        .findings
+        .iter()
+        .filter(|f| !(options.allow_out_of_order && f.kind == "out_of_order"))
+        .collect();
+    if !blocking.is_empty() {
+        let list: Vec<String> = blocking
+            .iter()
+            .map(|f| format!("  {}", f.message))
+            .collect();
+        return Err(Error::Invalid(format!(
+            "the migration history of this database does not match {}:\n{}\nnothing was applied",
+            folder.dir.display(),
+            list.join("\n")
+        )));
+    }
+    let pending: Vec<&Migration> = comparison
+        .pending
+        .iter()
+        .copied()
+        .filter(|m| options.to.is_none_or(|to| m.number <= to))
+        .collect();
+    let mut report = MigrateReport::default();
+    if options.dry_run {
+        for migration in pending {
+            say(format!("would apply {}", migration.file_name));
+            report.applied.push((migration.file_name.clone(), 0));
+        }
+        return Ok(report);
+    }
+    client
+        .batch_execute(&format!(
+            "SET check_function_bodies = false; SET lock_timeout = {}; SET statement_timeout = {}",
+            quote_literal(&options.lock_timeout),
+            quote_literal(&options.statement_timeout)
+        ))
+        .await
+        .map_err(|e| {
+            Error::db(
+                "setting lock_timeout and statement_timeout (check the [migrations] settings)",
+                e,
+            )
+        })?;
+    let mut last_done: Option<&Migration> = None;
+    for migration in pending {
+        let started = Instant::now();
+        let partial = comparison
+            .partial
+            .iter()
+            .find(|r| r.version == migration.version);
+        let outcome = if migration.no_transaction {
+            run_alone(client, history, migration, partial, options, say).await
+        } else {
+            run_in_transaction(client, history, migration, options, say).await
+        };
+        if let Err(error) = outcome {
+            let state = match last_done {
+                Some(m) => format!("the database is as after {}", m.file_name),
+                None => "no migration was applied in this run".to_owned(),
+            };
+            return Err(Error::Invalid(format!(
+                "{} failed: {error}\n{state}",
+                migration.file_name
+            )));
+        }
+        let ms = started.elapsed().as_millis();
+        say(format!("applied {} ({ms} ms)", migration.file_name));
+        report.applied.push((migration.file_name.clone(), ms));
+        last_done = Some(migration);
+    }
+    if let Some(last) = last_done {
+        let catalog = introspect_without(client, &options.scope, &options.tracking)
+            .await?
+            .catalog;
+        client
+            .execute(
+                &format!(
+                    "UPDATE {} SET catalog_hash = $1 WHERE version = $2",
+                    qualified(history.table())
+                ),
+                &[&catalog.hash(), &last.version],
+            )
+            .await
+            .map_err(|e| Error::db("recording the catalog hash", e))?;
+    }
+    Ok(report)
+}
+
+/// The server gave up waiting for a lock (`lock_timeout`).
+fn is_lock_timeout(error: &tokio_postgres::Error) -> bool {
+    error.code() == Some(&SqlState::LOCK_NOT_AVAILABLE)
+}
+
+fn backoff(attempt: u32) -> Duration {
+    Duration::from_millis(200 * 2u64.pow(attempt.min(6)))
+}
+
+async fn run_in_transaction(
+    client: &Client,
+    history: &History,
+    migration: &Migration,
+    options: &MigrateOptions,
+    say: &dyn Fn(String),
+) -> Result<()> {
+    let insert = format!(
+        "INSERT INTO {} (version, name, checksum, execution_ms) VALUES ($1, $2, $3, $4)",
+        qualified(history.table())
+    );
+    let mut attempt = 0;
+    loop {
+        let started = Instant::now();
+        client
+            .batch_execute("BEGIN")
+            .await
+            .map_err(|e| Error::db("starting a transaction", e))?;
+        if let Err(error) = client.batch_execute(&migration.text).await {
+            let _ = client.batch_execute("ROLLBACK").await;
+            if is_lock_timeout(&error) && attempt < options.lock_retries {
+                attempt += 1;
+                say(format!(
+                    "{}: a lock was not free within lock_timeout; rolled back, retrying ({attempt}/{})",
+                    migration.file_name, options.lock_retries
+                ));
+                tokio::time::sleep(backoff(attempt)).await;
+                continue;
+            }
+            return Err(Error::Invalid(format!(
+                "{}\nit was rolled back: none of its statements is applied",
+                script_error(migration, error)
+            )));
+        }
+        let ms = started.elapsed().as_millis() as i64;
+        let recorded = client
+            .execute(
+                &insert,
+                &[
+                    &migration.version,
+                    &migration.name,
+                    &migration.checksum,
+                    &ms,
+                ],
+            )
+            .await;
+        if let Err(e) = recorded {
+            let _ = client.batch_execute("ROLLBACK").await;
+            return Err(Error::db("recording the migration (rolled back)", e));
+        }
+        return client
+            .batch_execute("COMMIT")
+            .await
+            .map_err(|e| script_error(migration, e));
+    }
+}
+
+/// The checksum of the first `n` statements: what a partial row says is applied.
+fn progress(statements: &[Statement], n: usize) -> String {
+    let text: Vec<&str> = statements[..n].iter().map(|s| s.text.as_str()).collect();
+    checksum(text.join(";\n").as_bytes())
+}
+
+async fn run_alone(
+    client: &Client,
+    history: &History,
+    migration: &Migration,
+    partial: Option<&Applied>,
+    options: &MigrateOptions,
+    say: &dyn Fn(String),
+) -> Result<()> {
+    let table = qualified(history.table());
+    let statements = migration.statements();
+    let total = statements.len();
+    let started = Instant::now();
+    let start = match partial {
+        None => {
+            client
+                .execute(
+                    &format!(
+                        "INSERT INTO {table} (version, name, checksum, status, statements_done, progress_checksum) \
+                         VALUES ($1, $2, $3, 'partial', 0, $4)"
+                    ),
+                    &[
+                        &migration.version,
+                        &migration.name,
+                        &migration.checksum,
+                        &progress(&statements, 0),
+                    ],
+                )
+                .await
+                .map_err(|e| Error::db("recording the migration's start", e))?;
+            0
+        }
+        Some(row) => {
+            let done = row.statements_done.unwrap_or(0).max(0) as usize;
+            if done > total
+                || row.progress_checksum.as_deref() != Some(&progress(&statements, done))
+            {
+                return Err(Error::Invalid(format!(
+                    "it stopped earlier after {done} of its statements, and those statements changed since; \
+                     strata cannot tell what is applied. Restore the file as it was, or repair the database by hand and then \
+                     DELETE FROM {table} WHERE version = '{}'",
+                    migration.version
+                )));
+            }
+            say(format!(
+                "{} stopped earlier after statement {done} of {total}{}; statements 1–{done} are applied, continuing with statement {}",
+                migration.file_name,
+                row.error
+                    .as_deref()
+                    .map(|e| format!(" ({e})"))
+                    .unwrap_or_default(),
+                done + 1
+            ));
+            if let Some(statement) = statements.get(done) {
+                drop_invalid_index(client, statement, say).await?;
+            }
+            done
+        }
+    };
+    for (i, statement) in statements.iter().enumerate().skip(start) {
+        let mut attempt = 0;
+        loop {
+            match client.batch_execute(&statement.text).await {
+                Ok(()) => break,
+                Err(error) if is_lock_timeout(&error) && attempt < options.lock_retries => {
+                    attempt += 1;
+                    say(format!(
+                        "{}: statement {} could not get a lock within lock_timeout; retrying ({attempt}/{})",
+                        migration.file_name,
+                        i + 1,
+                        options.lock_retries
+                    ));
+                    tokio::time::sleep(backoff(attempt)).await;
+                }
+                Err(error) => {
+                    let error = statement_error(migration, statement, error);
+                    let _ = client
+                        .execute(
+                            &format!("UPDATE {table} SET error = $1 WHERE version = $2"),
+                            &[&error.to_string(), &migration.version],
+                        )
+                        .await;
+                    let done = if i == 0 {
+                        "none of its statements is applied".to_owned()
+                    } else {
+                        format!("statements 1–{i} are applied and recorded")
+                    };
+                    return Err(Error::Invalid(format!(
+                        "statement {} of {total} failed: {error}\n{done}; fix the cause and run `strata migrate` again to continue from statement {}",
+                        i + 1,
+                        i + 1
+                    )));
+                }
+            }
+        }
+        client
+            .execute(
+                &format!(
+                    "UPDATE {table} SET statements_done = $1, progress_checksum = $2 WHERE version = $3"
+                ),
+                &[&((i + 1) as i32), &progress(&statements, i + 1), &migration.version],
+            )
+            .await
+            .map_err(|e| Error::db("recording the migration's progress", e))?;
+    }
+    let ms = started.elapsed().as_millis() as i64;
+    client
+        .execute(
+            &format!(
+                "UPDATE {table} SET status = 'applied', checksum = $1, execution_ms = $2, applied_at = now(), \
+                 statements_done = NULL, progress_checksum = NULL, error = NULL WHERE version = $3"
+            ),
+            &[&migration.checksum, &ms, &migration.version],
+        )
+        .await
+        .map_err(|e| Error::db("recording the migration", e))?;
+    Ok(())
+}
+
+/// A `CREATE INDEX CONCURRENTLY` that failed leaves an INVALID index behind, which makes the
+/// retry fail with "already exists": drop it (concurrently, too).
+async fn drop_invalid_index(
+    client: &Client,
+    statement: &Statement,
+    say: &dyn Fn(String),
+) -> Result<()> {
+    let Some((name, table)) = concurrent_index(&statement.text) else {
+        return Ok(());
+    };
+    let row = client
+        .query_opt(
+            "SELECT quote_ident(n.nspname) || '.' || quote_ident(c.relname) FROM pg_index i \
+             JOIN pg_class c ON c.oid = i.indexrelid JOIN pg_namespace n ON n.oid = c.relnamespace \
+             WHERE NOT i.indisvalid AND c.relname = $1 AND i.indrelid = to_regclass($2)",
+            &[&name, &table],
+        )
+        .await
+        .map_err(|e| Error::db("looking for an invalid index", e))?;
+    if let Some(row) = row {
+        let index: String = row.get(0);
+        say(format!(
+            "dropping the INVALID index {index} that the failed concurrent build left behind"
+        ));
+        client
+            .batch_execute(&format!("DROP INDEX CONCURRENTLY IF EXISTS {index}"))
+            .await
+            .map_err(|e| Error::db(format!("dropping the invalid index {index}"), e))?;
+    }
+    Ok(())
+}
+
+/// The index name and table text of `CREATE [UNIQUE] INDEX CONCURRENTLY [IF NOT EXISTS] name
+/// ON [ONLY] table …`.
+fn concurrent_index(sql: &str) -> Option<(String, String)> {
+    let statement = Statement {
+        text: sql.to_owned(),
+        offset: 0,
+        line: 1,
+        column: 1,
+    };
+    let upper = statement.keywords(12);
+    let mut words = upper.iter().map(String::as_str).peekable();
+    if words.next() != Some("CREATE") {
+        return None;
+    }
+    if words.peek() == Some(&"UNIQUE") {
+        words.next();
+    }
+    if words.next() != Some("INDEX") || words.next() != Some("CONCURRENTLY") {
+        return None;
+    }
+    // The same words in their original spelling, after the comments.
+    let skip = 3 + usize::from(upper.get(1).is_some_and(|w| w == "UNIQUE"));
+    let original = statement.words(12);
+    let mut rest = original.iter().skip(skip).map(String::as_str).peekable();
+    if rest.peek().is_some_and(|w| w.eq_ignore_ascii_case("IF")) {
+        rest.next();
+        rest.next();
+        rest.next();
+    }
+    let name = rest.next()?;
+    if !rest.next()?.eq_ignore_ascii_case("ON") {
+        return None;
+    }
+    let mut table = rest.next()?;
+    if table.eq_ignore_ascii_case("ONLY") {
+        table = rest.next()?;
+    }
+    let name = match name.strip_prefix('"').and_then(|n| n.strip_suffix('"')) {
+        Some(quoted) => quoted.replace("\"\"", "\""),
+        None => name.to_ascii_lowercase(),
+    };
+    Some((name, table.to_owned()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_index_a_concurrent_build_creates() {
+        assert_eq!(
+            concurrent_index("CREATE INDEX CONCURRENTLY \"Idx\" ON \"app\".\"t\" USING btree (a)"),
+            Some(("Idx".into(), "\"app\".\"t\"".into()))
+        );
+        assert_eq!(
+            concurrent_index(
+                "-- why\ncreate unique index concurrently if not exists idx_a on only app.t(a)"
+            ),
+            Some(("idx_a".into(), "app.t".into()))
+        );
+        assert_eq!(concurrent_index("CREATE INDEX idx ON t (a)"), None);
+    }
+}
