@@ -46,3 +46,22 @@ pub fn sql(tables: usize) -> String {
     }
     out
 }
+
+/// The same schema as declared files: (schema name, its SQL), each schema's tables in its own
+/// file. Foreign keys stay within a schema, so each file stands on its own.
+pub fn per_schema(tables: usize) -> Vec<(String, String)> {
+    let mut files: Vec<(String, String)> = (0..SCHEMAS)
+        .map(|s| (format!("bench_{s}"), String::new()))
+        .collect();
+    let all = sql(tables);
+    for statement in all.split_inclusive(";\n") {
+        let s = statement
+            .split("bench_")
+            .nth(1)
+            .and_then(|rest| rest.split(|c: char| !c.is_ascii_digit()).next())
+            .and_then(|digits| digits.parse::<usize>().ok())
+            .expect("every statement names its schema");
+        files[s].1.push_str(statement);
+    }
+    files
+}

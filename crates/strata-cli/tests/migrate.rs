@@ -385,7 +385,11 @@ async fn edited_deleted_out_of_order_and_duplicate_files() {
     cmd(dir.path(), &db, &["sum"]);
 
     // An out-of-order file, merged from another branch.
-    fs::write(migrations.join("0003_third.sql"), "CREATE TABLE c (id int);\n").unwrap();
+    fs::write(
+        migrations.join("0003_third.sql"),
+        "CREATE TABLE c (id int);\n",
+    )
+    .unwrap();
     cmd(dir.path(), &db, &["sum"]);
     let (code, _, err) = cmd(dir.path(), &db, &["migrate"]);
     assert_eq!(code, 0, "{err}");

@@ -95,12 +95,12 @@ pub fn split(script: &str) -> Vec<Statement> {
         let raw = &script[start..end];
         let leading = raw.len() - raw.trim_start().len();
         let text = raw.trim().to_owned();
-        let (line, column) = line_column(script, start + leading);
+        // Lines and columns are filled in below, in one pass over the script.
         let statement = Statement {
             text,
             offset: start + leading,
-            line,
-            column,
+            line: 0,
+            column: 0,
         };
         if !statement.is_empty() {
             statements.push(statement);
@@ -212,6 +212,18 @@ pub fn split(script: &str) -> Vec<Statement> {
     }
     if start < script.len() {
         push(&mut statements, start, script.len());
+    }
+    let (mut line, mut line_start, mut scanned) = (1, 0, 0);
+    for statement in &mut statements {
+        for (i, byte) in bytes[scanned..statement.offset].iter().enumerate() {
+            if *byte == b'\n' {
+                line += 1;
+                line_start = scanned + i + 1;
+            }
+        }
+        scanned = statement.offset;
+        statement.line = line;
+        statement.column = script[line_start..statement.offset].chars().count() + 1;
     }
     statements
 }

@@ -327,7 +327,7 @@ pub fn checksum(bytes: &[u8]) -> String {
 }
 
 /// The current UTC time as `YYYYMMDDHHMMSS`.
-fn utc_timestamp() -> String {
+pub fn utc_timestamp() -> String {
     let seconds = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_secs());
