@@ -174,3 +174,44 @@ async fn a_syntax_error_changes_nothing() {
         .get(0);
     assert_eq!(tables, 0);
 }
+
+#[tokio::test]
+async fn a_failing_step_rolls_back_the_whole_push() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = TestDb::new().await;
+    declare(dir.path(), V1);
+    let (code, _, err) = push(dir.path(), &db, &[]);
+    assert_eq!(code, 0, "{err}");
+    db.client()
+        .await
+        .batch_execute("INSERT INTO questions.batteries (label) VALUES ('no prefix')")
+        .await
+        .unwrap();
+    // A new column, then a CHECK that the existing NULL violates: the second step fails.
+    let v2 = V1.replace(
+        "prefix varchar(10)",
+        "prefix varchar(10),\n  extra text,\n  CONSTRAINT has_prefix CHECK (prefix IS NOT NULL)",
+    );
+    declare(dir.path(), &v2);
+    let (code, out, err) = push(dir.path(), &db, &["--force"]);
+    assert_eq!(code, 2, "{err}");
+    let add = out.find("ADD COLUMN \"extra\"");
+    let check = out.find("ADD CONSTRAINT \"has_prefix\"");
+    assert!(
+        matches!((add, check), (Some(a), Some(c)) if a < c),
+        "the new column comes first in the plan: {out}"
+    );
+    assert!(
+        err.contains("rolled back: nothing was changed") && err.contains("is violated by some row"),
+        "{err}"
+    );
+    assert_eq!(
+        one(
+            &db,
+            "SELECT count(*)::text FROM information_schema.columns WHERE column_name = 'extra'"
+        )
+        .await,
+        "0",
+        "the step before the failure is rolled back too"
+    );
+}

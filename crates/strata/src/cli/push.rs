@@ -1,13 +1,15 @@
 //! `strata push`: the declared schema straight into a database (the development loop).
 
+use strata_core::catalog::{Catalog, QualName};
 use strata_core::diff::diff;
-use strata_core::plan::{Plan, RowCheck};
+use strata_core::plan::{Plan, RowCheck, RunMode};
 use strata_core::render::qualified;
 use strata_core::sql::quote_ident;
 use tokio_postgres::Client;
 
 use crate::cache::Cache;
 use crate::declared::Declared;
+use crate::introspect::{Scope, introspect_within};
 use crate::{Error, Result, apply, verify};
 
 use super::opt::{Global, PushArgs};
@@ -42,7 +44,12 @@ pub(super) async fn run(context: &Context, global: &Global, args: PushArgs) -> R
         ));
         return Ok(Outcome::Done);
     }
-    verify::verify(&server, &live, &plan, &wanted, &scope).await?;
+    // A plan that runs in one transaction is checked on the target itself, inside that
+    // transaction, before it commits; otherwise (and for a dry run) on a scratch copy first.
+    let atomic = plan.steps.iter().all(|s| s.run == RunMode::InTransaction);
+    if args.dry_run || !atomic {
+        verify::verify(&server, &live, &plan, &wanted, &scope).await?;
+    }
     say(plan.to_sql().trim_end());
     if args.dry_run {
         eprintln!("strata: dry run: nothing was changed");
@@ -64,17 +71,30 @@ pub(super) async fn run(context: &Context, global: &Global, args: PushArgs) -> R
         }
     }
 
-    apply::apply(&client, &plan)
-        .await
-        .map_err(|f| Error::Invalid(format!("push stopped: {f}")))?;
-    // The database must now match the declared files.
-    let after = context.live_catalog(&project, &client, &scope).await?;
-    let left = diff(&after, &wanted, &[]).map_err(|e| Error::Invalid(e.to_string()))?;
-    if !left.is_empty() {
-        return Err(Error::NotConverged {
-            what: format!("the push to {url}"),
-            remaining: verify::summarize(&left),
-        });
+    let what = format!("the push to {url}");
+    if atomic {
+        apply_checked(
+            &client,
+            &plan,
+            &wanted,
+            &scope,
+            &project.tracking_tables()?,
+            &what,
+        )
+        .await?;
+    } else {
+        apply::apply(&client, &plan)
+            .await
+            .map_err(|f| Error::Invalid(format!("push stopped: {f}")))?;
+        // The database must now match the declared files.
+        let after = context.live_catalog(&project, &client, &scope).await?;
+        let left = diff(&after, &wanted, &[]).map_err(|e| Error::Invalid(e.to_string()))?;
+        if !left.is_empty() {
+            return Err(Error::NotConverged {
+                what,
+                remaining: verify::summarize(&left),
+            });
+        }
     }
     eprintln!(
         "strata: applied {} step{} to {url}",
@@ -82,6 +102,58 @@ pub(super) async fn run(context: &Context, global: &Global, args: PushArgs) -> R
         if plan.steps.len() == 1 { "" } else { "s" }
     );
     Ok(Outcome::Done)
+}
+
+/// Applies an all-transactional plan in one transaction, reads the catalog inside it, and
+/// commits only when the database then matches `wanted`: the check costs one introspection,
+/// not a second apply on a scratch copy. Anything else rolls back: nothing changes.
+async fn apply_checked(
+    client: &Client,
+    plan: &Plan,
+    wanted: &Catalog,
+    scope: &Scope,
+    tracking: &[QualName],
+    what: &str,
+) -> Result<()> {
+    client
+        .batch_execute(
+            "BEGIN ISOLATION LEVEL REPEATABLE READ; SET LOCAL check_function_bodies = false",
+        )
+        .await
+        .map_err(|e| Error::db("starting the push transaction", e))?;
+    let result = async {
+        for step in &plan.steps {
+            client.batch_execute(&step.sql).await.map_err(|e| {
+                Error::db(
+                    format!(
+                        "push stopped at `{}` (rolled back: nothing was changed)",
+                        step.sql.lines().next().unwrap_or("")
+                    ),
+                    e,
+                )
+            })?;
+        }
+        let after = introspect_within(client, scope, tracking).await?.catalog;
+        let left = diff(&after, wanted, &[]).map_err(|e| Error::Invalid(e.to_string()))?;
+        if !left.is_empty() {
+            return Err(Error::NotConverged {
+                what: what.to_owned(),
+                remaining: verify::summarize(&left),
+            });
+        }
+        Ok(())
+    }
+    .await;
+    match result {
+        Ok(()) => client
+            .batch_execute("COMMIT")
+            .await
+            .map_err(|e| Error::db("committing the push", e)),
+        Err(e) => {
+            let _ = client.batch_execute("ROLLBACK").await;
+            Err(e)
+        }
+    }
 }
 
 /// The hazardous steps that touch existing rows, each with how many (counted on the target).

@@ -68,6 +68,32 @@ pub async fn introspect(client: &Client, scope: &Scope) -> Result<Introspection>
     Ok(introspection)
 }
 
+/// Reads the catalog inside the transaction `client` has open (which should be `REPEATABLE
+/// READ` for a consistent picture), seeing that transaction's own changes: a plan applied in a
+/// transaction is checked before it commits. Changes `search_path` for the rest of the
+/// transaction, so read last, then commit or roll back. `tables` are left out as in
+/// [`introspect_without`].
+pub async fn introspect_within(
+    client: &Client,
+    scope: &Scope,
+    tables: &[strata_core::catalog::QualName],
+) -> Result<Introspection> {
+    let session = Session {
+        client,
+        statements: AtomicUsize::new(0),
+    };
+    session
+        .batch("SET LOCAL search_path = pg_catalog; SET LOCAL jit = off")
+        .await
+        .map_err(|e| Error::db("preparing to read the catalog", e))?;
+    let mut introspection = read(&session, scope).await?;
+    introspection.statements = session.statements.load(Ordering::Relaxed);
+    for table in tables {
+        introspection.catalog.remove_table(table);
+    }
+    Ok(introspection)
+}
+
 /// As [`introspect`], leaving out `tables` (strata's tracking tables, which live in user
 /// schemas but are not part of the user's schema).
 pub async fn introspect_without(
