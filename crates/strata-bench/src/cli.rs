@@ -185,7 +185,7 @@ pub async fn measure(server: &DbUrl, n: usize, repeats: usize) -> Result<Vec<Row
         baseline: middle(psql),
         baseline_name: "psql -1 -f".into(),
         max_ratio: None,
-        note: "plan + verify + apply + re-introspect".into(),
+        note: "plan, then apply and check in one transaction".into(),
     });
     let unchanged = (0..repeats)
         .map(|_| strata(root, &migrated, &["push"]))

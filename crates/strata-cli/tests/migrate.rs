@@ -99,6 +99,20 @@ async fn the_seed_workflow() {
         out.contains("unsynced: ") && out.contains("ADD COLUMN \"note\""),
         "{out}"
     );
+    let (code, out, err) = cmd(
+        dir.path(),
+        &db,
+        &[
+            "diff",
+            "--from",
+            "schema-migrations",
+            "--to",
+            "schemas",
+            "--exit-code",
+        ],
+    );
+    assert_eq!(code, 1, "{err}");
+    assert!(out.contains("ADD COLUMN \"note\" text"), "{out}");
     let (code, out, err) = cmd(dir.path(), &db, &["generate", "--name", "battery_note"]);
     assert_eq!(code, 0, "{err}");
     assert!(out.contains("0002_battery_note.sql"), "{out}");

@@ -1,12 +1,14 @@
 //! Sources of a schema state: anything that can become a [`Catalog`].
 //!
-//! A source is a database (its URL) or a folder of declared SQL files (normalised in a scratch
-//! database). Migration histories join this list with the commands that need them.
+//! A source is a database (its URL), a folder of declared SQL files (normalised in a scratch
+//! database), or a migrations folder (replayed in a scratch database).
 
 use strata_core::catalog::{Catalog, QualName};
 
+use crate::cache::Cache;
 use crate::declared::Declared;
 use crate::introspect::{Scope, introspect_without};
+use crate::migrations::MigrationsDir;
 use crate::scratch::ScratchServer;
 use crate::url::DbUrl;
 use crate::{Error, Result};
@@ -18,6 +20,8 @@ pub enum Source {
     Database(DbUrl),
     /// A folder of declared SQL files, one sub-folder per schema.
     Declared(std::path::PathBuf),
+    /// A migrations folder (`NNNN_description.sql` files): the state its migrations give.
+    Migrations(std::path::PathBuf),
 }
 
 impl Source {
@@ -32,22 +36,32 @@ impl Source {
         }
         let path = std::path::PathBuf::from(text);
         if path.is_dir() {
+            let folder = MigrationsDir::load(&path);
+            if path.join(crate::migrations::SUM_FILE).is_file()
+                || folder.is_ok_and(|f| !f.migrations.is_empty())
+            {
+                return Ok(Source::Migrations(path));
+            }
             return Ok(Source::Declared(path));
         }
         Err(Error::Invalid(format!(
-            "`{text}` is neither a database URL (postgres://user@host/db) nor a folder of declared schema files"
+            "`{text}` is neither a database URL (postgres://user@host/db) nor a folder (declared schema files, or migrations)"
         )))
     }
 
     /// The catalog of the source's managed schemas. Declared files need a server for a scratch
     /// database.
-    /// `tracking` names strata's tracking tables, left out of a database's catalog.
+    /// `tracking` names strata's tracking tables, left out of a database's catalog; folders are
+    /// normalised through `cache`.
     pub async fn catalog(
         &self,
         scope: &Scope,
         scratch: Option<&ScratchServer>,
         tracking: &[QualName],
+        cache: &Cache,
     ) -> Result<Catalog> {
+        let scratch =
+            || scratch.ok_or_else(|| Error::Invalid("a folder needs a scratch server".into()));
         match self {
             Source::Database(url) => {
                 let client = crate::pg::connect(url).await?;
@@ -55,9 +69,11 @@ impl Source {
             }
             Source::Declared(dir) => {
                 let declared = Declared::load(dir, &[])?;
-                let server = scratch
-                    .ok_or_else(|| Error::Invalid("declared files need a scratch server".into()))?;
-                declared.catalog(server, scope).await
+                declared.cached_catalog(scratch()?, scope, cache).await
+            }
+            Source::Migrations(dir) => {
+                let folder = MigrationsDir::load(dir)?;
+                crate::migrations::replay(&folder.migrations, scratch()?, scope, cache).await
             }
         }
     }
@@ -65,7 +81,7 @@ impl Source {
     /// The schemas a declared folder manages (`None` for a database).
     pub fn declared_schemas(&self) -> Result<Option<Vec<String>>> {
         match self {
-            Source::Database(_) => Ok(None),
+            Source::Database(_) | Source::Migrations(_) => Ok(None),
             Source::Declared(dir) => Ok(Some(Declared::load(dir, &[])?.schemas)),
         }
     }
@@ -75,7 +91,7 @@ impl std::fmt::Display for Source {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             Source::Database(url) => write!(f, "{url}"),
-            Source::Declared(dir) => write!(f, "{}", dir.display()),
+            Source::Declared(dir) | Source::Migrations(dir) => write!(f, "{}", dir.display()),
         }
     }
 }

@@ -27,17 +27,18 @@ pub(super) async fn run(context: &Context, global: &Global, args: DiffArgs) -> R
         }
     }
     let needs_scratch = !args.no_verify
-        || matches!(from_source, Source::Declared(_))
-        || matches!(to_source, Source::Declared(_));
+        || !matches!(from_source, Source::Database(_))
+        || !matches!(to_source, Source::Database(_));
     let server = if needs_scratch {
         Some(context.scratch_server(&project).await?)
     } else {
         None
     };
     let tracking = project.tracking_tables()?;
+    let cache = crate::cache::Cache::new(&project.root);
     let (from, to) = tokio::try_join!(
-        from_source.catalog(&scope, server.as_deref(), &tracking),
-        to_source.catalog(&scope, server.as_deref(), &tracking)
+        from_source.catalog(&scope, server.as_deref(), &tracking, &cache),
+        to_source.catalog(&scope, server.as_deref(), &tracking, &cache)
     )?;
     let renames = parse_renames(&args.renames, &from).map_err(Error::Invalid)?;
     let plan = diff(&from, &to, &renames)

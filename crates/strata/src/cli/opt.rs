@@ -92,11 +92,11 @@ pub struct InspectArgs {
 
 #[derive(Debug, Args)]
 pub struct DiffArgs {
-    /// The starting state: a database URL, or a folder of declared schema files.
+    /// The starting state: a database URL, a folder of declared schema files, or a migrations folder.
     #[arg(long, value_name = "SRC")]
     pub from: String,
 
-    /// The wanted state: a database URL, or a folder of declared schema files.
+    /// The wanted state: a database URL, a folder of declared schema files, or a migrations folder.
     #[arg(long, value_name = "SRC")]
     pub to: String,
 
