@@ -215,3 +215,93 @@ async fn a_failing_step_rolls_back_the_whole_push() {
         "the step before the failure is rolled back too"
     );
 }
+
+/// Runs `strata push` on a terminal (a pseudo-terminal from `script`), typing `answers`.
+fn push_on_terminal(dir: &Path, db: &TestDb, answers: &str) -> (i32, String) {
+    use std::io::Write as _;
+    let command = format!(
+        "'{}' push --url '{}'",
+        common::strata_bin().display(),
+        db.url().expose()
+    );
+    let mut child = common::command("script", dir)
+        .args(["-qec", &command, "/dev/null"])
+        .env("STRATA_DEV_URL", server().url().expose())
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("running script (util-linux)");
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(answers.as_bytes())
+        .unwrap();
+    let output = child.wait_with_output().unwrap();
+    (
+        output.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&output.stdout).replace('\r', ""),
+    )
+}
+
+#[tokio::test]
+async fn on_a_terminal_strata_asks() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = TestDb::new().await;
+    declare(dir.path(), V1);
+    let (code, _, err) = push(dir.path(), &db, &[]);
+    assert_eq!(code, 0, "{err}");
+    db.client()
+        .await
+        .batch_execute(
+            "INSERT INTO questions.batteries (label, prefix) VALUES ('demographics', 'D')",
+        )
+        .await
+        .unwrap();
+
+    // A possible rename: asked, answered yes, renamed with the data kept.
+    declare(
+        dir.path(),
+        &V1.replace("label text NOT NULL UNIQUE", "name text NOT NULL UNIQUE"),
+    );
+    let (code, out) = push_on_terminal(dir.path(), &db, "y\n");
+    assert_eq!(code, 0, "{out}");
+    assert!(
+        out.contains("is column questions.batteries.label renamed to name? [y/N]")
+            && out.contains("RENAME COLUMN \"label\" TO \"name\""),
+        "{out}"
+    );
+    assert_eq!(
+        one(&db, "SELECT name FROM questions.batteries").await,
+        "demographics"
+    );
+
+    // Data loss: the prompt counts the rows; no keeps them, yes drops them.
+    let v3 = V1.replace(
+        "label text NOT NULL UNIQUE,\n  prefix varchar(10)\n",
+        "name text NOT NULL UNIQUE\n",
+    );
+    declare(dir.path(), &v3);
+    let (code, out) = push_on_terminal(dir.path(), &db, "n\n");
+    assert_eq!(code, 1, "{out}");
+    assert!(
+        out.contains("DROP COLUMN \"prefix\": 1 values would be deleted")
+            && out.contains("apply them? [y/N]"),
+        "{out}"
+    );
+    assert_eq!(
+        one(&db, "SELECT prefix FROM questions.batteries").await,
+        "D"
+    );
+    let (code, out) = push_on_terminal(dir.path(), &db, "y\n");
+    assert_eq!(code, 0, "{out}");
+    assert_eq!(
+        one(
+            &db,
+            "SELECT count(*)::text FROM information_schema.columns WHERE column_name = 'prefix'"
+        )
+        .await,
+        "0"
+    );
+}

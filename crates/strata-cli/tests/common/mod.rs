@@ -12,7 +12,12 @@ pub fn strata_bin() -> PathBuf {
 
 /// `strata` with a clean environment (none of the caller's database settings), run in `dir`.
 pub fn strata(dir: &Path) -> Command {
-    let mut command = Command::new(strata_bin());
+    command(strata_bin(), dir)
+}
+
+/// A program with a clean environment (none of the caller's database settings), run in `dir`.
+pub fn command(program: impl AsRef<std::ffi::OsStr>, dir: &Path) -> Command {
+    let mut command = Command::new(program);
     command.current_dir(dir);
     for var in [
         "DATABASE_URL",
