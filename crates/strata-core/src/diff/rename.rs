@@ -7,7 +7,9 @@
 //! convergence check confirms.
 
 use super::deps;
-use crate::catalog::{Catalog, QualName, TypeKind};
+use std::collections::BTreeMap;
+
+use crate::catalog::{Catalog, Constraint, Index, QualName, TypeKind};
 use crate::plan::{ObjectRef, Step};
 use crate::refs::{replace_identifier, replace_qualified, replace_schema};
 use crate::render::qualified;
@@ -828,6 +830,91 @@ pub fn rename_candidates(from: &Catalog, to: &Catalog) -> Vec<RenameCandidate> {
                 new_name: c.name.clone(),
                 kind: "table",
             });
+        }
+    }
+    out
+}
+
+/// Renames that need no decision: a constraint or an index of a table that is gone under one
+/// name and present under another, identical otherwise (after a column rename, the key
+/// `t_label_key` that the declared files now call `t_name_key`). A rename keeps the index
+/// instead of building it again. Only one-to-one matches count.
+pub(super) fn implied(from: &Catalog, to: &Catalog) -> Vec<Rename> {
+    let mut out = Vec::new();
+    for (name, old) in &from.tables {
+        let Some(new) = to.tables.get(name) else {
+            continue;
+        };
+        let pairs = one_to_one(
+            &old.constraints,
+            &new.constraints,
+            |a: &Constraint, b: &Constraint| {
+                let mut a = a.clone();
+                a.index.clone_from(&b.index);
+                a.comment.clone_from(&b.comment);
+                a == *b
+            },
+        );
+        for (from_name, to_name) in pairs {
+            // The key's index is renamed with it: its new name must be free too.
+            if !old.indexes.contains_key(&to_name) {
+                out.push(Rename::Constraint {
+                    table: name.clone(),
+                    from: from_name,
+                    to: to_name,
+                });
+            }
+        }
+        let standalone = |indexes: &BTreeMap<String, Index>| -> BTreeMap<String, Index> {
+            indexes
+                .iter()
+                .filter(|(_, i)| i.constraint.is_none())
+                .map(|(n, i)| {
+                    let mut i = i.clone();
+                    i.definition = i.definition.replacen(
+                        &format!("INDEX {} ON", crate::refs::spell(n)),
+                        "INDEX ON",
+                        1,
+                    );
+                    i.comment = None;
+                    (n.clone(), i)
+                })
+                .collect()
+        };
+        let pairs = one_to_one(
+            &standalone(&old.indexes),
+            &standalone(&new.indexes),
+            |a: &Index, b: &Index| a == b,
+        );
+        for (from_name, to_name) in pairs {
+            if !old.constraints.contains_key(&to_name) {
+                out.push(Rename::Index {
+                    table: name.clone(),
+                    from: from_name,
+                    to: to_name,
+                });
+            }
+        }
+    }
+    out
+}
+
+/// Names gone from `old` and new in `new` whose values are `same`, each matching exactly one.
+fn one_to_one<T>(
+    old: &BTreeMap<String, T>,
+    new: &BTreeMap<String, T>,
+    same: impl Fn(&T, &T) -> bool,
+) -> Vec<(String, String)> {
+    let gone: Vec<(&String, &T)> = old.iter().filter(|(n, _)| !new.contains_key(*n)).collect();
+    let came: Vec<(&String, &T)> = new.iter().filter(|(n, _)| !old.contains_key(*n)).collect();
+    let mut out = Vec::new();
+    for (gone_name, gone_value) in &gone {
+        let matches: Vec<&(&String, &T)> =
+            came.iter().filter(|(_, v)| same(gone_value, v)).collect();
+        if let [(came_name, came_value)] = matches.as_slice()
+            && gone.iter().filter(|(_, v)| same(v, came_value)).count() == 1
+        {
+            out.push(((*gone_name).clone(), (*came_name).clone()));
         }
     }
     out
