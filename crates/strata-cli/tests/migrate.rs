@@ -7,7 +7,7 @@ use std::fs;
 use std::path::Path;
 use std::process::Stdio;
 
-use common::{V1, declare, one, run, strata};
+use common::{V1, declare, run, strata};
 use strata_testkit::{TestDb, server};
 
 fn cmd(dir: &Path, db: &TestDb, args: &[&str]) -> (i32, String, String) {
@@ -450,4 +450,65 @@ async fn edited_deleted_out_of_order_and_duplicate_files() {
     let (code, out, _) = cmd(dir.path(), &db, &["check", "--json"]);
     assert_eq!(code, 1);
     assert!(out.contains("\"kind\": \"missing\""), "{out}");
+}
+
+#[tokio::test]
+async fn a_migration_waiting_for_a_lock_gives_up_and_retries() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = TestDb::new().await;
+    fs::write(
+        dir.path().join("strata.toml"),
+        "[migrations]\nlock_timeout = \"100ms\"\nlock_retries = 5\n",
+    )
+    .unwrap();
+    custom(dir.path(), &db, "table", "CREATE TABLE t (a int);\n");
+    custom(
+        dir.path(),
+        &db,
+        "column",
+        "ALTER TABLE t ADD COLUMN b int;\n",
+    );
+    let (code, out, err) = cmd(dir.path(), &db, &["migrate", "--to", "0001"]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(out.contains("applied 1 migration"), "{out}");
+
+    // Another session holds a lock on the table; it lets go after a while.
+    let holder = db.client().await;
+    holder
+        .batch_execute("BEGIN; LOCK TABLE t IN ACCESS SHARE MODE")
+        .await
+        .unwrap();
+    let release = tokio::spawn(async move {
+        tokio::time::sleep(std::time::Duration::from_millis(700)).await;
+        holder.batch_execute("COMMIT").await.unwrap();
+    });
+    let (code, out, err) = tokio::task::spawn_blocking({
+        let dir = dir.path().to_owned();
+        let url = db.url().expose().to_owned();
+        move || {
+            run(strata(&dir)
+                .arg("migrate")
+                .env("DATABASE_URL", url)
+                .env("STRATA_DEV_URL", server().url().expose())
+                .stdin(Stdio::null()))
+        }
+    })
+    .await
+    .unwrap();
+    release.await.unwrap();
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(
+        err.contains(
+            "0002_column.sql: a lock was not free within lock_timeout; rolled back, retrying (1/5)"
+        ),
+        "{err}"
+    );
+    assert_eq!(
+        count(
+            &db,
+            "SELECT count(*) FROM information_schema.columns WHERE table_name = 't' AND column_name = 'b'"
+        )
+        .await,
+        1
+    );
 }

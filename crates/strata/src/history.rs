@@ -165,45 +165,24 @@ impl History {
         wait: Duration,
         waiting: impl FnOnce(),
     ) -> Result<()> {
-        let started = Instant::now();
-        let mut delay = Duration::from_millis(20);
-        let mut waiting = Some(waiting);
-        let name = self.table.to_string();
-        loop {
-            let locked: bool = client
-                .query_one(
-                    "SELECT pg_try_advisory_lock($1, hashtext($2))",
-                    &[&LOCK_CLASS, &name],
-                )
-                .await
-                .map_err(|e| Error::db("taking the migrate lock", e))?
-                .get(0);
-            if locked {
-                return Ok(());
-            }
-            if started.elapsed() >= wait {
-                return Err(Error::Invalid(format!(
-                    "another strata migrate of this database held the lock on {} for {} s; try again when it is done (or raise migrations.lock_wait_seconds)",
-                    self.table,
-                    wait.as_secs()
-                )));
-            }
-            if let Some(waiting) = waiting.take() {
-                waiting();
-            }
-            tokio::time::sleep(delay).await;
-            delay = (delay * 2).min(Duration::from_secs(1));
-        }
+        let what = format!(
+            "migrate lock on {} (raise migrations.lock_wait_seconds to wait longer)",
+            self.table
+        );
+        crate::lock::acquire(
+            client,
+            LOCK_CLASS,
+            &self.table.to_string(),
+            wait,
+            waiting,
+            &what,
+        )
+        .await
     }
 
     /// Releases the lock (closing the session releases it too).
     pub async fn unlock(&self, client: &Client) {
-        let _ = client
-            .query_one(
-                "SELECT pg_advisory_unlock($1, hashtext($2))",
-                &[&LOCK_CLASS, &self.table.to_string()],
-            )
-            .await;
+        crate::lock::release(client, LOCK_CLASS, &self.table.to_string()).await;
     }
 }
 

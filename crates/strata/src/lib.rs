@@ -18,10 +18,12 @@ pub mod dev;
 pub mod error;
 pub mod history;
 pub mod introspect;
+pub mod lock;
 pub mod migrations;
 pub mod pg;
 pub mod scratch;
 pub mod source;
+pub mod testing;
 pub mod url;
 pub mod verify;
 

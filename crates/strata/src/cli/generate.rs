@@ -10,7 +10,7 @@ use crate::migrations::{self, MigrationsDir, NO_TRANSACTION};
 use crate::{Error, Result, verify};
 
 use super::opt::{GenerateArgs, Global};
-use super::{Context, Outcome, renames, say};
+use super::{Context, Outcome, renames, say, write_new};
 
 pub(super) async fn run(context: &Context, global: &Global, args: GenerateArgs) -> Result<Outcome> {
     let project = context.project(global)?;
@@ -30,7 +30,7 @@ pub(super) async fn run(context: &Context, global: &Global, args: GenerateArgs) 
              -- statement outside a transaction (CREATE INDEX CONCURRENTLY), make the first line:\n\
              -- {NO_TRANSACTION}\n\n"
         );
-        write_new(&folder, &file_name, &text)?;
+        write_new(&folder.dir.join(&file_name), &text)?;
         folder = context.migrations(&project)?;
         folder.write_sum()?;
         say(format!(
@@ -79,7 +79,7 @@ pub(super) async fn run(context: &Context, global: &Global, args: GenerateArgs) 
             format!("{base}_{}", i + 1)
         };
         let file_name = format!("{version}_{name}.sql");
-        write_new(&folder, &file_name, &render(&file_name, steps))?;
+        write_new(&folder.dir.join(&file_name), &render(&file_name, steps))?;
         written.push(file_name);
         folder = context.migrations(&project)?;
     }
@@ -249,18 +249,4 @@ fn render(file_name: &str, steps: &[Step]) -> String {
         out.push_str(";\n");
     }
     out
-}
-
-/// Writes a new file, never over an existing one.
-fn write_new(folder: &MigrationsDir, file_name: &str, text: &str) -> Result<()> {
-    std::fs::create_dir_all(&folder.dir)
-        .map_err(|e| Error::io(format!("creating {}", folder.dir.display()), e))?;
-    let path = folder.dir.join(file_name);
-    let mut file = std::fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .open(&path)
-        .map_err(|e| Error::io(format!("creating {}", path.display()), e))?;
-    std::io::Write::write_all(&mut file, text.as_bytes())
-        .map_err(|e| Error::io(format!("writing {}", path.display()), e))
 }

@@ -5,6 +5,7 @@
 //! 2 error; 130 interrupted (after cleanup).
 
 mod check;
+mod data;
 mod dev;
 mod diff;
 mod generate;
@@ -56,7 +57,7 @@ where
         Err(e) => return report(&Error::io("starting the async runtime", e)),
     };
     let context = Context {
-        registry,
+        registry: Mutex::new(registry),
         env: Env::from_process(),
         scratch: Mutex::default(),
     };
@@ -87,8 +88,8 @@ enum Outcome {
 
 /// What every command has at hand.
 struct Context {
-    #[allow(dead_code)]
-    registry: Registry,
+    /// The data migrations the project's crate registered (taken by the data commands).
+    registry: Mutex<Registry>,
     env: Env,
     scratch: Mutex<Vec<Arc<ScratchServer>>>,
 }
@@ -228,6 +229,7 @@ impl Context {
 async fn dispatch(context: &Context, cli: opt::Cli) -> Result<Outcome> {
     match cli.command {
         opt::Command::Dev { action } => dev::run(context, &cli.global, action).await,
+        opt::Command::Data { action } => data::run(context, &cli.global, action).await,
         opt::Command::Diff(args) => diff::run(context, &cli.global, args).await,
         opt::Command::Inspect(args) => inspect::run(context, &cli.global, args).await,
         opt::Command::Pull(args) => pull::run(context, &cli.global, args).await,
@@ -257,6 +259,21 @@ fn ask(question: &str) -> Result<bool> {
         .read_line(&mut answer)
         .map_err(|e| Error::io("reading the answer", e))?;
     Ok(matches!(answer.trim(), "y" | "Y" | "yes"))
+}
+
+/// Writes a new file (and its folder), never over an existing one.
+fn write_new(path: &std::path::Path, text: &str) -> Result<()> {
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir)
+            .map_err(|e| Error::io(format!("creating {}", dir.display()), e))?;
+    }
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(path)
+        .map_err(|e| Error::io(format!("creating {}", path.display()), e))?;
+    file.write_all(text.as_bytes())
+        .map_err(|e| Error::io(format!("writing {}", path.display()), e))
 }
 
 /// Prints a line to standard output. A closed pipe (`strata … | head`) is not an error.

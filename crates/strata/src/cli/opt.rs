@@ -42,6 +42,11 @@ pub enum Command {
     Status(StatusArgs),
     /// Rewrite schema-migrations/strata.sum after you reviewed the migration files.
     Sum,
+    /// Data migrations: Rust or SQL, per PostgreSQL schema, tracked in data_migrations.
+    Data {
+        #[command(subcommand)]
+        action: DataAction,
+    },
     /// The embedded development database (used when no database URL is configured).
     Dev {
         #[command(subcommand)]
@@ -204,4 +209,55 @@ pub struct StatusArgs {
     /// Print the status as JSON.
     #[arg(long)]
     pub json: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum DataAction {
+    /// Run pending data migrations (all, or one schema's), each in a transaction with its tracking row.
+    Migrate {
+        /// Only this PostgreSQL schema's migrations.
+        schema: Option<String>,
+        #[command(flatten)]
+        target: Target,
+        /// Run them in a transaction, report the rows they change per table, and roll back.
+        #[arg(long)]
+        dry_run: bool,
+    },
+    /// Undo applied data migrations (all, or one schema's), newest first.
+    Reset {
+        /// Only this PostgreSQL schema's migrations.
+        schema: Option<String>,
+        #[command(flatten)]
+        target: Target,
+        /// Do not ask for confirmation (needed off a terminal).
+        #[arg(long)]
+        yes: bool,
+    },
+    /// Applied and pending data migrations (exit 1 when some are pending).
+    Status {
+        /// Only this PostgreSQL schema's migrations.
+        schema: Option<String>,
+        #[command(flatten)]
+        target: Target,
+        /// Print the status as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Write the next numbered data migration of a schema.
+    New {
+        /// The PostgreSQL schema.
+        schema: String,
+        /// What it does, in a few words (becomes part of its name).
+        description: String,
+        /// Write a Rust migration into src/data_migrations/<schema>/ instead of SQL files.
+        #[arg(long)]
+        rust: bool,
+    },
+    /// Show or set the environment the database is marked as (`production` refuses `data reset`).
+    Env {
+        /// The environment to mark the database as: production, staging, development, …
+        env: Option<String>,
+        #[command(flatten)]
+        target: Target,
+    },
 }

@@ -1,0 +1,286 @@
+//! `strata data …`: data migrations, run, undone and listed per PostgreSQL schema.
+
+use std::time::Duration;
+
+use crate::config::{Project, table_name};
+use crate::data::{self, Registry, Tracking};
+use crate::{Error, Result};
+
+use super::opt::{DataAction, Global};
+use super::{Context, Outcome, ask, interactive, say, write_new};
+
+/// How long a data command waits for another one on the same database.
+const LOCK_WAIT: Duration = Duration::from_secs(600);
+
+pub(super) async fn run(context: &Context, global: &Global, action: DataAction) -> Result<Outcome> {
+    let project = context.project(global)?;
+    let registry = std::mem::take(&mut *context.registry.lock().expect("registry poisoned"))
+        .with_folder(&project.root.join(&project.config.data.dir))?;
+    let tracking = Tracking::new(table_name("data.table", &project.config.data.table)?);
+    let log = |line: String| eprintln!("strata: {line}");
+    match action {
+        DataAction::Migrate {
+            schema,
+            target,
+            dry_run,
+        } => {
+            check_schema(&registry, schema.as_deref())?;
+            let (mut client, url) = context.connect_target(&project, &target).await?;
+            let outcome = data::migrate(
+                &mut client,
+                &tracking,
+                &registry,
+                schema.as_deref(),
+                dry_run,
+                LOCK_WAIT,
+                &log,
+            )
+            .await?;
+            let count = outcome.applied.len();
+            let plural = if count == 1 { "" } else { "s" };
+            if dry_run {
+                for (name, tables) in &outcome.rows {
+                    say(format!("{name}:"));
+                    if tables.is_empty() {
+                        say("  no rows changed");
+                    }
+                    for t in tables {
+                        say(format!(
+                            "  {}: {} inserted, {} updated, {} deleted",
+                            t.table, t.inserted, t.updated, t.deleted
+                        ));
+                    }
+                }
+                say(format!(
+                    "dry run: {count} data migration{plural} ran and were rolled back; nothing was changed on {url}"
+                ));
+            } else if count == 0 {
+                say(format!(
+                    "nothing to do: no pending data migrations on {url}"
+                ));
+            } else {
+                say(format!("applied {count} data migration{plural} to {url}"));
+            }
+            Ok(Outcome::Done)
+        }
+        DataAction::Reset {
+            schema,
+            target,
+            yes,
+        } => {
+            check_schema(&registry, schema.as_deref())?;
+            let (mut client, url) = context.connect_target(&project, &target).await?;
+            refuse_production(&project, &client, &url.to_string()).await?;
+            let plan = data::reset_plan(&client, &tracking, &registry, schema.as_deref()).await?;
+            if plan.is_empty() {
+                say(format!(
+                    "nothing to do: no applied data migrations to reset on {url}"
+                ));
+                return Ok(Outcome::Done);
+            }
+            let question = format!(
+                "reset {} data migration{} on {url} (their `down` runs, newest first):\n  {}\n",
+                plan.len(),
+                if plan.len() == 1 { "" } else { "s" },
+                plan.join("\n  ")
+            );
+            if !yes {
+                if !interactive() {
+                    eprintln!("strata: {question}nothing was changed; pass --yes to reset them");
+                    return Ok(Outcome::Found);
+                }
+                if !ask(&format!("{question}go ahead? [y/N] "))? {
+                    eprintln!("strata: nothing was changed");
+                    return Ok(Outcome::Found);
+                }
+            }
+            let outcome = data::reset(
+                &mut client,
+                &tracking,
+                &registry,
+                schema.as_deref(),
+                LOCK_WAIT,
+                &log,
+            )
+            .await?;
+            say(format!(
+                "reset {} data migration{} on {url}",
+                outcome.reset.len(),
+                if outcome.reset.len() == 1 { "" } else { "s" }
+            ));
+            Ok(Outcome::Done)
+        }
+        DataAction::Status {
+            schema,
+            target,
+            json,
+        } => {
+            let (client, url) = context.connect_target(&project, &target).await?;
+            let status = tracking
+                .status(&client, &registry, schema.as_deref())
+                .await?;
+            let problems = registry.problems();
+            let found = !problems.is_empty()
+                || status
+                    .iter()
+                    .any(|s| !s.pending.is_empty() || !s.missing.is_empty());
+            if json {
+                say(serde_json::to_string_pretty(&serde_json::json!({
+                    "database": url.to_string(),
+                    "schemas": status,
+                    "problems": problems,
+                }))
+                .expect("a status serialises"));
+            } else {
+                say(format!("database: {url}"));
+                for s in &status {
+                    say(format!(
+                        "{}: {} applied, {} pending",
+                        s.schema,
+                        s.applied.len(),
+                        s.pending.len()
+                    ));
+                    for row in &s.applied {
+                        say(format!("  applied  {}  {}", row.name, row.applied_at));
+                    }
+                    for name in &s.pending {
+                        say(format!("  pending  {name}"));
+                    }
+                    for name in &s.missing {
+                        say(format!(
+                            "  missing  {name} (applied, but not in the registry)"
+                        ));
+                    }
+                }
+                for problem in &problems {
+                    say(format!("problem: {problem}"));
+                }
+            }
+            Ok(if found { Outcome::Found } else { Outcome::Done })
+        }
+        DataAction::New {
+            schema,
+            description,
+            rust,
+        } => new(&project, &registry, &schema, &description, rust),
+        DataAction::Env { env, target } => {
+            let (client, url) = context.connect_target(&project, &target).await?;
+            match env {
+                Some(env) => {
+                    data::set_database_env(&client, &env).await?;
+                    say(format!("{url} is marked as {env}"));
+                }
+                None => match data::database_env(&client).await? {
+                    Some(env) => say(format!("{url} is marked as {env}")),
+                    None => say(format!(
+                        "{url} is not marked (`strata data env production` marks it)"
+                    )),
+                },
+            }
+            Ok(Outcome::Done)
+        }
+    }
+}
+
+/// A schema named on the command line must have migrations.
+fn check_schema(registry: &Registry, schema: Option<&str>) -> Result<()> {
+    let Some(schema) = schema else {
+        return Ok(());
+    };
+    if registry.schemas().any(|(s, _)| s == schema) {
+        return Ok(());
+    }
+    let known: Vec<&str> = registry.schemas().map(|(s, _)| s).collect();
+    Err(Error::Invalid(format!(
+        "no data migrations are registered for schema `{schema}` (known: {})",
+        if known.is_empty() {
+            "none".to_owned()
+        } else {
+            known.join(", ")
+        }
+    )))
+}
+
+/// `reset` never runs on a production database: marked with `strata data env production`, or
+/// `STRATA_ENV=production` in the environment.
+async fn refuse_production(
+    project: &Project,
+    client: &tokio_postgres::Client,
+    url: &str,
+) -> Result<()> {
+    let marked = data::database_env(client).await?;
+    let from_env = project.env.get("STRATA_ENV").map(str::to_owned);
+    for (env, source) in [
+        (marked, "the database is marked so (strata data env)"),
+        (from_env, "STRATA_ENV says so"),
+    ] {
+        if env.as_deref() == Some("production") {
+            return Err(Error::Invalid(format!(
+                "refusing to reset data migrations on {url}: it is a production database ({source}); nothing was changed"
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// `strata data new`: the next numbered migration of a schema.
+fn new(
+    project: &Project,
+    registry: &Registry,
+    schema: &str,
+    description: &str,
+    rust: bool,
+) -> Result<Outcome> {
+    let description = description
+        .trim()
+        .to_ascii_lowercase()
+        .replace([' ', '-'], "_");
+    if description.is_empty()
+        || !description
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_')
+    {
+        return Err(Error::Invalid(format!(
+            "`{description}`: describe the migration with letters, digits and `_`"
+        )));
+    }
+    let number = format!("{:04}", registry.next_number(schema));
+    let name = format!("{schema}_{number}_{description}");
+    if rust {
+        let dir = project.root.join("src/data_migrations").join(schema);
+        let module = format!("m{number}_{description}");
+        let path = dir.join(format!("{module}.rs"));
+        let text = format!(
+            "//! Data migration {name}.\n\n\
+             use strata::data::{{Context, DataMigration, DataResult}};\n\n\
+             pub struct Migration;\n\n\
+             impl DataMigration for Migration {{\n    \
+                 fn name(&self) -> &str {{\n        \"{name}\"\n    }}\n\n    \
+                 async fn up(&self, cx: &mut Context<'_>) -> DataResult {{\n        \
+                     cx.execute(\"SELECT 1\", &[]).await?;\n        Ok(())\n    }}\n\n    \
+                 async fn down(&self, cx: &mut Context<'_>) -> DataResult {{\n        \
+                     cx.execute(\"SELECT 1\", &[]).await?;\n        Ok(())\n    }}\n\
+             }}\n"
+        );
+        write_new(&path, &text)?;
+        say(format!("wrote {}", path.display()));
+        say(format!(
+            "register it in {}:\n  pub mod {module};\n  and add `Migration::new({module}::Migration)` to the schema's list",
+            dir.join("mod.rs").display()
+        ));
+    } else {
+        let dir = project.root.join(&project.config.data.dir).join(schema);
+        let up = dir.join(format!("{number}_{description}.up.sql"));
+        let down = dir.join(format!("{number}_{description}.down.sql"));
+        write_new(
+            &up,
+            &format!("-- {name}: runs in one transaction with its tracking row.\n\n"),
+        )?;
+        write_new(
+            &down,
+            &format!("-- Undoes {name}. Delete this file if it cannot be undone.\n\n"),
+        )?;
+        say(format!("wrote {}\nwrote {}", up.display(), down.display()));
+    }
+    Ok(Outcome::Done)
+}
