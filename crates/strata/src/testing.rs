@@ -5,7 +5,7 @@
 //! # async fn example(migration: strata::data::Migration) -> Result<(), Box<dyn std::error::Error>> {
 //! use strata::testing::TestDatabase;
 //!
-//! let db = TestDatabase::new().await?;
+//! let mut db = TestDatabase::new().await?;
 //! db.execute("CREATE SCHEMA questions; CREATE TABLE questions.batteries (id serial, name text)")
 //!     .await?;
 //! db.assert_reversible("questions", &migration).await?;
