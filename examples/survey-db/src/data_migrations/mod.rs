@@ -5,10 +5,15 @@ pub mod responses;
 
 use strata::data::Registry;
 
-/// The registry handed to `strata::cli::run`.
+/// The registry handed to `strata::cli::run`. SQL migrations in `data-migrations/` are found on
+/// disk too; including them here compiles them into the binary, so a deploy needs no files.
 pub fn registry() -> Registry {
     Registry::from([
         ("questions", questions::all()),
         ("responses", responses::all()),
+        (
+            "analytics",
+            vec![strata::sql_migration!("analytics", "0001_launch_event")],
+        ),
     ])
 }

@@ -1,0 +1,1 @@
+DELETE FROM analytics.events WHERE name = 'survey_launched';
