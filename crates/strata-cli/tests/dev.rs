@@ -301,7 +301,10 @@ fn help_lists_only_working_commands() {
         .collect();
     assert_eq!(
         commands,
-        ["diff", "inspect", "pull", "push", "dev", "help"],
+        [
+            "generate", "migrate", "push", "pull", "diff", "check", "status", "sum", "data",
+            "inspect", "dev", "help"
+        ],
         "{out}"
     );
     let (_, out, _) = run(strata(std::path::Path::new("/")).args(["dev", "--help"]));

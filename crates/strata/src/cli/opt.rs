@@ -24,18 +24,16 @@ pub struct Global {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Print the plan that takes one schema to another, as SQL that `psql -f` runs.
-    Diff(DiffArgs),
-    /// Print the catalog of a database's managed schemas (a summary, or JSON).
-    Inspect(InspectArgs),
-    /// Write the declared schema files from a database, one folder per schema.
-    Pull(PullArgs),
-    /// Sync the database with the declared schema files directly (development).
-    Push(PushArgs),
     /// Write a new migration from the declared schema files (compared with the migration history).
     Generate(GenerateArgs),
     /// Apply pending migrations.
     Migrate(MigrateArgs),
+    /// Sync the database with the declared schema files directly (development).
+    Push(PushArgs),
+    /// Write the declared schema files from a database, one folder per schema.
+    Pull(PullArgs),
+    /// Print the plan that takes one schema to another, as SQL that `psql -f` runs.
+    Diff(DiffArgs),
     /// Check the migrations folder, the history against the declared files, and the database for drift (exit 1 on a finding).
     Check(CheckArgs),
     /// Applied, pending and failed migrations, drift, and whether the database matches the declared files.
@@ -47,6 +45,8 @@ pub enum Command {
         #[command(subcommand)]
         action: DataAction,
     },
+    /// Print the catalog of a database's managed schemas (a summary, or JSON).
+    Inspect(InspectArgs),
     /// The embedded development database (used when no database URL is configured).
     Dev {
         #[command(subcommand)]
