@@ -124,7 +124,8 @@ async fn per_schema_runs_status_and_reset() {
             "applied_at",
             "execution_ms",
             "applied_by",
-            "checksum"
+            "checksum",
+            "inputs"
         ]
     );
 

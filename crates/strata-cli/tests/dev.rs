@@ -302,7 +302,7 @@ fn help_lists_only_working_commands() {
     assert_eq!(
         commands,
         [
-            "generate", "migrate", "push", "pull", "diff", "check", "status", "sum", "data",
+            "generate", "migrate", "push", "pull", "diff", "check", "status", "sum", "data", "aws",
             "inspect", "dev", "help"
         ],
         "{out}"

@@ -1,4 +1,5 @@
-//! strata's test harness: one PostgreSQL server per test run, one fresh database per test.
+//! strata's test harness: one PostgreSQL server per test run, one fresh database per test, and
+//! an in-process S3-protocol server ([`s3::s3`]).
 //!
 //! The server is the one `STRATA_TEST_URL` names (a superuser URL of a server the run may create
 //! databases on), or else a throwaway cluster that the first test of the process starts in a
@@ -16,6 +17,8 @@
 //! client.batch_execute("CREATE TABLE t (id int)").await.unwrap();
 //! # }
 //! ```
+
+pub mod s3;
 
 use std::path::PathBuf;
 use std::sync::OnceLock;

@@ -16,6 +16,7 @@ pub mod data;
 pub mod declared;
 pub mod dev;
 pub mod error;
+pub mod fetch;
 pub mod history;
 pub mod introspect;
 pub mod lock;

@@ -328,7 +328,12 @@ pub fn checksum(bytes: &[u8]) -> String {
 
 /// The current UTC time as `YYYYMMDDHHMMSS`.
 pub fn utc_timestamp() -> String {
-    let seconds = std::time::SystemTime::now()
+    utc_timestamp_of(std::time::SystemTime::now())
+}
+
+/// A UTC time as `YYYYMMDDHHMMSS`.
+pub fn utc_timestamp_of(time: std::time::SystemTime) -> String {
+    let seconds = time
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_secs());
     let (days, rest) = (seconds / 86_400, seconds % 86_400);

@@ -32,6 +32,7 @@ pub struct TestDatabase {
     server: ScratchServer,
     db: ScratchDb,
     client: Client,
+    fetcher: crate::fetch::Fetcher,
 }
 
 /// A database's state for comparison: its catalog and a fingerprint of every table's rows.
@@ -71,7 +72,19 @@ impl TestDatabase {
         let server = ScratchServer::with_prefix(url, "strata_testing_").await?;
         let db = server.create(None).await?;
         let client = crate::pg::connect(db.url()).await?;
-        Ok(TestDatabase { server, db, client })
+        Ok(TestDatabase {
+            server,
+            db,
+            client,
+            fetcher: crate::fetch::Fetcher::new(crate::config::Env::from_process()),
+        })
+    }
+
+    /// Reads AWS settings for the migrations' inputs from `env` instead of the process
+    /// environment (tests that point at their own object store).
+    pub fn with_env(mut self, env: crate::config::Env) -> TestDatabase {
+        self.fetcher = crate::fetch::Fetcher::new(env);
+        self
     }
 
     /// The database's URL.
@@ -110,7 +123,7 @@ impl TestDatabase {
             .transaction()
             .await
             .map_err(|e| Error::db("starting a transaction", e))?;
-        let mut cx = Context::new(&tx, schema, &name);
+        let mut cx = Context::new(&tx, schema, &name, &self.fetcher);
         let result = if up {
             migration.up(&mut cx).await
         } else {

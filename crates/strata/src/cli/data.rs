@@ -4,6 +4,7 @@ use std::time::Duration;
 
 use crate::config::{Project, table_name};
 use crate::data::{self, Registry, Tracking};
+use crate::fetch::Fetcher;
 use crate::{Error, Result};
 
 use super::opt::{DataAction, Global};
@@ -26,10 +27,12 @@ pub(super) async fn run(context: &Context, global: &Global, action: DataAction) 
         } => {
             check_schema(&registry, schema.as_deref())?;
             let (mut client, url) = context.connect_target(&project, &target).await?;
+            let fetcher = Fetcher::new(project.env.clone());
             let outcome = data::migrate(
                 &mut client,
                 &tracking,
                 &registry,
+                &fetcher,
                 schema.as_deref(),
                 dry_run,
                 LOCK_WAIT,
@@ -94,10 +97,12 @@ pub(super) async fn run(context: &Context, global: &Global, action: DataAction) 
                     return Ok(Outcome::Found);
                 }
             }
+            let fetcher = Fetcher::new(project.env.clone());
             let outcome = data::reset(
                 &mut client,
                 &tracking,
                 &registry,
+                &fetcher,
                 schema.as_deref(),
                 LOCK_WAIT,
                 &log,

@@ -4,6 +4,7 @@
 //! Exit codes: 0 success; 1 the command ran and found something (pending, drift, not running);
 //! 2 error; 130 interrupted (after cleanup).
 
+mod aws;
 mod check;
 mod data;
 mod dev;
@@ -230,6 +231,9 @@ async fn dispatch(context: &Context, cli: opt::Cli) -> Result<Outcome> {
     match cli.command {
         opt::Command::Dev { action } => dev::run(context, &cli.global, action).await,
         opt::Command::Data { action } => data::run(context, &cli.global, action).await,
+        opt::Command::Aws {
+            action: opt::AwsAction::Check,
+        } => aws::check(context, &cli.global).await,
         opt::Command::Diff(args) => diff::run(context, &cli.global, args).await,
         opt::Command::Inspect(args) => inspect::run(context, &cli.global, args).await,
         opt::Command::Pull(args) => pull::run(context, &cli.global, args).await,

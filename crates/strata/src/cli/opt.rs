@@ -45,6 +45,11 @@ pub enum Command {
         #[command(subcommand)]
         action: DataAction,
     },
+    /// AWS login for data migrations that read from S3.
+    Aws {
+        #[command(subcommand)]
+        action: AwsAction,
+    },
     /// Print the catalog of a database's managed schemas (a summary, or JSON).
     Inspect(InspectArgs),
     /// The embedded development database (used when no database URL is configured).
@@ -260,4 +265,10 @@ pub enum DataAction {
         #[command(flatten)]
         target: Target,
     },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AwsAction {
+    /// Resolve AWS credentials as data migrations will; say who you are and when they expire, or how to log in (exit 2).
+    Check,
 }

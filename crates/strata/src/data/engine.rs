@@ -2,7 +2,8 @@
 //!
 //! The tracking table is the seed's, `data_migrations (id serial primary key, name text not null
 //! unique, schema text not null, applied_at timestamp not null default now())`; strata adds
-//! `execution_ms`, `applied_by` and `checksum` with `ADD COLUMN IF NOT EXISTS`, so a table the
+//! `execution_ms`, `applied_by`, `checksum` (of SQL migrations) and `inputs` (the objects a
+//! migration read, with their ETags) with `ADD COLUMN IF NOT EXISTS`, so a table the
 //! TypeScript scripts created is adopted as it is.
 
 use std::time::{Duration, Instant};
@@ -13,6 +14,7 @@ use strata_core::render::qualified;
 use tokio_postgres::Client;
 
 use super::{BoxError, Context, Migration, Registry};
+use crate::fetch::Fetcher;
 use crate::{Error, Result};
 
 /// First key of the data-migrations lock ("STRD"); the second is a hash of the table's name.
@@ -103,7 +105,8 @@ impl Tracking {
              CREATE TABLE IF NOT EXISTS {table} (id serial primary key, name text not null unique, schema text not null, applied_at timestamp not null default now());\n\
              ALTER TABLE {table} ADD COLUMN IF NOT EXISTS execution_ms bigint;\n\
              ALTER TABLE {table} ADD COLUMN IF NOT EXISTS applied_by text DEFAULT current_user;\n\
-             ALTER TABLE {table} ADD COLUMN IF NOT EXISTS checksum text",
+             ALTER TABLE {table} ADD COLUMN IF NOT EXISTS checksum text;\n\
+             ALTER TABLE {table} ADD COLUMN IF NOT EXISTS inputs jsonb",
             schema = strata_core::sql::quote_ident(&self.table.schema),
         );
         client
@@ -293,17 +296,19 @@ async fn row_counts(client: &tokio_postgres::Transaction<'_>) -> Result<Vec<Tabl
 /// Runs pending migrations of `schema` (all when `None`), each in one transaction with its
 /// tracking row. A dry run runs them all in one transaction, counts the rows they change and
 /// rolls back.
+#[allow(clippy::too_many_arguments)]
 pub(crate) async fn migrate(
     client: &mut Client,
     tracking: &Tracking,
     registry: &Registry,
+    fetcher: &Fetcher,
     schema: Option<&str>,
     dry_run: bool,
     wait: Duration,
     say: &dyn Fn(String),
 ) -> Result<MigrateOutcome> {
     tracking.lock(client, wait, say).await?;
-    let result = migrate_locked(client, tracking, registry, schema, dry_run, say).await;
+    let result = migrate_locked(client, tracking, registry, fetcher, schema, dry_run, say).await;
     tracking.unlock(client).await;
     result
 }
@@ -312,6 +317,7 @@ async fn migrate_locked(
     client: &mut Client,
     tracking: &Tracking,
     registry: &Registry,
+    fetcher: &Fetcher,
     schema: Option<&str>,
     dry_run: bool,
     say: &dyn Fn(String),
@@ -329,6 +335,19 @@ async fn migrate_locked(
                 .any(|st| st.schema == *s && st.pending.contains(&m.name()))
         })
         .collect();
+    // Credentials are checked before the first migration, not halfway through a long run.
+    if pending
+        .iter()
+        .flat_map(|(_, m)| m.inputs())
+        .any(|url| url.starts_with("s3://"))
+    {
+        fetcher
+            .aws()
+            .await
+            .credentials()
+            .await
+            .map_err(|e| Error::Invalid(format!("{e}; no data migration was run")))?;
+    }
     let mut outcome = MigrateOutcome::default();
     if dry_run {
         let tx = client
@@ -339,7 +358,11 @@ async fn migrate_locked(
         for (schema, migration) in pending {
             let name = migration.name();
             let started = Instant::now();
-            let mut cx = Context::new(&tx, schema, &name);
+            fetcher
+                .prefetch(&migration.inputs())
+                .await
+                .map_err(|e| Error::Invalid(format!("data migration {name}: {e}")))?;
+            let mut cx = Context::new(&tx, schema, &name, fetcher);
             migration.up(&mut cx).await.map_err(|e| {
                 Error::Invalid(format!(
                     "data migration {name} failed in the dry run: {}; nothing was changed",
@@ -372,17 +395,24 @@ async fn migrate_locked(
         return Ok(outcome);
     }
     let insert = format!(
-        "INSERT INTO {} (name, schema, execution_ms, checksum) VALUES ($1, $2, $3, $4)",
+        "INSERT INTO {} (name, schema, execution_ms, checksum, inputs) VALUES ($1, $2, $3, $4, ($5::text)::jsonb)",
         qualified(&tracking.table)
     );
     for (schema, migration) in pending {
         let name = migration.name();
+        // Inputs are downloaded before the transaction opens: it never waits on the network.
+        fetcher.prefetch(&migration.inputs()).await.map_err(|e| {
+            Error::Invalid(format!(
+                "data migration {name} was not run: fetching its inputs failed: {e}"
+            ))
+        })?;
+        fetcher.take_inputs();
         let started = Instant::now();
         let tx = client
             .transaction()
             .await
             .map_err(|e| Error::db("starting a transaction", e))?;
-        let mut cx = Context::new(&tx, schema, &name);
+        let mut cx = Context::new(&tx, schema, &name, fetcher);
         if let Err(e) = migration.up(&mut cx).await {
             drop(tx); // rolls back
             let kept = if outcome.applied.is_empty() {
@@ -404,9 +434,12 @@ async fn migrate_locked(
             )));
         }
         let ms = started.elapsed().as_millis();
+        let inputs = fetcher.take_inputs();
+        let inputs =
+            (!inputs.is_empty()).then(|| serde_json::to_string(&inputs).expect("inputs serialise"));
         tx.execute(
             &insert,
-            &[&name, &schema, &(ms as i64), &migration.checksum()],
+            &[&name, &schema, &(ms as i64), &migration.checksum(), &inputs],
         )
         .await
         .map_err(|e| Error::db(format!("recording data migration {name}"), e))?;
@@ -447,6 +480,7 @@ pub(crate) async fn reset(
     client: &mut Client,
     tracking: &Tracking,
     registry: &Registry,
+    fetcher: &Fetcher,
     schema: Option<&str>,
     wait: Duration,
     say: &dyn Fn(String),
@@ -475,7 +509,7 @@ pub(crate) async fn reset(
                 .transaction()
                 .await
                 .map_err(|e| Error::db("starting a transaction", e))?;
-            let mut cx = Context::new(&tx, migration_schema, &name);
+            let mut cx = Context::new(&tx, migration_schema, &name, fetcher);
             if let Err(e) = migration.down(&mut cx).await {
                 drop(tx);
                 return Err(Error::Invalid(format!(

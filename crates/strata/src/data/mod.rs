@@ -45,7 +45,7 @@ mod context;
 mod engine;
 mod registry;
 
-pub use context::Context;
+pub use context::{Context, CopyIn};
 pub use engine::{Applied, DataStatus, Tracking};
 pub(crate) use engine::{database_env, migrate, reset, reset_plan, set_database_env};
 pub use registry::{Migration, Registry, SqlMigration, parse_name};
@@ -78,6 +78,14 @@ pub trait DataMigration {
     /// Whether `down` undoes `up` (default: yes).
     fn reversible(&self) -> bool {
         true
+    }
+
+    /// The URLs `up` reads (`s3://…`, `https://…`), downloaded before its transaction opens so
+    /// that the transaction never waits on the network; their ETags are recorded with the
+    /// migration. `data migrate` checks the AWS login before the first migration that declares
+    /// an `s3://` input.
+    fn inputs(&self) -> Vec<String> {
+        Vec::new()
     }
 }
 

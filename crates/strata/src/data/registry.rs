@@ -36,6 +36,7 @@ pub struct SqlMigration {
 trait Erased {
     fn name(&self) -> &str;
     fn reversible(&self) -> bool;
+    fn inputs(&self) -> Vec<String>;
     fn up<'a>(&'a self, cx: &'a mut Context<'_>) -> Pin<Box<dyn Future<Output = DataResult> + 'a>>;
     fn down<'a>(
         &'a self,
@@ -50,6 +51,10 @@ impl<T: DataMigration> Erased for T {
 
     fn reversible(&self) -> bool {
         DataMigration::reversible(self)
+    }
+
+    fn inputs(&self) -> Vec<String> {
+        DataMigration::inputs(self)
     }
 
     fn up<'a>(&'a self, cx: &'a mut Context<'_>) -> Pin<Box<dyn Future<Output = DataResult> + 'a>> {
@@ -92,6 +97,14 @@ impl Migration {
         match &self.kind {
             Kind::Rust(m) => m.reversible(),
             Kind::Sql(m) => m.down.is_some(),
+        }
+    }
+
+    /// The URLs it reads, downloaded before its transaction opens.
+    pub fn inputs(&self) -> Vec<String> {
+        match &self.kind {
+            Kind::Rust(m) => m.inputs(),
+            Kind::Sql(_) => Vec::new(),
         }
     }
 
