@@ -16,6 +16,7 @@ fn survey_db(db: &TestDb, args: &[&str]) -> (i32, String, String) {
         .env("DATABASE_URL", db.url().expose())
         .env("STRATA_DEV_URL", server().url().expose())
         .env_remove("STRATA_ENV")
+        .env_remove("SURVEY_DATA_URL")
         .stdin(Stdio::null())
         .output()
         .expect("running survey-db");

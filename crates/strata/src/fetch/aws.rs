@@ -20,6 +20,8 @@ pub struct Aws {
     /// The profile in use (`AWS_PROFILE`, else `default`).
     pub profile: String,
     env: Env,
+    /// A custom S3 endpoint (only S3 uses it; STS keeps its own).
+    endpoint: Option<String>,
 }
 
 /// Who the credentials say you are.
@@ -53,13 +55,11 @@ impl Aws {
         {
             loader = loader.region(aws_config::Region::new(region.to_owned()));
         }
-        if let Some(endpoint) = env
+        let endpoint = env
             .get("AWS_ENDPOINT_URL_S3")
             .or_else(|| env.get("AWS_ENDPOINT_URL"))
             .filter(|e| !e.is_empty())
-        {
-            loader = loader.endpoint_url(endpoint);
-        }
+            .map(str::to_owned);
         // Keys in the environment (or `.env`) come first, as in the SDK's own chain.
         if let (Some(id), Some(secret)) = (
             env.get("AWS_ACCESS_KEY_ID").filter(|v| !v.is_empty()),
@@ -96,6 +96,7 @@ impl Aws {
             config: loader.load().await,
             profile,
             env: env.clone(),
+            endpoint,
         }
     }
 
@@ -108,7 +109,7 @@ impl Aws {
 
     /// A custom endpoint (an S3-compatible store), if configured.
     pub fn endpoint(&self) -> Option<String> {
-        self.config.endpoint_url().map(str::to_owned)
+        self.endpoint.clone()
     }
 
     /// Resolves the credentials now. The error says what to run to log in.

@@ -21,18 +21,26 @@ struct Question {
     text: String,
 }
 
-/// The battery as shipped with the package.
-const DATA: &str = include_str!("../../../data/dem_characteristics.json");
+/// The battery's name, also in the data file.
+const BATTERY: &str = "dem_characteristics";
 
 pub struct Migration;
+
+fn url() -> String {
+    super::super::data_url("dem_characteristics.json")
+}
 
 impl DataMigration for Migration {
     fn name(&self) -> &str {
         "questions_0001_dem_characteristics"
     }
 
+    fn inputs(&self) -> Vec<String> {
+        vec![url()]
+    }
+
     async fn up(&self, cx: &mut Context<'_>) -> DataResult {
-        let data: Battery = serde_json::from_str(DATA)?;
+        let data: Battery = cx.fetch_json(&url()).await?;
         let battery: i32 = cx
             .query_one(
                 "INSERT INTO questions.batteries (name, prefix) VALUES ($1, $2) RETURNING id",
@@ -51,15 +59,14 @@ impl DataMigration for Migration {
     }
 
     async fn down(&self, cx: &mut Context<'_>) -> DataResult {
-        let data: Battery = serde_json::from_str(DATA)?;
         cx.execute(
             "DELETE FROM questions.questions WHERE battery_id = (SELECT id FROM questions.batteries WHERE name = $1)",
-            &[&data.battery.name],
+            &[&BATTERY],
         )
         .await?;
         cx.execute(
             "DELETE FROM questions.batteries WHERE name = $1",
-            &[&data.battery.name],
+            &[&BATTERY],
         )
         .await?;
         Ok(())

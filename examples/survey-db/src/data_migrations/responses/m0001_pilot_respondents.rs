@@ -8,29 +8,35 @@ struct Respondent {
     external_id: String,
 }
 
-const DATA: &str = include_str!("../../../data/pilot_respondents.json");
-
 pub struct Migration;
+
+fn url() -> String {
+    super::super::data_url("pilot_respondents.json")
+}
 
 impl DataMigration for Migration {
     fn name(&self) -> &str {
         "responses_0001_pilot_respondents"
     }
 
+    fn inputs(&self) -> Vec<String> {
+        vec![url()]
+    }
+
     async fn up(&self, cx: &mut Context<'_>) -> DataResult {
-        let respondents: Vec<Respondent> = serde_json::from_str(DATA)?;
-        for respondent in &respondents {
-            cx.execute(
-                "INSERT INTO responses.respondents (external_id) VALUES ($1)",
-                &[&respondent.external_id],
-            )
+        let respondents: Vec<Respondent> = cx.fetch_json(&url()).await?;
+        let mut load = cx
+            .copy_in("responses.respondents", &["external_id"])
             .await?;
+        for respondent in &respondents {
+            load.write(&[&respondent.external_id]).await?;
         }
+        load.finish().await?;
         Ok(())
     }
 
     async fn down(&self, cx: &mut Context<'_>) -> DataResult {
-        let respondents: Vec<Respondent> = serde_json::from_str(DATA)?;
+        let respondents: Vec<Respondent> = cx.fetch_json(&url()).await?;
         let ids: Vec<&str> = respondents.iter().map(|r| r.external_id.as_str()).collect();
         cx.execute(
             "DELETE FROM responses.respondents WHERE external_id = ANY($1)",
