@@ -10,6 +10,7 @@
 //! (`--profile` also times each catalog query on its own).
 
 mod cli;
+mod load;
 mod schema;
 
 use std::path::PathBuf;
@@ -25,6 +26,8 @@ struct Options {
     quick: bool,
     profile: bool,
     out: Option<PathBuf>,
+    /// Run one part only: `introspect`, `commands` or `load`.
+    only: Option<String>,
 }
 
 fn main() -> ExitCode {
@@ -32,16 +35,36 @@ fn main() -> ExitCode {
         quick: false,
         profile: false,
         out: None,
+        only: None,
     };
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
         match arg.as_str() {
+            // The data-load benchmark's own process: `--load-child DB_URL OBJECT_URL`.
+            "--load-child" => {
+                let (db, url) = (
+                    args.next().unwrap_or_default(),
+                    args.next().unwrap_or_default(),
+                );
+                let runtime = tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                    .expect("tokio runtime");
+                return match runtime.block_on(load::child(&db, &url)) {
+                    Ok(()) => ExitCode::SUCCESS,
+                    Err(message) => {
+                        eprintln!("strata-bench: {message}");
+                        ExitCode::from(2)
+                    }
+                };
+            }
             "--quick" => options.quick = true,
             "--profile" => options.profile = true,
             "--out" => options.out = args.next().map(PathBuf::from),
+            "--only" => options.only = args.next(),
             other => {
                 eprintln!(
-                    "strata-bench: unknown argument {other}; usage: strata-bench [--quick] [--out FILE]"
+                    "strata-bench: unknown argument {other}; usage: strata-bench [--quick] [--profile] [--only introspect|commands|load] [--out FILE]"
                 );
                 return ExitCode::from(2);
             }
@@ -90,7 +113,8 @@ async fn run(options: &Options) -> Result<(), String> {
     };
     let repeats = if options.quick { 3 } else { 5 };
     let mut rows = Vec::new();
-    for &n in sizes {
+    let part = |name: &str| options.only.as_deref().is_none_or(|only| only == name);
+    for &n in sizes.iter().filter(|_| part("introspect")) {
         let db = format!("bench_{n}");
         let admin = strata::pg::connect(&server)
             .await
@@ -149,7 +173,12 @@ async fn run(options: &Options) -> Result<(), String> {
         });
     }
 
-    rows.extend(cli::measure(&server, 1_000, repeats).await?);
+    if part("commands") {
+        rows.extend(cli::measure(&server, 1_000, repeats).await?);
+    }
+    if part("load") {
+        rows.extend(load::measure_load(&server, 1_000_000, 3).await?);
+    }
 
     let report = report(&rows, &bin.version, options.quick);
     print!("{report}");

@@ -463,9 +463,15 @@ impl<T: DeserializeOwned> Records<T> {
                     if line.iter().all(u8::is_ascii_whitespace) {
                         continue;
                     }
-                    let mut deserializer = serde_json::Deserializer::from_slice(line);
-                    let record: T = serde_path_to_error::deserialize(&mut deserializer)
-                        .map_err(|e| record_error(&url, "line", self.position, &e))?;
+                    // The fast parser first; on an error, again with the field's path tracked.
+                    let record: T = match serde_json::from_slice(line) {
+                        Ok(record) => record,
+                        Err(_) => {
+                            let mut deserializer = serde_json::Deserializer::from_slice(line);
+                            serde_path_to_error::deserialize(&mut deserializer)
+                                .map_err(|e| record_error(&url, "line", self.position, &e))?
+                        }
+                    };
                     self.queue.push_back(record);
                 }
                 // A buffer ending in a newline yields an empty last piece: not a line.
@@ -548,6 +554,9 @@ fn record_error(
 
 /// Parses a whole JSON object, naming the field of an error.
 pub(crate) fn json<T: DeserializeOwned>(url: &str, bytes: &[u8]) -> Result<T, FetchError> {
+    if let Ok(value) = serde_json::from_slice(bytes) {
+        return Ok(value);
+    }
     let mut deserializer = serde_json::Deserializer::from_slice(bytes);
     serde_path_to_error::deserialize(&mut deserializer).map_err(|e| {
         let path = e.path().to_string();
