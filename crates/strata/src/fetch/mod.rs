@@ -54,6 +54,85 @@ pub struct Download {
     stream: BoxStream<'static, Result<Bytes, FetchError>>,
     gunzip: Option<flate2::write::MultiGzDecoder<Vec<u8>>>,
     finished: bool,
+    progress: Option<Progress>,
+}
+
+/// Objects smaller than this are read without progress reports.
+const PROGRESS_FROM: u64 = 16 * 1024 * 1024;
+
+/// How often progress is logged when standard error is not a terminal.
+const LOG_EVERY: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// Progress of a long read: a bar with rate and ETA on a terminal, a log line every few
+/// seconds elsewhere.
+struct Progress {
+    url: String,
+    total: u64,
+    done: u64,
+    started: std::time::Instant,
+    last_log: std::time::Instant,
+    bar: Option<indicatif::ProgressBar>,
+}
+
+impl Progress {
+    fn new(url: &str, total: Option<u64>) -> Option<Progress> {
+        let total = total.filter(|t| *t >= PROGRESS_FROM)?;
+        let bar = std::io::IsTerminal::is_terminal(&std::io::stderr()).then(|| {
+            let bar = indicatif::ProgressBar::new(total);
+            bar.set_style(
+                indicatif::ProgressStyle::with_template(
+                    "{msg} {bar:30} {bytes}/{total_bytes} {bytes_per_sec} ETA {eta}",
+                )
+                .expect("a valid template"),
+            );
+            bar.set_message(url.to_owned());
+            bar
+        });
+        let now = std::time::Instant::now();
+        Some(Progress {
+            url: url.to_owned(),
+            total,
+            done: 0,
+            started: now,
+            last_log: now,
+            bar,
+        })
+    }
+
+    fn advance(&mut self, bytes: u64) {
+        self.done += bytes;
+        match &self.bar {
+            Some(bar) => bar.set_position(self.done),
+            None if self.last_log.elapsed() >= LOG_EVERY => {
+                self.last_log = std::time::Instant::now();
+                eprintln!("strata: {}", self.line());
+            }
+            None => {}
+        }
+    }
+
+    /// `s3://b/k: 45% (67 MiB of 150 MiB, 30.0 MiB/s, about 3 s left)`.
+    fn line(&self) -> String {
+        let mib = |b: u64| b as f64 / (1024.0 * 1024.0);
+        let seconds = self.started.elapsed().as_secs_f64().max(0.001);
+        let rate = self.done as f64 / seconds;
+        let left = (self.total.saturating_sub(self.done)) as f64 / rate.max(1.0);
+        format!(
+            "{}: {}% ({:.0} MiB of {:.0} MiB, {:.1} MiB/s, about {:.0} s left)",
+            self.url,
+            self.done * 100 / self.total.max(1),
+            mib(self.done),
+            mib(self.total),
+            mib(rate as u64),
+            left
+        )
+    }
+
+    fn finish(&mut self) {
+        if let Some(bar) = self.bar.take() {
+            bar.finish_and_clear();
+        }
+    }
 }
 
 impl Download {
@@ -69,25 +148,36 @@ impl Download {
                 return None;
             }
             match self.stream.next().await {
-                Some(Ok(bytes)) => match &mut self.gunzip {
-                    None => return Some(Ok(bytes)),
-                    Some(decoder) => {
-                        if let Err(e) = decoder.write_all(&bytes) {
-                            self.finished = true;
-                            return Some(Err(format!("{}: not valid gzip: {e}", self.input.url)));
-                        }
-                        let out = std::mem::take(decoder.get_mut());
-                        if !out.is_empty() {
-                            return Some(Ok(Bytes::from(out)));
+                Some(Ok(bytes)) => {
+                    if let Some(progress) = &mut self.progress {
+                        progress.advance(bytes.len() as u64);
+                    }
+                    match &mut self.gunzip {
+                        None => return Some(Ok(bytes)),
+                        Some(decoder) => {
+                            if let Err(e) = decoder.write_all(&bytes) {
+                                self.finished = true;
+                                return Some(Err(format!(
+                                    "{}: not valid gzip: {e}",
+                                    self.input.url
+                                )));
+                            }
+                            let out = std::mem::take(decoder.get_mut());
+                            if !out.is_empty() {
+                                return Some(Ok(Bytes::from(out)));
+                            }
                         }
                     }
-                },
+                }
                 Some(Err(e)) => {
                     self.finished = true;
                     return Some(Err(e));
                 }
                 None => {
                     self.finished = true;
+                    if let Some(progress) = &mut self.progress {
+                        progress.finish();
+                    }
                     let decoder = self.gunzip.take()?;
                     return match decoder.finish() {
                         Ok(rest) if rest.is_empty() => None,
@@ -137,8 +227,16 @@ impl Fetcher {
             .expect("prefetch poisoned")
             .get(url)
             .cloned();
-        let (input, stream, content_gzip) = match prefetched {
-            Some((file, input)) => (input, file_stream(file.path().to_path_buf(), url), false),
+        let (input, stream, content_gzip, size) = match prefetched {
+            Some((file, input)) => {
+                let size = file.as_file().metadata().ok().map(|m| m.len());
+                (
+                    input,
+                    file_stream(file.path().to_path_buf(), url),
+                    false,
+                    size,
+                )
+            }
             None => self.open_remote(url).await?,
         };
         self.inputs
@@ -151,13 +249,11 @@ impl Fetcher {
             stream,
             gunzip: gzip.then(|| flate2::write::MultiGzDecoder::new(Vec::new())),
             finished: false,
+            progress: Progress::new(url, size),
         })
     }
 
-    async fn open_remote(
-        &self,
-        url: &str,
-    ) -> Result<(Input, BoxStream<'static, Result<Bytes, FetchError>>, bool), FetchError> {
+    async fn open_remote(&self, url: &str) -> Result<Opened, FetchError> {
         if let Some(path) = url.strip_prefix("file://") {
             let path = PathBuf::from(path);
             if !path.is_file() {
@@ -168,7 +264,8 @@ impl Fetcher {
                 etag: None,
                 version: None,
             };
-            return Ok((input, file_stream(path, url), false));
+            let size = std::fs::metadata(&path).ok().map(|m| m.len());
+            return Ok((input, file_stream(path, url), false, size));
         }
         let (store, location) = self.store(url).await?;
         let result = store
@@ -186,12 +283,13 @@ impl Fetcher {
             etag: result.meta.e_tag.clone(),
             version: result.meta.version.clone(),
         };
+        let size = Some(result.meta.size);
         let owned_url = url.to_owned();
         let stream = result
             .into_stream()
             .map(move |chunk| chunk.map_err(|e| describe_store_error(&owned_url, &e)))
             .boxed();
-        Ok((input, stream, content_gzip))
+        Ok((input, stream, content_gzip, size))
     }
 
     /// The store for a URL and the object's path in it.
@@ -283,16 +381,24 @@ impl Fetcher {
             {
                 continue;
             }
-            let (input, mut stream, _) = if url.starts_with("file://") {
+            let (input, mut stream, _, size) = if url.starts_with("file://") {
                 continue;
             } else {
                 self.open_remote(url).await?
             };
             let mut file = tempfile::NamedTempFile::new()
                 .map_err(|e| format!("{url}: cannot create a temporary file: {e}"))?;
+            let mut progress = Progress::new(url, size);
             while let Some(chunk) = stream.next().await {
-                file.write_all(&chunk?)
+                let chunk = chunk?;
+                if let Some(progress) = &mut progress {
+                    progress.advance(chunk.len() as u64);
+                }
+                file.write_all(&chunk)
                     .map_err(|e| format!("{url}: writing a temporary file: {e}"))?;
+            }
+            if let Some(progress) = &mut progress {
+                progress.finish();
             }
             self.prefetched
                 .lock()
@@ -314,6 +420,14 @@ impl Fetcher {
         inputs
     }
 }
+
+/// An opened object: what it is, its bytes, whether it says it is gzip, and its size.
+type Opened = (
+    Input,
+    BoxStream<'static, Result<Bytes, FetchError>>,
+    bool,
+    Option<u64>,
+);
 
 /// A local file as a stream of chunks.
 fn file_stream(path: PathBuf, url: &str) -> BoxStream<'static, Result<Bytes, FetchError>> {
@@ -586,6 +700,7 @@ mod tests {
             stream,
             gunzip: gzip.then(|| flate2::write::MultiGzDecoder::new(Vec::new())),
             finished: false,
+            progress: None,
         }
     }
 
@@ -645,6 +760,19 @@ mod tests {
             error.starts_with("s3://b/k: record 2: field `id`: "),
             "{error}"
         );
+    }
+
+    #[test]
+    fn progress_lines_say_how_far_how_fast_and_how_long() {
+        let mut progress = Progress::new("s3://b/big.ndjson", Some(100 * 1024 * 1024)).unwrap();
+        progress.done = 45 * 1024 * 1024;
+        let line = progress.line();
+        assert!(
+            line.starts_with("s3://b/big.ndjson: 45% (45 MiB of 100 MiB, ")
+                && line.ends_with(" s left)"),
+            "{line}"
+        );
+        assert!(Progress::new("s3://b/small", Some(1024)).is_none());
     }
 
     #[tokio::test]
