@@ -94,23 +94,6 @@ fn psql_file(target: &DbUrl, file: &Path) -> Result<Duration, String> {
     Ok(started.elapsed())
 }
 
-/// Creates an empty database and returns its URL.
-async fn fresh(
-    admin: &tokio_postgres::Client,
-    server: &DbUrl,
-    name: &str,
-) -> Result<DbUrl, String> {
-    admin
-        .batch_execute(&format!("DROP DATABASE IF EXISTS {name}"))
-        .await
-        .map_err(crate::pg_error)?;
-    admin
-        .batch_execute(&format!("CREATE DATABASE {name}"))
-        .await
-        .map_err(crate::pg_error)?;
-    Ok(server.with_database(name))
-}
-
 /// Times the commands on the `n`-table schema.
 pub async fn measure(server: &DbUrl, n: usize, repeats: usize) -> Result<Vec<Row>, String> {
     let admin = strata::pg::connect(server)
@@ -128,7 +111,7 @@ pub async fn measure(server: &DbUrl, n: usize, repeats: usize) -> Result<Vec<Row
         cold.push(strata(root, server, &["generate", "--name", "init"])?);
     }
     let init = root.join("schema-migrations/0001_init.sql");
-    let floor_db = fresh(&admin, server, &format!("bench_floor_{n}")).await?;
+    let floor_db = crate::fresh_database(&admin, server, &format!("bench_floor_{n}")).await?;
     let floor = psql_file(&floor_db, &init)?;
     rows.push(Row {
         what: format!("generate from nothing, {n} tables (cold cache)"),
@@ -156,9 +139,10 @@ pub async fn measure(server: &DbUrl, n: usize, repeats: usize) -> Result<Vec<Row
     let mut migrate = Vec::new();
     let mut psql = Vec::new();
     for i in 0..repeats {
-        let target = fresh(&admin, server, &format!("bench_migrate_{n}_{i}")).await?;
+        let target =
+            crate::fresh_database(&admin, server, &format!("bench_migrate_{n}_{i}")).await?;
         migrate.push(strata(root, &target, &["migrate"])?);
-        let target = fresh(&admin, server, &format!("bench_psql_{n}_{i}")).await?;
+        let target = crate::fresh_database(&admin, server, &format!("bench_psql_{n}_{i}")).await?;
         psql.push(psql_file(&target, &init)?);
     }
     let migrated = server.with_database(&format!("bench_migrate_{n}_0"));
@@ -175,7 +159,7 @@ pub async fn measure(server: &DbUrl, n: usize, repeats: usize) -> Result<Vec<Row
     // push into an empty database, then with no change; pull.
     let mut push = Vec::new();
     for i in 0..repeats {
-        let target = fresh(&admin, server, &format!("bench_push_{n}_{i}")).await?;
+        let target = crate::fresh_database(&admin, server, &format!("bench_push_{n}_{i}")).await?;
         push.push(strata(root, &target, &["push"])?);
     }
     rows.push(Row {

@@ -59,20 +59,9 @@ fn generate(rows: usize, ndjson: &std::path::Path, csv: &std::path::Path) -> Res
     text.flush().map_err(|e| e.to_string())
 }
 
-/// `YYYY-MM-DD HH:MM:SS+00` for psql.
+/// The time as RFC 3339, which psql's COPY reads.
 fn strata_timestamp(epoch: i64) -> String {
-    let stamp = strata::migrations::utc_timestamp_of(
-        SystemTime::UNIX_EPOCH + Duration::from_secs(epoch as u64),
-    );
-    format!(
-        "{}-{}-{} {}:{}:{}+00",
-        &stamp[..4],
-        &stamp[4..6],
-        &stamp[6..8],
-        &stamp[8..10],
-        &stamp[10..12],
-        &stamp[12..14]
-    )
+    strata::fetch::aws::rfc3339(SystemTime::UNIX_EPOCH + Duration::from_secs(epoch as u64))
 }
 
 /// Stores a file in the S3 server through the S3 protocol (so the server keeps its ETag, as a
@@ -188,15 +177,7 @@ pub async fn measure_load(server: &DbUrl, rows: usize, repeats: usize) -> Result
             ("strata", format!("bench_load_s_{i}")),
             ("psql", format!("bench_load_p_{i}")),
         ] {
-            admin
-                .batch_execute(&format!("DROP DATABASE IF EXISTS {db}"))
-                .await
-                .map_err(crate::pg_error)?;
-            admin
-                .batch_execute(&format!("CREATE DATABASE {db}"))
-                .await
-                .map_err(crate::pg_error)?;
-            let url = server.with_database(&db);
+            let url = crate::fresh_database(&admin, server, &db).await?;
             strata::pg::connect(&url)
                 .await
                 .map_err(|e| e.to_string())?

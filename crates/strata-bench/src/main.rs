@@ -115,20 +115,10 @@ async fn run(options: &Options) -> Result<(), String> {
     let mut rows = Vec::new();
     let part = |name: &str| options.only.as_deref().is_none_or(|only| only == name);
     for &n in sizes.iter().filter(|_| part("introspect")) {
-        let db = format!("bench_{n}");
         let admin = strata::pg::connect(&server)
             .await
             .map_err(|e| e.to_string())?;
-        // Two requests: CREATE DATABASE cannot run inside the implicit transaction of a batch.
-        admin
-            .batch_execute(&format!("DROP DATABASE IF EXISTS {db}"))
-            .await
-            .map_err(pg_error)?;
-        admin
-            .batch_execute(&format!("CREATE DATABASE {db}"))
-            .await
-            .map_err(pg_error)?;
-        let url = server.with_database(&db);
+        let url = fresh_database(&admin, &server, &format!("bench_{n}")).await?;
         let started = Instant::now();
         load(&url, &schema::sql(n))?;
         eprintln!(
@@ -188,6 +178,24 @@ async fn run(options: &Options) -> Result<(), String> {
     }
     let _ = cluster.stop();
     Ok(())
+}
+
+/// Drops and creates database `name` on `server`; its URL.
+pub(crate) async fn fresh_database(
+    admin: &tokio_postgres::Client,
+    server: &DbUrl,
+    name: &str,
+) -> Result<DbUrl, String> {
+    // Two requests: CREATE DATABASE cannot run inside the implicit transaction of a batch.
+    admin
+        .batch_execute(&format!("DROP DATABASE IF EXISTS {name}"))
+        .await
+        .map_err(pg_error)?;
+    admin
+        .batch_execute(&format!("CREATE DATABASE {name}"))
+        .await
+        .map_err(pg_error)?;
+    Ok(server.with_database(name))
 }
 
 pub(crate) fn pg_error(error: tokio_postgres::Error) -> String {

@@ -2,30 +2,13 @@
 //! registry), and the reversibility check of `strata::testing`, against a real server.
 
 use std::path::Path;
-use std::process::{Command, Stdio};
 
+mod common;
+
+use common::survey_db;
 use strata::data::{Context, DataMigration, DataResult, Migration};
 use strata::testing::TestDatabase;
 use strata_testkit::{TestDb, server};
-
-/// `survey-db <args>` in the crate's folder, against `db`.
-fn survey_db(db: &TestDb, args: &[&str]) -> (i32, String, String) {
-    let output = Command::new(env!("CARGO_BIN_EXE_survey-db"))
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .args(args)
-        .env("DATABASE_URL", db.url().expose())
-        .env("STRATA_DEV_URL", server().url().expose())
-        .env_remove("STRATA_ENV")
-        .env_remove("SURVEY_DATA_URL")
-        .stdin(Stdio::null())
-        .output()
-        .expect("running survey-db");
-    (
-        output.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&output.stdout).into_owned(),
-        String::from_utf8_lossy(&output.stderr).into_owned(),
-    )
-}
 
 async fn count(db: &TestDb, sql: &str) -> i64 {
     db.client().await.query_one(sql, &[]).await.unwrap().get(0)
@@ -34,17 +17,17 @@ async fn count(db: &TestDb, sql: &str) -> i64 {
 #[tokio::test]
 async fn schema_then_data_per_schema() {
     let db = TestDb::new().await;
-    let (code, out, err) = survey_db(&db, &["migrate"]);
+    let (code, out, err) = survey_db(&db, &["migrate"], &[]);
     assert_eq!(code, 0, "{out}{err}");
 
-    let (code, out, _) = survey_db(&db, &["data", "status"]);
+    let (code, out, _) = survey_db(&db, &["data", "status"], &[]);
     assert_eq!(code, 1);
     assert!(
         out.contains("questions: 0 applied, 2 pending")
             && out.contains("responses: 0 applied, 2 pending"),
         "{out}"
     );
-    let (code, out, err) = survey_db(&db, &["data", "migrate", "questions"]);
+    let (code, out, err) = survey_db(&db, &["data", "migrate", "questions"], &[]);
     assert_eq!(code, 0, "{err}");
     assert!(out.contains("applied 2 data migrations"), "{out}");
     assert_eq!(
@@ -59,7 +42,7 @@ async fn schema_then_data_per_schema() {
         count(&db, "SELECT count(*) FROM responses.respondents").await,
         0
     );
-    let (code, _, err) = survey_db(&db, &["data", "migrate"]);
+    let (code, _, err) = survey_db(&db, &["data", "migrate"], &[]);
     assert_eq!(code, 0, "{err}");
     assert_eq!(
         count(
@@ -69,10 +52,10 @@ async fn schema_then_data_per_schema() {
         .await,
         3
     );
-    let (code, out, _) = survey_db(&db, &["data", "migrate"]);
+    let (code, out, _) = survey_db(&db, &["data", "migrate"], &[]);
     assert_eq!((code, out.starts_with("nothing to do")), (0, true), "{out}");
 
-    let (code, _, err) = survey_db(&db, &["data", "reset", "questions", "--yes"]);
+    let (code, _, err) = survey_db(&db, &["data", "reset", "questions", "--yes"], &[]);
     assert_eq!(code, 0, "{err}");
     let second = err
         .find("reset questions_0002_battery_prefixes")
@@ -89,7 +72,7 @@ async fn schema_then_data_per_schema() {
         count(&db, "SELECT count(*) FROM responses.respondents").await,
         3
     );
-    let (_, out, _) = survey_db(&db, &["data", "status", "--json"]);
+    let (_, out, _) = survey_db(&db, &["data", "status", "--json"], &[]);
     let status: serde_json::Value = serde_json::from_str(&out).unwrap();
     let pending: Vec<usize> = status["schemas"]
         .as_array()

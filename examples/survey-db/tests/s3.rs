@@ -1,31 +1,11 @@
 //! The survey database's data read from an S3-protocol server (`SURVEY_DATA_URL=s3://…`), with
 //! the AWS login checked before anything runs.
 
-use std::process::{Command, Stdio};
+mod common;
 
+use common::survey_db;
+use strata_testkit::TestDb;
 use strata_testkit::s3::s3;
-use strata_testkit::{TestDb, server};
-
-fn survey_db(db: &TestDb, args: &[&str], env: &[(&str, String)]) -> (i32, String, String) {
-    let home = tempfile::tempdir().unwrap();
-    let output = Command::new(env!("CARGO_BIN_EXE_survey-db"))
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .args(args)
-        .env("DATABASE_URL", db.url().expose())
-        .env("STRATA_DEV_URL", server().url().expose())
-        // No login of the machine's user leaks in.
-        .env("HOME", home.path())
-        .env("AWS_EC2_METADATA_DISABLED", "true")
-        .envs(env.iter().map(|(k, v)| (*k, v.as_str())))
-        .stdin(Stdio::null())
-        .output()
-        .expect("running survey-db");
-    (
-        output.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&output.stdout).into_owned(),
-        String::from_utf8_lossy(&output.stderr).into_owned(),
-    )
-}
 
 #[tokio::test]
 async fn data_from_s3_with_etags_recorded() {

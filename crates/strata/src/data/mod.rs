@@ -96,45 +96,25 @@ pub trait DataMigration {
 #[macro_export]
 macro_rules! sql_migration {
     ($schema:literal, $file:literal) => {
-        $crate::data::Migration::sql($crate::data::SqlMigration {
-            schema: $schema.to_owned(),
-            file: $file.to_owned(),
-            up: include_str!(concat!(
-                env!("CARGO_MANIFEST_DIR"),
-                "/data-migrations/",
-                $schema,
-                "/",
-                $file,
-                ".up.sql"
+        $crate::sql_migration!(@build $schema, $file, Some(
+            include_str!(concat!(
+                env!("CARGO_MANIFEST_DIR"), "/data-migrations/", $schema, "/", $file, ".down.sql"
             ))
-            .to_owned(),
-            down: Some(
-                include_str!(concat!(
-                    env!("CARGO_MANIFEST_DIR"),
-                    "/data-migrations/",
-                    $schema,
-                    "/",
-                    $file,
-                    ".down.sql"
-                ))
-                .to_owned(),
-            ),
-        })
+            .to_owned()
+        ))
     };
     ($schema:literal, $file:literal, irreversible) => {
+        $crate::sql_migration!(@build $schema, $file, None)
+    };
+    (@build $schema:literal, $file:literal, $down:expr) => {
         $crate::data::Migration::sql($crate::data::SqlMigration {
             schema: $schema.to_owned(),
             file: $file.to_owned(),
             up: include_str!(concat!(
-                env!("CARGO_MANIFEST_DIR"),
-                "/data-migrations/",
-                $schema,
-                "/",
-                $file,
-                ".up.sql"
+                env!("CARGO_MANIFEST_DIR"), "/data-migrations/", $schema, "/", $file, ".up.sql"
             ))
             .to_owned(),
-            down: None,
+            down: $down,
         })
     };
 }
