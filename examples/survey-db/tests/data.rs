@@ -83,6 +83,37 @@ async fn schema_then_data_per_schema() {
     assert_eq!(pending, [2, 0, 0], "{out}");
 }
 
+#[tokio::test]
+async fn up_runs_schema_then_data_migrations() {
+    let db = TestDb::new().await;
+    let (code, out, err) = survey_db(&db, &["up", "--dry-run"], &[]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(
+        out.contains("1 schema migration(s), then 5 data migration(s), would be applied"),
+        "{out}"
+    );
+    assert_eq!(
+        count(
+            &db,
+            "SELECT count(*) FROM pg_namespace WHERE nspname = 'questions'"
+        )
+        .await,
+        0
+    );
+    let (code, out, err) = survey_db(&db, &["up"], &[]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(
+        out.contains("up: applied 1 schema migration and 5 data migrations"),
+        "{out}"
+    );
+    assert_eq!(
+        count(&db, "SELECT count(*) FROM questions.questions").await,
+        5
+    );
+    let (code, out, _) = survey_db(&db, &["up"], &[]);
+    assert_eq!((code, out.starts_with("nothing to do")), (0, true), "{out}");
+}
+
 /// A migration whose `down` forgets one of the rows its `up` wrote.
 struct Forgetful;
 

@@ -11,13 +11,11 @@ use super::opt::{DataAction, Global};
 use super::{Context, Outcome, ask, interactive, say, write_new};
 
 /// How long a data command waits for another one on the same database.
-const LOCK_WAIT: Duration = Duration::from_secs(600);
+pub(super) const LOCK_WAIT: Duration = Duration::from_secs(600);
 
 pub(super) async fn run(context: &Context, global: &Global, action: DataAction) -> Result<Outcome> {
     let project = context.project(global)?;
-    let registry = std::mem::take(&mut *context.registry.lock().expect("registry poisoned"))
-        .with_folder(&project.root.join(&project.config.data.dir))?;
-    let tracking = Tracking::new(table_name("data.table", &project.config.data.table)?);
+    let (registry, tracking) = registry_and_tracking(context, &project)?;
     let log = |line: String| eprintln!("strata: {line}");
     match action {
         DataAction::Migrate {
@@ -185,6 +183,18 @@ pub(super) async fn run(context: &Context, global: &Global, action: DataAction) 
             Ok(Outcome::Done)
         }
     }
+}
+
+/// The registry the project's crate handed over, with the SQL migrations of its folder, and the
+/// tracking table.
+pub(super) fn registry_and_tracking(
+    context: &Context,
+    project: &Project,
+) -> Result<(Registry, Tracking)> {
+    let registry = std::mem::take(&mut *context.registry.lock().expect("registry poisoned"))
+        .with_folder(&project.root.join(&project.config.data.dir))?;
+    let tracking = Tracking::new(table_name("data.table", &project.config.data.table)?);
+    Ok((registry, tracking))
 }
 
 /// A schema named on the command line must have migrations.

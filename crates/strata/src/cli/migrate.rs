@@ -2,7 +2,8 @@
 
 use std::time::Duration;
 
-use crate::history::{self, MigrateOptions};
+use crate::config::Project;
+use crate::history::{self, MigrateOptions, MigrateReport};
 use crate::{Error, Result};
 
 use super::opt::{Global, MigrateArgs};
@@ -10,19 +11,6 @@ use super::{Context, Outcome, say};
 
 pub(super) async fn run(context: &Context, global: &Global, args: MigrateArgs) -> Result<Outcome> {
     let project = context.project(global)?;
-    let folder = context.migrations(&project)?;
-    let findings = folder.findings();
-    if !findings.is_empty() {
-        let list: Vec<String> = findings
-            .iter()
-            .map(|f| format!("  {}", f.message))
-            .collect();
-        return Err(Error::Invalid(format!(
-            "{} does not match what was reviewed:\n{}\nnothing was applied",
-            folder.dir.display(),
-            list.join("\n")
-        )));
-    }
     let to = match &args.to {
         Some(text) => Some(text.parse::<u128>().map_err(|_| {
             Error::Invalid(format!(
@@ -31,23 +19,15 @@ pub(super) async fn run(context: &Context, global: &Global, args: MigrateArgs) -
         })?),
         None => None,
     };
-    let settings = &project.config.migrations;
-    let options = MigrateOptions {
-        to,
-        dry_run: args.dry_run,
-        allow_out_of_order: args.allow_out_of_order,
-        lock_timeout: settings.lock_timeout.clone(),
-        lock_retries: settings.lock_retries,
-        statement_timeout: settings.statement_timeout.clone(),
-        lock_wait: Duration::from_secs(settings.lock_wait_seconds),
-        scope: context.managed_scope(&project),
-        tracking: project.tracking_tables()?,
-    };
-    let history = context.history(&project)?;
     let (client, url) = context.connect_target(&project, &args.target).await?;
-    let report = history::migrate(&client, &history, &folder, &options, &|line| {
-        eprintln!("strata: {line}")
-    })
+    let report = apply_pending(
+        context,
+        &project,
+        &client,
+        to,
+        args.dry_run,
+        args.allow_out_of_order,
+    )
     .await?;
     let count = report.applied.len();
     let plural = if count == 1 { "" } else { "s" };
@@ -64,4 +44,46 @@ pub(super) async fn run(context: &Context, global: &Global, args: MigrateArgs) -
         ));
     }
     Ok(Outcome::Done)
+}
+
+/// Applies the pending schema migrations of the project to `client`'s database (refusing a
+/// migrations folder that does not match `strata.sum`).
+pub(super) async fn apply_pending(
+    context: &Context,
+    project: &Project,
+    client: &tokio_postgres::Client,
+    to: Option<u128>,
+    dry_run: bool,
+    allow_out_of_order: bool,
+) -> Result<MigrateReport> {
+    let folder = context.migrations(project)?;
+    let findings = folder.findings();
+    if !findings.is_empty() {
+        let list: Vec<String> = findings
+            .iter()
+            .map(|f| format!("  {}", f.message))
+            .collect();
+        return Err(Error::Invalid(format!(
+            "{} does not match what was reviewed:\n{}\nnothing was applied",
+            folder.dir.display(),
+            list.join("\n")
+        )));
+    }
+    let settings = &project.config.migrations;
+    let options = MigrateOptions {
+        to,
+        dry_run,
+        allow_out_of_order,
+        lock_timeout: settings.lock_timeout.clone(),
+        lock_retries: settings.lock_retries,
+        statement_timeout: settings.statement_timeout.clone(),
+        lock_wait: Duration::from_secs(settings.lock_wait_seconds),
+        scope: context.managed_scope(project),
+        tracking: project.tracking_tables()?,
+    };
+    let history = context.history(project)?;
+    history::migrate(client, &history, &folder, &options, &|line| {
+        eprintln!("strata: {line}")
+    })
+    .await
 }

@@ -17,6 +17,7 @@ mod pull;
 mod push;
 mod renames;
 mod status;
+mod up;
 
 use std::ffi::OsString;
 use std::io::Write as _;
@@ -240,6 +241,7 @@ async fn dispatch(context: &Context, cli: opt::Cli) -> Result<Outcome> {
         opt::Command::Push(args) => push::run(context, &cli.global, args).await,
         opt::Command::Generate(args) => generate::run(context, &cli.global, args).await,
         opt::Command::Migrate(args) => migrate::run(context, &cli.global, args).await,
+        opt::Command::Up(args) => up::run(context, &cli.global, args).await,
         opt::Command::Check(args) => check::run(context, &cli.global, args).await,
         opt::Command::Status(args) => status::run(context, &cli.global, args).await,
         opt::Command::Sum => generate::sum(context, &cli.global),

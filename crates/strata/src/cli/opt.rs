@@ -28,6 +28,8 @@ pub enum Command {
     Generate(GenerateArgs),
     /// Apply pending migrations.
     Migrate(MigrateArgs),
+    /// What a deploy runs: pending schema migrations, then pending data migrations.
+    Up(UpArgs),
     /// Sync the database with the declared schema files directly (development).
     Push(PushArgs),
     /// Write the declared schema files from a database, one folder per schema.
@@ -271,4 +273,14 @@ pub enum DataAction {
 pub enum AwsAction {
     /// Resolve AWS credentials as data migrations will; say who you are and when they expire, or how to log in (exit 2).
     Check,
+}
+
+#[derive(Debug, Args)]
+pub struct UpArgs {
+    #[command(flatten)]
+    pub target: Target,
+
+    /// Say what would be applied and change nothing (data migrations run and roll back).
+    #[arg(long)]
+    pub dry_run: bool,
 }

@@ -1,0 +1,62 @@
+//! `strata up`: what a deploy runs. Pending schema migrations, then pending data migrations,
+//! with one summary.
+
+use crate::Result;
+use crate::data;
+use crate::fetch::Fetcher;
+
+use super::data::{LOCK_WAIT, registry_and_tracking};
+use super::opt::{Global, UpArgs};
+use super::{Context, Outcome, migrate, say};
+
+pub(super) async fn run(context: &Context, global: &Global, args: UpArgs) -> Result<Outcome> {
+    let project = context.project(global)?;
+    let (registry, tracking) = registry_and_tracking(context, &project)?;
+    let (mut client, url) = context.connect_target(&project, &args.target).await?;
+    let schema =
+        migrate::apply_pending(context, &project, &client, None, args.dry_run, false).await?;
+    if args.dry_run && !schema.applied.is_empty() {
+        // The data migrations need the schema the pending migrations make: list, do not run.
+        let pending: usize = tracking
+            .status(&client, &registry, None)
+            .await?
+            .iter()
+            .map(|s| s.pending.len())
+            .sum();
+        say(format!(
+            "dry run: {} schema migration(s), then {pending} data migration(s), would be applied to {url}; nothing was changed",
+            schema.applied.len()
+        ));
+        return Ok(Outcome::Done);
+    }
+    let fetcher = Fetcher::new(project.env.clone());
+    let data = data::migrate(
+        &mut client,
+        &tracking,
+        &registry,
+        &fetcher,
+        None,
+        args.dry_run,
+        LOCK_WAIT,
+        &|line| eprintln!("strata: {line}"),
+    )
+    .await?;
+    let plural = |n: usize| if n == 1 { "" } else { "s" };
+    let (s, d) = (schema.applied.len(), data.applied.len());
+    if args.dry_run {
+        say(format!(
+            "dry run: {s} schema migration{} and {d} data migration{} would be applied to {url}; nothing was changed",
+            plural(s),
+            plural(d)
+        ));
+    } else if s + d == 0 {
+        say(format!("nothing to do: {url} is up to date"));
+    } else {
+        say(format!(
+            "up: applied {s} schema migration{} and {d} data migration{} to {url}",
+            plural(s),
+            plural(d)
+        ));
+    }
+    Ok(Outcome::Done)
+}
