@@ -458,7 +458,7 @@ async fn a_migration_waiting_for_a_lock_gives_up_and_retries() {
     let db = TestDb::new().await;
     fs::write(
         dir.path().join("strata.toml"),
-        "[migrations]\nlock_timeout = \"100ms\"\nlock_retries = 5\n",
+        "[migrations]\nlock_timeout = \"100ms\"\nlock_retries = 8\n",
     )
     .unwrap();
     custom(dir.path(), &db, "table", "CREATE TABLE t (a int);\n");
@@ -472,34 +472,49 @@ async fn a_migration_waiting_for_a_lock_gives_up_and_retries() {
     assert_eq!(code, 0, "{out}{err}");
     assert!(out.contains("applied 1 migration"), "{out}");
 
-    // Another session holds a lock on the table; it lets go after a while.
+    // Another session holds a lock on the table, and lets go once migrate has given up on it
+    // (and said so) at least once.
     let holder = db.client().await;
     holder
         .batch_execute("BEGIN; LOCK TABLE t IN ACCESS SHARE MODE")
         .await
         .unwrap();
-    let release = tokio::spawn(async move {
-        tokio::time::sleep(std::time::Duration::from_millis(700)).await;
-        holder.batch_execute("COMMIT").await.unwrap();
-    });
-    let (code, out, err) = tokio::task::spawn_blocking({
-        let dir = dir.path().to_owned();
-        let url = db.url().expose().to_owned();
-        move || {
-            run(strata(&dir)
-                .arg("migrate")
-                .env("DATABASE_URL", url)
-                .env("STRATA_DEV_URL", server().url().expose())
-                .stdin(Stdio::null()))
+    let mut child = strata(dir.path())
+        .arg("migrate")
+        .env("DATABASE_URL", db.url().expose())
+        .env("STRATA_DEV_URL", server().url().expose())
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stderr = child.stderr.take().unwrap();
+    let (gave_up, wait_for_it) = std::sync::mpsc::channel();
+    let reader = std::thread::spawn(move || {
+        let mut all = String::new();
+        for line in std::io::BufRead::lines(std::io::BufReader::new(stderr)) {
+            let line = line.unwrap();
+            if line.contains("retrying (1/") {
+                let _ = gave_up.send(());
+            }
+            all.push_str(&line);
+            all.push('\n');
         }
+        all
+    });
+    let retried = tokio::task::spawn_blocking(move || {
+        wait_for_it.recv_timeout(std::time::Duration::from_secs(60))
     })
     .await
     .unwrap();
-    release.await.unwrap();
-    assert_eq!(code, 0, "{out}{err}");
+    holder.batch_execute("COMMIT").await.unwrap();
+    let status = child.wait().unwrap();
+    let err = reader.join().unwrap();
+    assert!(retried.is_ok(), "migrate never gave up on the lock: {err}");
+    assert!(status.success(), "{err}");
     assert!(
         err.contains(
-            "0002_column.sql: a lock was not free within lock_timeout; rolled back, retrying (1/5)"
+            "0002_column.sql: a lock was not free within lock_timeout; rolled back, retrying (1/"
         ),
         "{err}"
     );
