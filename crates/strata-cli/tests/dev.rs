@@ -302,8 +302,8 @@ fn help_lists_only_working_commands() {
     assert_eq!(
         commands,
         [
-            "generate", "migrate", "up", "push", "pull", "diff", "check", "status", "sum", "data",
-            "aws", "inspect", "dev", "help"
+            "init", "generate", "migrate", "up", "push", "pull", "diff", "check", "status", "sum",
+            "data", "aws", "inspect", "dev", "help"
         ],
         "{out}"
     );

@@ -10,6 +10,7 @@ mod data;
 mod dev;
 mod diff;
 mod generate;
+mod init;
 mod inspect;
 mod migrate;
 mod opt;
@@ -240,6 +241,7 @@ async fn dispatch(context: &Context, cli: opt::Cli) -> Result<Outcome> {
         opt::Command::Pull(args) => pull::run(context, &cli.global, args).await,
         opt::Command::Push(args) => push::run(context, &cli.global, args).await,
         opt::Command::Generate(args) => generate::run(context, &cli.global, args).await,
+        opt::Command::Init(args) => init::run(args),
         opt::Command::Migrate(args) => migrate::run(context, &cli.global, args).await,
         opt::Command::Up(args) => up::run(context, &cli.global, args).await,
         opt::Command::Check(args) => check::run(context, &cli.global, args).await,

@@ -24,6 +24,8 @@ pub struct Global {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// Create a new project: strata.toml, schemas/, schema-migrations/ and a data-migrations crate.
+    Init(InitArgs),
     /// Write a new migration from the declared schema files (compared with the migration history).
     Generate(GenerateArgs),
     /// Apply pending migrations.
@@ -283,4 +285,10 @@ pub struct UpArgs {
     /// Say what would be applied and change nothing (data migrations run and roll back).
     #[arg(long)]
     pub dry_run: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct InitArgs {
+    /// The folder (default: this one). Existing files are never overwritten.
+    pub dir: Option<PathBuf>,
 }
