@@ -69,7 +69,7 @@ fn strata(dir: &Path, target: &DbUrl, args: &[&str]) -> Result<Duration, String>
 }
 
 /// `psql -1 -f` of a file: the floor for applying DDL.
-fn psql_file(target: &DbUrl, file: &Path) -> Result<Duration, String> {
+pub(crate) fn psql_file(target: &DbUrl, file: &Path) -> Result<Duration, String> {
     let started = Instant::now();
     let out = Command::new("psql")
         .args([

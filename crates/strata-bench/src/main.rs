@@ -229,28 +229,9 @@ async fn profile(client: &tokio_postgres::Client) -> Result<(), String> {
 fn load(url: &DbUrl, sql: &str) -> Result<(), String> {
     let file = std::env::temp_dir().join(format!("strata-bench-{}.sql", std::process::id()));
     std::fs::write(&file, sql).map_err(|e| e.to_string())?;
-    let out = Command::new("psql")
-        .args([
-            "-X",
-            "-q",
-            "-1",
-            "-v",
-            "ON_ERROR_STOP=1",
-            "-d",
-            url.expose(),
-            "-f",
-        ])
-        .arg(&file)
-        .output()
-        .map_err(|e| format!("running psql: {e}"))?;
+    let result = cli::psql_file(url, &file);
     let _ = std::fs::remove_file(&file);
-    if !out.status.success() {
-        return Err(format!(
-            "psql failed: {}",
-            String::from_utf8_lossy(&out.stderr)
-        ));
-    }
-    Ok(())
+    result.map(|_| ())
 }
 
 fn pg_dump(url: &DbUrl) -> Result<Duration, String> {

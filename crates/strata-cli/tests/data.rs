@@ -7,7 +7,7 @@ use std::fs;
 use std::path::Path;
 use std::process::Stdio;
 
-use common::{run, strata};
+use common::{count, run, strata};
 use strata_testkit::{TestDb, server};
 
 fn data(dir: &Path, db: &TestDb, args: &[&str]) -> (i32, String, String) {
@@ -48,10 +48,6 @@ fn two_by_two(dir: &Path) {
             );
         }
     }
-}
-
-async fn count(db: &TestDb, sql: &str) -> i64 {
-    db.client().await.query_one(sql, &[]).await.unwrap().get(0)
 }
 
 #[tokio::test]

@@ -7,7 +7,7 @@ use std::fs;
 use std::path::Path;
 use std::process::Stdio;
 
-use common::{V1, declare, run, strata};
+use common::{V1, count, declare, run, strata};
 use strata_testkit::{TestDb, server};
 
 fn cmd(dir: &Path, db: &TestDb, args: &[&str]) -> (i32, String, String) {
@@ -29,10 +29,6 @@ fn migration_files(dir: &Path) -> Vec<String> {
         .unwrap_or_default();
     names.sort();
     names
-}
-
-async fn count(db: &TestDb, sql: &str) -> i64 {
-    db.client().await.query_one(sql, &[]).await.unwrap().get(0)
 }
 
 #[tokio::test]

@@ -11,6 +11,8 @@ use std::path::{Path, PathBuf};
 use sha2::{Digest as _, Sha256};
 use strata_core::catalog::Catalog;
 
+use crate::introspect::Scope;
+
 /// Bumped when the cached format or what normalisation produces changes.
 const FORMAT: &str = "1";
 
@@ -37,6 +39,14 @@ impl Key {
             .add(kind.as_bytes())
             .add(&(server_version / 100).to_le_bytes());
         key
+    }
+
+    /// Adds the managed schemas.
+    pub fn add_scope(&mut self, scope: &Scope) -> &mut Key {
+        match scope {
+            Scope::AllUserSchemas => self.add(b"*"),
+            Scope::Schemas(names) => self.add(names.join("\n").as_bytes()),
+        }
     }
 
     /// Adds one input, length-prefixed so that inputs cannot run into each other.

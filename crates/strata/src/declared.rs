@@ -101,10 +101,7 @@ impl Declared {
 
     fn cache_key(&self, server_version: u32, scope: &Scope) -> Key {
         let mut key = Key::new("declared", server_version);
-        match scope {
-            Scope::AllUserSchemas => key.add(b"*"),
-            Scope::Schemas(names) => key.add(names.join("\n").as_bytes()),
-        };
+        key.add_scope(scope);
         for file in &self.files {
             let relative = file.path.strip_prefix(&self.dir).unwrap_or(&file.path);
             key.add(relative.to_string_lossy().as_bytes())

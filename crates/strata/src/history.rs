@@ -87,14 +87,7 @@ impl History {
 
     /// Whether the table exists.
     pub async fn exists(&self, client: &Client) -> Result<bool> {
-        let row = client
-            .query_one(
-                "SELECT to_regclass($1) IS NOT NULL",
-                &[&qualified(&self.table)],
-            )
-            .await
-            .map_err(|e| Error::db(format!("looking for {}", self.table), e))?;
-        Ok(row.get(0))
+        crate::pg::table_exists(client, &self.table).await
     }
 
     /// Creates the table when it is missing (take the lock first: two creators would race).

@@ -468,10 +468,7 @@ pub fn remember(
 
 fn history_key(migrations: &[Migration], server_version: u32, scope: &Scope) -> Key {
     let mut key = Key::new("history", server_version);
-    match scope {
-        Scope::AllUserSchemas => key.add(b"*"),
-        Scope::Schemas(names) => key.add(names.join("\n").as_bytes()),
-    };
+    key.add_scope(scope);
     for migration in migrations {
         key.add(migration.file_name.as_bytes())
             .add(migration.checksum.as_bytes());

@@ -31,6 +31,18 @@ enum Verify {
     Full,
 }
 
+/// Whether a table exists (`to_regclass`).
+pub async fn table_exists(client: &Client, table: &strata_core::catalog::QualName) -> Result<bool> {
+    let row = client
+        .query_one(
+            "SELECT to_regclass($1) IS NOT NULL",
+            &[&strata_core::render::qualified(table)],
+        )
+        .await
+        .map_err(|e| Error::db(format!("looking for {table}"), e))?;
+    Ok(row.get(0))
+}
+
 /// Opens a connection and drives it on the current tokio runtime.
 pub async fn connect(url: &DbUrl) -> Result<Client> {
     let connect_error = |error| Error::Connect {

@@ -88,3 +88,8 @@ CREATE TABLE questions.questions (\n  id serial PRIMARY KEY,\n  battery_id int N
 pub async fn one(db: &strata_testkit::TestDb, sql: &str) -> String {
     db.client().await.query_one(sql, &[]).await.unwrap().get(0)
 }
+
+/// The one integer a query returns.
+pub async fn count(db: &strata_testkit::TestDb, sql: &str) -> i64 {
+    db.client().await.query_one(sql, &[]).await.unwrap().get(0)
+}

@@ -8,7 +8,6 @@ use strata_core::sql::quote_ident;
 use tokio_postgres::Client;
 
 use crate::cache::Cache;
-use crate::declared::Declared;
 use crate::introspect::{Scope, introspect_within};
 use crate::{Error, Result, apply, verify};
 
@@ -17,10 +16,7 @@ use super::{Context, Outcome, ask, interactive, renames, say};
 
 pub(super) async fn run(context: &Context, global: &Global, args: PushArgs) -> Result<Outcome> {
     let project = context.project(global)?;
-    let declared = Declared::load(
-        &project.root.join(&project.config.schema.dir),
-        &project.config.schema.schemas,
-    )?;
+    let declared = context.declared(&project)?;
     let scope = declared.scope();
     let server = context.scratch_server(&project).await?;
     let (client, url) = context.connect_target(&project, &args.target).await?;

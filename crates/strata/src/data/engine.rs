@@ -86,14 +86,7 @@ impl Tracking {
     }
 
     async fn exists(&self, client: &Client) -> Result<bool> {
-        Ok(client
-            .query_one(
-                "SELECT to_regclass($1) IS NOT NULL",
-                &[&qualified(&self.table)],
-            )
-            .await
-            .map_err(|e| Error::db(format!("looking for {}", self.table), e))?
-            .get(0))
+        crate::pg::table_exists(client, &self.table).await
     }
 
     /// Creates the table with the seed's definition when it is missing, and adds strata's

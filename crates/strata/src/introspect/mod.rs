@@ -88,10 +88,7 @@ pub async fn introspect_within(
         .map_err(|e| Error::db("preparing to read the catalog", e))?;
     let mut introspection = read(&session, scope).await?;
     introspection.statements = session.statements.load(Ordering::Relaxed);
-    for table in tables {
-        introspection.catalog.remove_table(table);
-    }
-    Ok(introspection)
+    Ok(without(introspection, tables))
 }
 
 /// As [`introspect`], leaving out `tables` (strata's tracking tables, which live in user
@@ -101,11 +98,18 @@ pub async fn introspect_without(
     scope: &Scope,
     tables: &[strata_core::catalog::QualName],
 ) -> Result<Introspection> {
-    let mut introspection = introspect(client, scope).await?;
+    Ok(without(introspect(client, scope).await?, tables))
+}
+
+/// The introspection with `tables` and what they own removed from its catalog.
+fn without(
+    mut introspection: Introspection,
+    tables: &[strata_core::catalog::QualName],
+) -> Introspection {
     for table in tables {
         introspection.catalog.remove_table(table);
     }
-    Ok(introspection)
+    introspection
 }
 
 /// The connection, counting every request sent through it (a batch of simple statements counts
