@@ -343,11 +343,14 @@ impl Project {
         }
     }
 
-    /// strata's own tracking tables (schema history, data migrations): never part of a catalog.
+    /// The tracking tables (strata's schema history and data migrations, Drizzle Kit's history):
+    /// never part of a catalog.
     pub fn tracking_tables(&self) -> Result<Vec<QualName>> {
         [
-            ("migrations.table", &self.config.migrations.table),
-            ("data.table", &self.config.data.table),
+            ("migrations.table", self.config.migrations.table.as_str()),
+            ("data.table", self.config.data.table.as_str()),
+            // Drizzle Kit's history, kept after `strata import drizzle`.
+            ("", crate::drizzle::TABLE),
         ]
         .into_iter()
         .map(|(key, text)| table_name(key, text))

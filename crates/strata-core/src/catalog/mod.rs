@@ -337,6 +337,17 @@ impl Catalog {
         }
     }
 
+    /// Whether schema `name` holds no object (a schema that only held tracking tables, once
+    /// they are removed).
+    pub fn schema_is_empty(&self, name: &str) -> bool {
+        self.tables.keys().all(|t| t.schema != name)
+            && self.views.keys().all(|v| v.schema != name)
+            && self.sequences.keys().all(|s| s.schema != name)
+            && self.types.keys().all(|t| t.schema != name)
+            && self.functions.keys().all(|f| f.name.schema != name)
+            && self.extensions.values().all(|e| e.schema != name)
+    }
+
     /// The number of objects, for summaries: schemas, tables, views, sequences, types,
     /// functions, and the indexes, constraints, triggers and policies of tables and views.
     pub fn object_count(&self) -> usize {

@@ -10,6 +10,7 @@ mod data;
 mod dev;
 mod diff;
 mod generate;
+mod import;
 mod init;
 mod inspect;
 mod migrate;
@@ -238,6 +239,9 @@ async fn dispatch(context: &Context, cli: opt::Cli) -> Result<Outcome> {
         } => aws::check(context, &cli.global).await,
         opt::Command::Diff(args) => diff::run(context, &cli.global, args).await,
         opt::Command::Inspect(args) => inspect::run(context, &cli.global, args).await,
+        opt::Command::Import {
+            action: opt::ImportAction::Drizzle(args),
+        } => import::drizzle(context, &cli.global, args).await,
         opt::Command::Pull(args) => pull::run(context, &cli.global, args).await,
         opt::Command::Push(args) => push::run(context, &cli.global, args).await,
         opt::Command::Generate(args) => generate::run(context, &cli.global, args).await,

@@ -56,11 +56,58 @@ pub enum Command {
     },
     /// Print the catalog of a database's managed schemas (a summary, or JSON).
     Inspect(InspectArgs),
+    /// Adopt a project another tool managed, keeping its history.
+    Import {
+        #[command(subcommand)]
+        action: ImportAction,
+    },
     /// The embedded development database (used when no database URL is configured).
     Dev {
         #[command(subcommand)]
         action: DevAction,
     },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ImportAction {
+    /// Convert a Drizzle Kit migrations folder and record what its database applied (by hash) as applied.
+    Drizzle(ImportDrizzleArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ImportDrizzleArgs {
+    #[command(flatten)]
+    pub target: Target,
+
+    /// Drizzle Kit's migrations folder (default: `out` of drizzle.config.*, else drizzle/, else migrations.dir).
+    #[arg(long, value_name = "DIR")]
+    pub dir: Option<PathBuf>,
+
+    /// Drizzle Kit's history table.
+    #[arg(long, value_name = "SCHEMA.TABLE", default_value = crate::drizzle::TABLE)]
+    pub table: String,
+
+    /// How to resolve mismatches: `applied` (the database is right: record them as applied) or
+    /// `pending` (the files are right: leave them to `strata migrate`).
+    #[arg(long, value_name = "WAY")]
+    pub force: Option<Resolve>,
+
+    /// Then write the declared schema files from the database (`strata pull`).
+    #[arg(long)]
+    pub pull: bool,
+
+    /// Say what would be imported and write nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+}
+
+/// Which way `import --force` resolves mismatches.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Resolve {
+    /// Record edited and skipped migrations as applied.
+    Applied,
+    /// Leave edited and skipped migrations pending.
+    Pending,
 }
 
 #[derive(Debug, Subcommand)]

@@ -101,13 +101,21 @@ pub async fn introspect_without(
     Ok(without(introspect(client, scope).await?, tables))
 }
 
-/// The introspection with `tables` and what they own removed from its catalog.
+/// The introspection with `tables` and what they own removed from its catalog, and a schema
+/// they leave empty.
 fn without(
     mut introspection: Introspection,
     tables: &[strata_core::catalog::QualName],
 ) -> Introspection {
+    let catalog = &mut introspection.catalog;
     for table in tables {
-        introspection.catalog.remove_table(table);
+        if catalog.tables.contains_key(table) {
+            catalog.remove_table(table);
+            // A schema that only held tracking tables (Drizzle Kit's `drizzle`) goes too.
+            if table.schema != "public" && catalog.schema_is_empty(&table.schema) {
+                catalog.schemas.remove(&table.schema);
+            }
+        }
     }
     introspection
 }

@@ -1,0 +1,357 @@
+//! `strata import drizzle`: a Drizzle Kit project adopted without rebuilding its database. The
+//! journal's files become strata migrations (the same SQL, one statement per breakpoint), and
+//! those the database applied, matched by hash, are recorded as applied without running them.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use crate::config::{Project, table_name};
+use crate::drizzle::{self, DrizzleMigration, State};
+use crate::migrations::{MigrationsDir, checksum};
+use crate::{Error, Result};
+
+use super::opt::{Global, ImportDrizzleArgs, PullArgs, Resolve, Target};
+use super::{Context, Outcome, say};
+
+pub(super) async fn drizzle(
+    context: &Context,
+    global: &Global,
+    args: ImportDrizzleArgs,
+) -> Result<Outcome> {
+    let project = context.project(global)?;
+    let source = match &args.dir {
+        Some(dir) => project.root.join(dir),
+        None => find_folder(&project)?,
+    };
+    let migrations = drizzle::read(&source)?;
+    let target = project.root.join(&project.config.migrations.dir);
+    let in_place = same_folder(&source, &target);
+    check_target(&target, &migrations, in_place)?;
+
+    let table = table_name("--table", &args.table)?;
+    let history = context.history(&project)?;
+    let (client, url) = context.connect_target(&project, &args.target).await?;
+    let rows = drizzle::rows(&client, &table).await?;
+    let matching = drizzle::matching(&migrations, rows.as_deref().unwrap_or_default());
+
+    say(format!(
+        "{}: {} migration{} in the journal; {}",
+        source.join("meta").join("_journal.json").display(),
+        migrations.len(),
+        plural(migrations.len()),
+        match &rows {
+            Some(rows) => format!("{table} on {url}: {} row{}", rows.len(), plural(rows.len())),
+            None => format!("{url} has no {table}: every file is pending"),
+        }
+    ));
+    let record = |state: &State| match state {
+        State::Applied => true,
+        State::Edited { .. } | State::Skipped { .. } => args.force == Some(Resolve::Applied),
+        State::Pending => false,
+    };
+    for (migration, state) in migrations.iter().zip(&matching.states) {
+        let what = match state {
+            State::Applied => "applied (hash matches)",
+            State::Edited { .. } => "MISMATCH: edited after it was applied",
+            State::Skipped { .. } => {
+                "MISMATCH: skipped by Drizzle Kit (older than the newest applied)"
+            }
+            State::Pending => "pending",
+        };
+        say(format!("  {:<40} {what}", migration.file_name()));
+    }
+
+    let mismatches = matching.mismatches(&migrations);
+    if !mismatches.is_empty() {
+        let list = mismatches
+            .iter()
+            .map(|m| format!("  {m}"))
+            .collect::<Vec<_>>()
+            .join("\n");
+        match args.force {
+            None => {
+                return Err(Error::Invalid(format!(
+                    "the Drizzle Kit history does not match the journal:\n{list}\n\
+                     nothing was written. Decide which side is right and run again with \
+                     --force applied (the database is right: record edited and skipped files as applied) \
+                     or --force pending (the files are right: leave them to `strata migrate`); \
+                     rows with no file are left out either way"
+                )));
+            }
+            Some(way) => say(format!(
+                "mismatches, resolved by --force {}:\n{list}",
+                match way {
+                    Resolve::Applied => "applied",
+                    Resolve::Pending => "pending",
+                }
+            )),
+        }
+    }
+    if args.dry_run {
+        say("dry run: nothing was written");
+        return Ok(Outcome::Done);
+    }
+
+    // History rows and files together: the rows commit only when every file is in place.
+    history
+        .lock(
+            &client,
+            Duration::from_secs(project.config.migrations.lock_wait_seconds),
+            || eprintln!("strata: waiting for another migrate to finish"),
+        )
+        .await?;
+    let result = async {
+        if !history.read(&client).await?.is_empty() {
+            return Err(Error::Invalid(format!(
+                "{} already has a strata history in {}; nothing was written (import once, into a project strata has not migrated yet)",
+                url,
+                history.table()
+            )));
+        }
+        history.ensure(&client).await?;
+        client
+            .batch_execute("BEGIN")
+            .await
+            .map_err(|e| Error::db("starting the import", e))?;
+        let written = async {
+            let insert = format!(
+                "INSERT INTO {} (version, name, checksum, applied_by) \
+                 VALUES ($1, $2, $3, current_user || ' (imported from Drizzle Kit)')",
+                strata_core::render::qualified(history.table())
+            );
+            for (migration, state) in migrations.iter().zip(&matching.states) {
+                if record(state) {
+                    let (version, name) = migration.tag.split_once('_').expect("checked tag");
+                    client
+                        .execute(
+                            &insert,
+                            &[&version, &name, &checksum(migration.converted.as_bytes())],
+                        )
+                        .await
+                        .map_err(|e| {
+                            Error::db(format!("recording {}", migration.file_name()), e)
+                        })?;
+                }
+            }
+            write_files(&target, &migrations)
+        }
+        .await;
+        match written {
+            Ok(()) => client
+                .batch_execute("COMMIT")
+                .await
+                .map_err(|e| Error::db("committing the import", e)),
+            Err(e) => {
+                let _ = client.batch_execute("ROLLBACK").await;
+                Err(e)
+            }
+        }
+    }
+    .await;
+    history.unlock(&client).await;
+    result?;
+
+    let recorded = matching.states.iter().filter(|s| record(s)).count();
+    let pending = migrations.len() - recorded;
+    say(format!(
+        "imported {} migration{} into {} (strata.sum written); recorded {recorded} as applied in {} without running {}",
+        migrations.len(),
+        plural(migrations.len()),
+        target.display(),
+        history.table(),
+        if recorded == 1 { "it" } else { "them" }
+    ));
+    if pending > 0 {
+        // As `migrate` sees it: a file left pending below one recorded as applied.
+        let last_recorded = matching.states.iter().rposition(record);
+        let out_of_order =
+            last_recorded.is_some_and(|last| matching.states[..last].iter().any(|s| !record(s)));
+        say(format!(
+            "{pending} pending: `strata migrate{}` applies {}",
+            if out_of_order {
+                " --allow-out-of-order"
+            } else {
+                ""
+            },
+            if pending == 1 { "it" } else { "them" }
+        ));
+    }
+    if in_place {
+        say(format!(
+            "{} is Drizzle Kit's; delete it once you no longer run drizzle-kit",
+            source.join("meta").display()
+        ));
+    }
+    let data = table_name("data.table", &project.config.data.table)?;
+    if crate::pg::table_exists(&client, &data).await? {
+        let count: i64 = client
+            .query_one(
+                &format!(
+                    "SELECT count(*) FROM {}",
+                    strata_core::render::qualified(&data)
+                ),
+                &[],
+            )
+            .await
+            .map_err(|e| Error::db(format!("reading {data}"), e))?
+            .get(0);
+        say(format!(
+            "{data}: {count} applied data migration{} kept as {}",
+            plural(count as usize),
+            if count == 1 { "it is" } else { "they are" }
+        ));
+    }
+    if args.pull && pending > 0 {
+        say(format!(
+            "not pulled: the declared files must match the end of the history, and {pending} migration{} pending; run `strata migrate`, then `strata pull`",
+            if pending == 1 { " is" } else { "s are" }
+        ));
+    } else if args.pull {
+        let pulled = PullArgs {
+            target: Target {
+                url: args.target.url.clone(),
+            },
+            out: None,
+            force: false,
+        };
+        super::pull::run(context, global, pulled).await?;
+        say("next: `strata check` (the declared files, the history and the database agree)");
+    } else {
+        say(
+            "next: `strata pull` writes the declared schema files from the database; then `strata check`",
+        );
+    }
+    Ok(Outcome::Done)
+}
+
+fn plural(n: usize) -> &'static str {
+    if n == 1 { "" } else { "s" }
+}
+
+/// Drizzle Kit's folder: `out` of `drizzle.config.*`, else `drizzle/`, else strata's own
+/// migrations folder, whichever holds a journal.
+fn find_folder(project: &Project) -> Result<PathBuf> {
+    let mut tried = Vec::new();
+    for name in [
+        "drizzle.config.ts",
+        "drizzle.config.js",
+        "drizzle.config.mjs",
+        "drizzle.config.json",
+    ] {
+        if let Ok(text) = std::fs::read_to_string(project.root.join(name))
+            && let Some(out) = config_out(&text)
+        {
+            // Without the `./` a config usually writes.
+            tried.push(project.root.join(out).components().collect());
+        }
+    }
+    tried.push(project.root.join("drizzle"));
+    tried.push(project.root.join(&project.config.migrations.dir));
+    tried
+        .iter()
+        .find(|dir| dir.join("meta").join("_journal.json").is_file())
+        .cloned()
+        .ok_or_else(|| {
+            Error::Invalid(format!(
+                "no Drizzle Kit journal (meta/_journal.json) in {}; pass --dir with Drizzle Kit's migrations folder",
+                tried
+                    .iter()
+                    .map(|d| d.display().to_string())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ))
+        })
+}
+
+/// The `out` setting of a Drizzle Kit config file: `out: "./drizzle"` or `"out": "drizzle"`.
+fn config_out(text: &str) -> Option<String> {
+    let mut rest = text;
+    while let Some(at) = rest.find("out") {
+        let before = rest[..at].chars().next_back();
+        let after = rest[at + 3..].trim_start_matches(['"', '\'']).trim_start();
+        rest = &rest[at + 3..];
+        if before.is_some_and(|c| c.is_alphanumeric() || c == '_') {
+            continue;
+        }
+        let Some(value) = after.strip_prefix(':') else {
+            continue;
+        };
+        let value = value.trim_start();
+        let quote = value
+            .chars()
+            .next()
+            .filter(|c| matches!(c, '"' | '\'' | '`'))?;
+        let end = value[1..].find(quote)?;
+        return Some(value[1..1 + end].to_owned());
+    }
+    None
+}
+
+fn same_folder(a: &Path, b: &Path) -> bool {
+    match (a.canonicalize(), b.canonicalize()) {
+        (Ok(a), Ok(b)) => a == b,
+        _ => false,
+    }
+}
+
+/// Refuses a migrations folder that already holds strata migrations or other files.
+fn check_target(target: &Path, migrations: &[DrizzleMigration], in_place: bool) -> Result<()> {
+    if target.join("strata.sum").exists() {
+        return Err(Error::Invalid(format!(
+            "{} already holds strata migrations (strata.sum); nothing was written",
+            target.display()
+        )));
+    }
+    let Ok(entries) = std::fs::read_dir(target) else {
+        return Ok(());
+    };
+    for entry in entries.flatten() {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        let ours = in_place && migrations.iter().any(|m| m.file_name() == name);
+        if name.ends_with(".sql") && !ours {
+            return Err(Error::Invalid(format!(
+                "{} holds {name}, which is not in the Drizzle Kit journal; move it out (or set migrations.dir in strata.toml to another folder); nothing was written",
+                target.display()
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// Writes the converted files (each to a temporary name, then renamed) and `strata.sum`.
+fn write_files(target: &Path, migrations: &[DrizzleMigration]) -> Result<()> {
+    std::fs::create_dir_all(target)
+        .map_err(|e| Error::io(format!("creating {}", target.display()), e))?;
+    let mut staged = Vec::new();
+    for migration in migrations {
+        let path = target.join(migration.file_name());
+        let temporary = target.join(format!(".{}.importing", migration.file_name()));
+        std::fs::write(&temporary, &migration.converted)
+            .map_err(|e| Error::io(format!("writing {}", temporary.display()), e))?;
+        staged.push((temporary, path));
+    }
+    for (temporary, path) in &staged {
+        std::fs::rename(temporary, path)
+            .map_err(|e| Error::io(format!("writing {}", path.display()), e))?;
+    }
+    MigrationsDir::load(target)?.write_sum()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::config_out;
+
+    #[test]
+    fn reads_out_from_a_drizzle_config() {
+        assert_eq!(
+            config_out("export default defineConfig({\n  schema: './src/schema.ts',\n  out: './drizzle',\n})").as_deref(),
+            Some("./drizzle")
+        );
+        assert_eq!(
+            config_out("{ \"dialect\": \"postgresql\", \"out\": \"schema-migrations\" }")
+                .as_deref(),
+            Some("schema-migrations")
+        );
+        assert_eq!(config_out("const layout = 1; // no setting"), None);
+    }
+}
