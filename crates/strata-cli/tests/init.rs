@@ -61,6 +61,28 @@ async fn a_new_project_generates_and_migrates() {
         .get(0);
     assert_eq!(tables, 1);
 
+    // Then the day-to-day loop, editing nothing but the schema file.
+    let schema = dir.join("schemas/app/schema.sql");
+    let mut text = fs::read_to_string(&schema).unwrap();
+    text.push_str("\nCREATE TABLE app.notes (id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY, body text NOT NULL);\n");
+    fs::write(&schema, text).unwrap();
+    let (code, out, err) = strata_in(&["generate", "--name", "notes"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("0002_notes.sql"), "{out}");
+    let (code, _, err) = strata_in(&["migrate"]);
+    assert_eq!(code, 0, "{err}");
+    let (code, out, err) = strata_in(&["data", "new", "app", "first_notes"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        out.contains("data-migrations/app/0001_first_notes.up.sql"),
+        "{out}"
+    );
+    let (code, out, err) = strata_in(&["data", "migrate"]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(out.contains("applied 1 data migration"), "{out}");
+    let (code, _, err) = strata_in(&["check"]);
+    assert_eq!(code, 0, "{err}");
+
     // Again: refused, naming the files, and nothing is touched.
     fs::write(dir.join("strata.toml"), "# mine\n").unwrap();
     let (code, _, err) = run(strata(parent.path()).args(["init", "survey"]));

@@ -53,7 +53,8 @@ pub(super) async fn run(context: &Context, global: &Global, action: DataAction) 
                     }
                 }
                 say(format!(
-                    "dry run: {count} data migration{plural} ran and were rolled back; nothing was changed on {url}"
+                    "dry run: {count} data migration{plural} ran and {} rolled back; nothing was changed on {url}",
+                    if count == 1 { "was" } else { "were" }
                 ));
             } else if count == 0 {
                 say(format!(
