@@ -303,7 +303,7 @@ fn help_lists_only_working_commands() {
         commands,
         [
             "init", "generate", "migrate", "up", "push", "pull", "diff", "check", "status", "sum",
-            "data", "aws", "inspect", "dev", "help"
+            "data", "aws", "inspect", "import", "dev", "help"
         ],
         "{out}"
     );
