@@ -219,12 +219,7 @@ fn waits_for_another_statement(error: &tokio_postgres::Error) -> bool {
 fn located(file: &DeclaredFile, statement: &Statement, error: &tokio_postgres::Error) -> Error {
     let (line, column, message) = match error.as_db_error() {
         Some(db) => {
-            let (line, column) = match db.position() {
-                Some(tokio_postgres::error::ErrorPosition::Original(position)) => {
-                    statement.position(&file.text, *position as usize)
-                }
-                _ => (statement.line, statement.column),
-            };
+            let (line, column) = crate::pg::error_location(&file.text, statement, error);
             let mut message = format!("{} ({})", db.message(), db.code().code());
             if let Some(hint) = db.hint() {
                 message.push_str(&format!("\n  hint: {hint}"));

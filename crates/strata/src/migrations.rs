@@ -400,12 +400,7 @@ pub fn statement_error(
     statement: &Statement,
     error: tokio_postgres::Error,
 ) -> Error {
-    let (line, column) = match error.as_db_error().and_then(|d| d.position()) {
-        Some(tokio_postgres::error::ErrorPosition::Original(p)) => {
-            statement.position(&migration.text, *p as usize)
-        }
-        _ => (statement.line, statement.column),
-    };
+    let (line, column) = crate::pg::error_location(&migration.text, statement, &error);
     Error::Db {
         context: format!("{}:{line}:{column}", migration.path.display()),
         error,

@@ -254,3 +254,18 @@ impl ServerCertVerifier for ChainOnly {
         self.0.supported_verify_schemes()
     }
 }
+
+/// Where in `text` a failed statement's error points: the line and column of the server's error
+/// position, else of the statement's start.
+pub fn error_location(
+    text: &str,
+    statement: &strata_core::split::Statement,
+    error: &tokio_postgres::Error,
+) -> (usize, usize) {
+    match error.as_db_error().and_then(|d| d.position()) {
+        Some(tokio_postgres::error::ErrorPosition::Original(position)) => {
+            statement.position(text, *position as usize)
+        }
+        _ => (statement.line, statement.column),
+    }
+}

@@ -148,12 +148,7 @@ impl std::fmt::Debug for Migration {
 async fn run_sql(cx: &mut Context<'_>, sql: &str, file: &str) -> DataResult {
     for statement in split(sql) {
         if let Err(e) = cx.batch_execute(&statement.text).await {
-            let (line, column) = match e.as_db_error().and_then(|d| d.position()) {
-                Some(tokio_postgres::error::ErrorPosition::Original(p)) => {
-                    statement.position(sql, *p as usize)
-                }
-                _ => (statement.line, statement.column),
-            };
+            let (line, column) = crate::pg::error_location(sql, &statement, &e);
             let message = e
                 .as_db_error()
                 .map_or_else(|| e.to_string(), |d| d.message().to_owned());
