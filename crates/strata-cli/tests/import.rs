@@ -9,8 +9,8 @@ use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::sync::OnceLock;
 
-use common::{command, count, run, strata};
-use strata_testkit::{TestDb, server};
+use common::{command, count, run};
+use strata_testkit::TestDb;
 
 /// The tests' copy of Drizzle Kit (the versions in `tests/drizzle/package.json`), installed once.
 fn node_modules() -> &'static Path {
@@ -79,11 +79,7 @@ fn drizzle_kit(dir: &Path, db: &TestDb, args: &[&str]) -> String {
 }
 
 fn cmd(dir: &Path, db: &TestDb, args: &[&str]) -> (i32, String, String) {
-    run(strata(dir)
-        .args(args)
-        .env("DATABASE_URL", db.url().expose())
-        .env("STRATA_DEV_URL", server().url().expose())
-        .stdin(Stdio::null()))
+    common::on(dir, db, args)
 }
 
 fn strata_rows(db: &TestDb) -> impl std::future::Future<Output = i64> + '_ {

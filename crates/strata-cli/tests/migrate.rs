@@ -7,15 +7,11 @@ use std::fs;
 use std::path::Path;
 use std::process::Stdio;
 
-use common::{V1, count, declare, run, strata};
+use common::{V1, count, declare, strata};
 use strata_testkit::{TestDb, server};
 
 fn cmd(dir: &Path, db: &TestDb, args: &[&str]) -> (i32, String, String) {
-    run(strata(dir)
-        .args(args)
-        .env("DATABASE_URL", db.url().expose())
-        .env("STRATA_DEV_URL", server().url().expose())
-        .stdin(Stdio::null()))
+    common::on(dir, db, args)
 }
 
 fn migration_files(dir: &Path) -> Vec<String> {

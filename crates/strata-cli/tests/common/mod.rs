@@ -46,6 +46,15 @@ pub fn run(command: &mut Command) -> (i32, String, String) {
     )
 }
 
+/// `strata <args>` in `dir` against `db`, scratch databases on the test server, no terminal.
+pub fn on(dir: &Path, db: &strata_testkit::TestDb, args: &[&str]) -> (i32, String, String) {
+    run(strata(dir)
+        .args(args)
+        .env("DATABASE_URL", db.url().expose())
+        .env("STRATA_DEV_URL", strata_testkit::server().url().expose())
+        .stdin(std::process::Stdio::null()))
+}
+
 /// Stops the project's development cluster when the test ends, passed or failed.
 pub struct StopOnDrop(pub PathBuf);
 
