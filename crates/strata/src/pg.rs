@@ -269,3 +269,30 @@ pub fn error_location(
         _ => (statement.line, statement.column),
     }
 }
+
+/// Runs `body` inside a transaction opened with `begin` (`BEGIN`, with options or `SET LOCAL`s):
+/// commits when it succeeds, rolls back when it fails. `what` names the work in errors.
+pub async fn in_transaction<T>(
+    client: &Client,
+    begin: &str,
+    what: &str,
+    body: impl AsyncFnOnce() -> Result<T>,
+) -> Result<T> {
+    client
+        .batch_execute(begin)
+        .await
+        .map_err(|e| Error::db(format!("starting {what}"), e))?;
+    match body().await {
+        Ok(value) => {
+            client
+                .batch_execute("COMMIT")
+                .await
+                .map_err(|e| Error::db(format!("committing {what}"), e))?;
+            Ok(value)
+        }
+        Err(e) => {
+            let _ = client.batch_execute("ROLLBACK").await;
+            Err(e)
+        }
+    }
+}

@@ -109,11 +109,7 @@ pub(super) async fn drizzle(
             )));
         }
         history.ensure(&client).await?;
-        client
-            .batch_execute("BEGIN")
-            .await
-            .map_err(|e| Error::db("starting the import", e))?;
-        let written = async {
+        crate::pg::in_transaction(&client, "BEGIN", "the import", async || {
             let insert = format!(
                 "INSERT INTO {} (version, name, checksum, applied_by) \
                  VALUES ($1, $2, $3, current_user || ' (imported from Drizzle Kit)')",
@@ -134,18 +130,8 @@ pub(super) async fn drizzle(
                 }
             }
             write_files(&target, &migrations)
-        }
-        .await;
-        match written {
-            Ok(()) => client
-                .batch_execute("COMMIT")
-                .await
-                .map_err(|e| Error::db("committing the import", e)),
-            Err(e) => {
-                let _ = client.batch_execute("ROLLBACK").await;
-                Err(e)
-            }
-        }
+        })
+        .await
     }
     .await;
     history.unlock(&client).await;

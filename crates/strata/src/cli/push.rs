@@ -111,45 +111,34 @@ async fn apply_checked(
     tracking: &[QualName],
     what: &str,
 ) -> Result<()> {
-    client
-        .batch_execute(
-            "BEGIN ISOLATION LEVEL REPEATABLE READ; SET LOCAL check_function_bodies = false",
-        )
-        .await
-        .map_err(|e| Error::db("starting the push transaction", e))?;
-    let result = async {
-        for step in &plan.steps {
-            client.batch_execute(&step.sql).await.map_err(|e| {
-                Error::db(
-                    format!(
-                        "push stopped at `{}` (rolled back: nothing was changed)",
-                        step.sql.lines().next().unwrap_or("")
-                    ),
-                    e,
-                )
-            })?;
-        }
-        let after = introspect_within(client, scope, tracking).await?.catalog;
-        let left = diff(&after, wanted, &[]).map_err(|e| Error::Invalid(e.to_string()))?;
-        if !left.is_empty() {
-            return Err(Error::NotConverged {
-                what: what.to_owned(),
-                remaining: verify::summarize(&left),
-            });
-        }
-        Ok(())
-    }
-    .await;
-    match result {
-        Ok(()) => client
-            .batch_execute("COMMIT")
-            .await
-            .map_err(|e| Error::db("committing the push", e)),
-        Err(e) => {
-            let _ = client.batch_execute("ROLLBACK").await;
-            Err(e)
-        }
-    }
+    crate::pg::in_transaction(
+        client,
+        "BEGIN ISOLATION LEVEL REPEATABLE READ; SET LOCAL check_function_bodies = false",
+        "the push",
+        async || {
+            for step in &plan.steps {
+                client.batch_execute(&step.sql).await.map_err(|e| {
+                    Error::db(
+                        format!(
+                            "push stopped at `{}` (rolled back: nothing was changed)",
+                            step.sql.lines().next().unwrap_or("")
+                        ),
+                        e,
+                    )
+                })?;
+            }
+            let after = introspect_within(client, scope, tracking).await?.catalog;
+            let left = diff(&after, wanted, &[]).map_err(|e| Error::Invalid(e.to_string()))?;
+            if !left.is_empty() {
+                return Err(Error::NotConverged {
+                    what: what.to_owned(),
+                    remaining: verify::summarize(&left),
+                });
+            }
+            Ok(())
+        },
+    )
+    .await
 }
 
 /// The hazardous steps that touch existing rows, each with how many (counted on the target).
