@@ -119,6 +119,7 @@ async fn a_drizzle_project_is_adopted_without_running_anything_twice() {
             && out.contains("0001_options.sql")
             && out.matches("applied (hash matches)").count() == 2
             && out.contains("recorded 2 as applied")
+            && out.contains("the database holds exactly what its 2 applied migrations give")
             && out.contains("public.data_migrations: 1 applied data migration kept as it is"),
         "{out}"
     );
@@ -141,6 +142,9 @@ async fn a_drizzle_project_is_adopted_without_running_anything_twice() {
     assert!(out.starts_with("nothing to do"), "{out}");
     let (code, out, err) = cmd(dir, &db, &["check"]);
     assert_eq!(code, 0, "check is clean after the import:\n{out}\n{err}");
+    let (code, out, err) = cmd(dir, &db, &["status"]);
+    assert_eq!(code, 0, "{out}\n{err}");
+    assert!(out.contains("drift: none"), "the import recorded the catalog hash: {out}");
     let (code, out, err) = cmd(dir, &db, &["generate"]);
     assert_eq!(code, 0, "{err}");
     assert!(out.starts_with("nothing to do"), "{out}");
@@ -349,6 +353,12 @@ async fn force_applied_trusts_the_database() {
     assert_eq!(code, 0, "{out}\n{err}");
     assert!(
         out.contains("recorded 3 as applied") && out.contains("1 pending"),
+        "{out}"
+    );
+    // C was recorded as applied, but Drizzle Kit never ran it: said, not hidden.
+    assert!(
+        out.contains("warning: the database differs from what its applied migrations give")
+            && out.contains("DROP TABLE \"app\".\"c\""),
         "{out}"
     );
     assert_eq!(

@@ -187,12 +187,8 @@ pub(super) async fn drizzle(
             if count == 1 { "it is" } else { "they are" }
         ));
     }
-    if args.pull && pending > 0 {
-        say(format!(
-            "not pulled: the declared files must match the end of the history, and {pending} migration{} pending; run `strata migrate`, then `strata pull`",
-            if pending == 1 { " is" } else { "s are" }
-        ));
-    } else if args.pull {
+    let pull = args.pull && pending == 0;
+    if pull {
         let pulled = PullArgs {
             target: Target {
                 url: args.target.url.clone(),
@@ -201,6 +197,16 @@ pub(super) async fn drizzle(
             force: false,
         };
         super::pull::run(context, global, pulled).await?;
+    }
+    if recorded > 0 {
+        confirm_applied(context, &project, &client, &target).await?;
+    }
+    if args.pull && !pull {
+        say(format!(
+            "not pulled: the declared files must match the end of the history, and {pending} migration{} pending; run `strata migrate`, then `strata pull`",
+            if pending == 1 { " is" } else { "s are" }
+        ));
+    } else if pull {
         say("next: `strata check` (the declared files, the history and the database agree)");
     } else {
         say(
@@ -208,6 +214,56 @@ pub(super) async fn drizzle(
         );
     }
     Ok(Outcome::Done)
+}
+
+/// Does the database hold what the migrations recorded as applied give? Drizzle Kit never
+/// checked. When it does, the catalog hash is recorded as `migrate` records it, so drift is cheap
+/// to see from now on; when it does not, the differences are shown.
+async fn confirm_applied(
+    context: &Context,
+    project: &Project,
+    client: &tokio_postgres::Client,
+    target: &Path,
+) -> Result<()> {
+    let folder = MigrationsDir::load(target)?;
+    let history = context.history(project)?;
+    let applied = history.read(client).await?;
+    let scope = context.managed_scope(project);
+    let server = context.scratch_server(project).await?;
+    let cache = crate::cache::Cache::new(&project.root);
+    let live = context.live_catalog(project, client, &scope).await?;
+    // The hash covers the managed schemas: only once declared files fix them is it worth keeping.
+    let scope_is_fixed = !project.config.schema.schemas.is_empty()
+        || context
+            .declared(project)
+            .is_ok_and(|declared| !declared.schemas.is_empty());
+    match super::check::drift(&folder, &applied, &live, &server, &scope, &cache).await? {
+        None if !scope_is_fixed => say(format!(
+            "the database holds exactly what its {} applied migration{} give",
+            applied.len(),
+            plural(applied.len())
+        )),
+        None => {
+            let last = applied.last().expect("rows were recorded");
+            client
+                .execute(
+                    &format!(
+                        "UPDATE {} SET catalog_hash = $1 WHERE version = $2",
+                        strata_core::render::qualified(history.table())
+                    ),
+                    &[&live.hash(), &last.version],
+                )
+                .await
+                .map_err(|e| Error::db("recording the catalog hash", e))?;
+            say(format!(
+                "the database holds exactly what its {} applied migration{} give",
+                applied.len(),
+                plural(applied.len())
+            ));
+        }
+        Some(finding) => say(format!("warning: {}", finding.message)),
+    }
+    Ok(())
 }
 
 fn plural(n: usize) -> &'static str {
