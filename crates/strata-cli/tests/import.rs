@@ -144,7 +144,10 @@ async fn a_drizzle_project_is_adopted_without_running_anything_twice() {
     assert_eq!(code, 0, "check is clean after the import:\n{out}\n{err}");
     let (code, out, err) = cmd(dir, &db, &["status"]);
     assert_eq!(code, 0, "{out}\n{err}");
-    assert!(out.contains("drift: none"), "the import recorded the catalog hash: {out}");
+    assert!(
+        out.contains("drift: none"),
+        "the import recorded the catalog hash: {out}"
+    );
     let (code, out, err) = cmd(dir, &db, &["generate"]);
     assert_eq!(code, 0, "{err}");
     assert!(out.starts_with("nothing to do"), "{out}");
