@@ -12,7 +12,7 @@ use strata::config::Env;
 use strata::fetch::Fetcher;
 use strata::url::DbUrl;
 
-use crate::Row;
+use crate::{Figure, Floor, Row, Target};
 
 const TABLE: &str = "CREATE TABLE people (id bigint, name text, email text, age integer, score double precision, active boolean, created_at timestamptz, note text)";
 
@@ -225,19 +225,27 @@ pub async fn measure_load(server: &DbUrl, rows: usize, repeats: usize) -> Result
             }
         }
     }
+    let runs = strata_runs.len();
     let strata_time = crate::middle(strata_runs);
     let psql_time = crate::middle(psql_runs);
     Ok(vec![Row {
-        what: format!("load {rows} rows (8 columns) from S3 NDJSON"),
-        target: None,
-        strata: strata_time,
-        baseline: psql_time,
-        baseline_name: "psql \\copy of the same rows as local CSV".into(),
-        max_ratio: Some(1.25),
+        what: "load rows (8 columns) from S3 NDJSON".into(),
+        n: None,
+        strata: Figure::Time {
+            time: strata_time,
+            peak_kib: u64::try_from(peak).ok(),
+            runs,
+        },
+        drizzle: Figure::Missing("—".into()),
+        floor: Some(Floor {
+            time: psql_time,
+            name: "psql \\copy of local CSV",
+        }),
+        targets: vec![Target::FloorRatio(1.25), Target::PeakMiB(100)],
         note: format!(
-            "{:.0} rows/s; peak memory {} MiB (target ≤ 100); target: throughput ≥ 0.8 × psql",
+            "{} rows; {:.0} rows/s",
+            crate::group(rows),
             rows as f64 / strata_time.as_secs_f64(),
-            peak / 1024
         ),
     }])
 }
