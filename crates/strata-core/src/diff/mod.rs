@@ -15,6 +15,7 @@ mod order;
 mod rename;
 mod tables;
 
+use std::borrow::Cow;
 use std::collections::BTreeSet;
 use std::fmt;
 
@@ -51,9 +52,9 @@ impl std::error::Error for DiffError {}
 
 /// The plan that takes a database whose catalog is `from` to `to`.
 pub fn diff(from: &Catalog, to: &Catalog, renames: &[Rename]) -> Result<Plan, DiffError> {
-    let (renamed, mut steps) = rename::apply(from, renames)?;
+    let (renamed, mut steps) = rename::apply(Cow::Borrowed(from), renames)?;
     let implied = rename::implied(&renamed, to);
-    let (renamed, implied_steps) = rename::apply(&renamed, &implied)?;
+    let (renamed, implied_steps) = rename::apply(renamed, &implied)?;
     steps.extend(implied_steps);
     let mut differ = Differ::new(&renamed, to);
     differ.run();
