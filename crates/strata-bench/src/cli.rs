@@ -83,6 +83,16 @@ pub(crate) fn pg_dump(target: &DbUrl) -> Result<Run, String> {
     ]))
 }
 
+/// A time target of the earlier issues, which set them for the 1,000-table schema only; other
+/// sizes show the figure without one.
+fn set_at_1k(n: usize, limit: Duration) -> Vec<Target> {
+    if n == 1_000 {
+        vec![Target::Time(limit)]
+    } else {
+        vec![]
+    }
+}
+
 /// Drops and creates database `name` on `server` (through psql, outside the measured time).
 fn fresh(server: &DbUrl, name: &str) -> Result<DbUrl, String> {
     run::run_ok(Command::new("psql").args([
@@ -209,7 +219,7 @@ pub fn measure(
         strata_warm,
         drizzle_warm,
         None,
-        vec![Target::Time(Duration::from_millis(200))],
+        set_at_1k(n, Duration::from_millis(200)),
         "strata: cached catalogs, no scratch database",
     ));
 
@@ -325,7 +335,7 @@ pub fn measure(
         strata_unchanged,
         drizzle_unchanged,
         Some(read_floor.clone()),
-        vec![Target::Time(Duration::from_millis(500))],
+        set_at_1k(n, Duration::from_millis(500)),
         "on the database strata migrated; strata: one introspection of the target (warm cache)",
     ));
     let drizzle_pull = side.measure(drizzle_plan, |tool, dir, _| {
@@ -344,7 +354,7 @@ pub fn measure(
         strata_pull,
         drizzle_pull,
         Some(read_floor),
-        vec![Target::Time(Duration::from_millis(500))],
+        set_at_1k(n, Duration::from_millis(500)),
         "strata: one introspection + rendering; drizzle-kit: schema.ts and relations.ts",
     ));
     drop_all(server, &databases)?;
