@@ -14,6 +14,7 @@ use tokio_postgres::error::SqlState;
 
 use crate::cache::{Cache, Key};
 use crate::introspect::{Scope, introspect};
+use crate::pg::in_transaction;
 use crate::scratch::ScratchServer;
 use crate::{Error, Result};
 
@@ -133,33 +134,33 @@ impl Declared {
     /// overflow PostgreSQL's per-backend subtransaction cache, after which every catalog lookup
     /// slows down (the cold `generate` of 1,000 tables spent most of its time there).
     async fn apply(&self, client: &tokio_postgres::Client) -> Result<()> {
-        let pending: Vec<(&DeclaredFile, Statement)> = self
+        let statements: Vec<(&DeclaredFile, Statement)> = self
             .files
             .iter()
             .flat_map(|file| split(&file.text).into_iter().map(move |s| (file, s)))
             .collect();
         client
-            .batch_execute("BEGIN; SET LOCAL check_function_bodies = false")
+            .batch_execute("SET check_function_bodies = false")
             .await
             .map_err(|e| Error::db("preparing the scratch database", e))?;
-        let mut in_order = true;
-        for (file, statement) in &pending {
-            if let Err(error) = client.batch_execute(&statement.text).await {
-                let _ = client.batch_execute("ROLLBACK").await;
-                if !waits_for_another_statement(&error) {
-                    return Err(located(file, statement, &error));
-                }
-                in_order = false;
-                break;
+        let mut waits = false;
+        let in_order = in_transaction(client, "BEGIN", "the declared schema", async || {
+            for (file, statement) in &statements {
+                client
+                    .batch_execute(&statement.text)
+                    .await
+                    .map_err(|error| {
+                        waits = waits_for_another_statement(&error);
+                        located(file, statement, &error)
+                    })?;
             }
+            Ok(())
+        })
+        .await;
+        match in_order {
+            Err(_) if waits => self.apply_out_of_order(client, statements).await,
+            result => result,
         }
-        if in_order {
-            return client
-                .batch_execute("COMMIT")
-                .await
-                .map_err(|e| Error::db("committing the declared schema", e));
-        }
-        self.apply_out_of_order(client, pending).await
     }
 
     /// Runs every statement under a savepoint, retrying those that wait for objects other
@@ -169,54 +170,45 @@ impl Declared {
         client: &tokio_postgres::Client,
         mut pending: Vec<(&DeclaredFile, Statement)>,
     ) -> Result<()> {
-        client
-            .batch_execute("BEGIN; SET LOCAL check_function_bodies = false")
-            .await
-            .map_err(|e| Error::db("preparing the scratch database", e))?;
-        loop {
-            let mut waiting = Vec::new();
-            let mut first_failure = None;
-            let before = pending.len();
-            for (file, statement) in pending {
-                client
-                    .batch_execute("SAVEPOINT strata_declared")
-                    .await
-                    .map_err(|e| Error::db("setting a savepoint", e))?;
-                match client.batch_execute(&statement.text).await {
-                    Ok(()) => {
-                        client
+        in_transaction(client, "BEGIN", "the declared schema", async || {
+            loop {
+                let mut waiting = Vec::new();
+                let mut first_failure = None;
+                let before = pending.len();
+                for (file, statement) in pending {
+                    client
+                        .batch_execute("SAVEPOINT strata_declared")
+                        .await
+                        .map_err(|e| Error::db("setting a savepoint", e))?;
+                    match client.batch_execute(&statement.text).await {
+                        Ok(()) => client
                             .batch_execute("RELEASE SAVEPOINT strata_declared")
                             .await
-                            .map_err(|e| Error::db("releasing a savepoint", e))?;
-                    }
-                    Err(error) => {
-                        client
-                            .batch_execute("ROLLBACK TO SAVEPOINT strata_declared")
-                            .await
-                            .map_err(|e| Error::db("rolling back a savepoint", e))?;
-                        if !waits_for_another_statement(&error) {
-                            let _ = client.batch_execute("ROLLBACK").await;
-                            return Err(located(file, &statement, &error));
+                            .map_err(|e| Error::db("releasing a savepoint", e))?,
+                        Err(error) => {
+                            client
+                                .batch_execute("ROLLBACK TO SAVEPOINT strata_declared")
+                                .await
+                                .map_err(|e| Error::db("rolling back a savepoint", e))?;
+                            if !waits_for_another_statement(&error) {
+                                return Err(located(file, &statement, &error));
+                            }
+                            first_failure.get_or_insert_with(|| located(file, &statement, &error));
+                            waiting.push((file, statement));
                         }
-                        first_failure.get_or_insert_with(|| located(file, &statement, &error));
-                        waiting.push((file, statement));
                     }
                 }
+                if waiting.is_empty() {
+                    return Ok(());
+                }
+                if waiting.len() == before {
+                    // No statement could be applied in a whole pass: what is missing is missing.
+                    return Err(first_failure.expect("a failure was recorded"));
+                }
+                pending = waiting;
             }
-            if waiting.is_empty() {
-                break;
-            }
-            if waiting.len() == before {
-                // No statement could be applied in a whole pass: what is missing is missing.
-                let _ = client.batch_execute("ROLLBACK").await;
-                return Err(first_failure.expect("a failure was recorded"));
-            }
-            pending = waiting;
-        }
-        client
-            .batch_execute("COMMIT")
-            .await
-            .map_err(|e| Error::db("committing the declared schema", e))
+        })
+        .await
     }
 }
 
