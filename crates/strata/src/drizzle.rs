@@ -9,11 +9,11 @@
 use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
-use sha2::{Digest, Sha256};
 use strata_core::catalog::QualName;
 use strata_core::render::qualified;
 use tokio_postgres::Client;
 
+use crate::migrations::sha256_hex;
 use crate::{Error, Result};
 
 /// Drizzle Kit's history table (its default name).
@@ -128,7 +128,7 @@ pub fn read(dir: &Path) -> Result<Vec<DrizzleMigration>> {
         migrations.push(DrizzleMigration {
             idx: entry.idx,
             when: entry.when,
-            hash: hex_sha256(text.as_bytes()),
+            hash: sha256_hex(text.as_bytes()),
             converted: convert(&entry.tag, &text, entry.breakpoints),
             tag: entry.tag,
             path,
@@ -157,13 +157,6 @@ pub fn convert(tag: &str, text: &str, breakpoints: bool) -> String {
         out.push('\n');
     }
     out
-}
-
-fn hex_sha256(bytes: &[u8]) -> String {
-    Sha256::digest(bytes)
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
 }
 
 /// One row of Drizzle Kit's history table.
@@ -318,7 +311,7 @@ mod tests {
             when,
             tag: format!("{idx:04}_m"),
             path: PathBuf::new(),
-            hash: hex_sha256(text.as_bytes()),
+            hash: sha256_hex(text.as_bytes()),
             converted: convert("t", text, true),
         }
     }
@@ -336,7 +329,7 @@ mod tests {
     fn the_hash_is_drizzle_kits() {
         // sha256("abc"), as node's crypto.createHash('sha256').update('abc').digest('hex').
         assert_eq!(
-            hex_sha256(b"abc"),
+            sha256_hex(b"abc"),
             "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
         );
     }
@@ -357,12 +350,12 @@ mod tests {
             },
             Row {
                 id: 2,
-                hash: hex_sha256(b"b before the edit"),
+                hash: sha256_hex(b"b before the edit"),
                 created_at: Some(200),
             },
             Row {
                 id: 3,
-                hash: hex_sha256(b"gone"),
+                hash: sha256_hex(b"gone"),
                 created_at: Some(250),
             },
         ];

@@ -319,11 +319,15 @@ fn leading_comments(text: &str) -> impl Iterator<Item = &str> {
 
 /// `sha256:<hex>` of some bytes.
 pub fn checksum(bytes: &[u8]) -> String {
-    let hex: String = Sha256::digest(bytes)
+    format!("sha256:{}", sha256_hex(bytes))
+}
+
+/// The SHA-256 of some bytes in lowercase hex.
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    Sha256::digest(bytes)
         .iter()
         .map(|b| format!("{b:02x}"))
-        .collect();
-    format!("sha256:{hex}")
+        .collect()
 }
 
 /// The current UTC time as `YYYYMMDDHHMMSS`.
