@@ -150,14 +150,25 @@ impl History {
         Ok(applied)
     }
 
-    /// Takes the migrate lock of this history, polling with backoff for at most `wait`;
-    /// `waiting` is called once when someone else holds it.
-    pub async fn lock(
+    /// Runs `body` under the migrate lock of this history, released afterwards whatever
+    /// `body` returns. The lock is polled with backoff for at most `wait`; `waiting` is called
+    /// once when someone else holds it.
+    pub async fn locked<T>(
         &self,
         client: &Client,
         wait: Duration,
         waiting: impl FnOnce(),
-    ) -> Result<()> {
+        body: impl AsyncFnOnce() -> Result<T>,
+    ) -> Result<T> {
+        self.lock(client, wait, waiting).await?;
+        let result = body().await;
+        self.unlock(client).await;
+        result
+    }
+
+    /// Takes the migrate lock of this history, polling with backoff for at most `wait`;
+    /// `waiting` is called once when someone else holds it.
+    async fn lock(&self, client: &Client, wait: Duration, waiting: impl FnOnce()) -> Result<()> {
         let what = format!(
             "migrate lock on {} (raise migrations.lock_wait_seconds to wait longer)",
             self.table
@@ -174,7 +185,7 @@ impl History {
     }
 
     /// Releases the lock (closing the session releases it too).
-    pub async fn unlock(&self, client: &Client) {
+    async fn unlock(&self, client: &Client) {
         crate::lock::release(client, LOCK_CLASS, &self.table.to_string()).await;
     }
 }
@@ -284,16 +295,18 @@ pub async fn migrate(
     say: &dyn Fn(String),
 ) -> Result<MigrateReport> {
     history
-        .lock(client, options.lock_wait, || {
-            say(format!(
-                "waiting for another strata migrate of this database to finish (lock on {})",
-                history.table()
-            ));
-        })
-        .await?;
-    let result = migrate_locked(client, history, folder, options, say).await;
-    history.unlock(client).await;
-    result
+        .locked(
+            client,
+            options.lock_wait,
+            || {
+                say(format!(
+                    "waiting for another strata migrate of this database to finish (lock on {})",
+                    history.table()
+                ))
+            },
+            async || migrate_locked(client, history, folder, options, say).await,
+        )
+        .await
 }
 
 async fn migrate_locked(

@@ -93,14 +93,10 @@ pub(super) async fn drizzle(
     }
 
     // History rows and files together: the rows commit only when every file is in place.
+    let wait = Duration::from_secs(project.config.migrations.lock_wait_seconds);
+    let waiting = || eprintln!("strata: waiting for another migrate to finish");
     history
-        .lock(
-            &client,
-            Duration::from_secs(project.config.migrations.lock_wait_seconds),
-            || eprintln!("strata: waiting for another migrate to finish"),
-        )
-        .await?;
-    let result = async {
+        .locked(&client, wait, waiting, async || {
         if !history.read(&client).await?.is_empty() {
             return Err(Error::Invalid(format!(
                 "{} already has a strata history in {}; nothing was written (import once, into a project strata has not migrated yet)",
@@ -132,10 +128,8 @@ pub(super) async fn drizzle(
             write_files(&target, &migrations)
         })
         .await
-    }
-    .await;
-    history.unlock(&client).await;
-    result?;
+    })
+    .await?;
 
     let recorded = matching.states.iter().filter(|s| record(s)).count();
     let pending = migrations.len() - recorded;
