@@ -78,6 +78,18 @@ fn drizzle_kit(dir: &Path, db: &TestDb, args: &[&str]) -> String {
     out
 }
 
+/// Drizzle Kit's two migrations of the seed's schema (versions 1 and 2), both generated; the
+/// first applied, and the second too when `apply_second`.
+fn drizzle_history(dir: &Path, db: &TestDb, apply_second: bool) {
+    drizzle_kit(dir, db, &["generate", "--name", "init"]);
+    drizzle_kit(dir, db, &["migrate"]);
+    schema_version(dir, 2);
+    drizzle_kit(dir, db, &["generate", "--name", "options"]);
+    if apply_second {
+        drizzle_kit(dir, db, &["migrate"]);
+    }
+}
+
 fn cmd(dir: &Path, db: &TestDb, args: &[&str]) -> (i32, String, String) {
     common::on(dir, db, args)
 }
@@ -91,11 +103,7 @@ async fn a_drizzle_project_is_adopted_without_running_anything_twice() {
     let db = TestDb::new().await;
     let project = drizzle_project(1);
     let dir = project.path();
-    drizzle_kit(dir, &db, &["generate", "--name", "init"]);
-    drizzle_kit(dir, &db, &["migrate"]);
-    schema_version(dir, 2);
-    drizzle_kit(dir, &db, &["generate", "--name", "options"]);
-    drizzle_kit(dir, &db, &["migrate"]);
+    drizzle_history(dir, &db, true);
     assert_eq!(
         count(&db, "SELECT count(*) FROM drizzle.__drizzle_migrations").await,
         2
@@ -192,10 +200,7 @@ async fn a_drizzle_migration_not_yet_applied_stays_pending() {
     let db = TestDb::new().await;
     let project = drizzle_project(1);
     let dir = project.path();
-    drizzle_kit(dir, &db, &["generate", "--name", "init"]);
-    drizzle_kit(dir, &db, &["migrate"]);
-    schema_version(dir, 2);
-    drizzle_kit(dir, &db, &["generate", "--name", "options"]);
+    drizzle_history(dir, &db, false);
 
     let (code, out, err) = cmd(dir, &db, &["import", "drizzle", "--pull"]);
     assert_eq!(code, 0, "{out}\n{err}");
