@@ -6,6 +6,7 @@
 
 pub mod catalog;
 pub mod diff;
+pub mod fixpoint;
 pub mod plan;
 pub mod refs;
 pub mod render;

@@ -43,6 +43,15 @@ pub async fn table_exists(client: &Client, table: &strata_core::catalog::QualNam
     Ok(row.get(0))
 }
 
+/// The server's `server_version_num` (e.g. 150018).
+pub async fn server_version(client: &Client) -> Result<u32> {
+    let row = client
+        .query_one("SELECT current_setting('server_version_num')::int", &[])
+        .await
+        .map_err(|e| Error::db("reading the server version", e))?;
+    Ok(row.get::<_, i32>(0) as u32)
+}
+
 /// Opens a connection and drives it on the current tokio runtime.
 pub async fn connect(url: &DbUrl) -> Result<Client> {
     let connect_error = |error| Error::Connect {

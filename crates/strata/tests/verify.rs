@@ -1,6 +1,7 @@
 //! Verification on a scratch copy: a converging plan passes, a plan that falls short is refused
 //! with what is left, and nothing is left behind on the server.
 
+use strata::fixpoint::Fixpoint;
 use strata::introspect::{Scope, introspect};
 use strata::scratch::ScratchServer;
 use strata::verify::verify;
@@ -39,9 +40,16 @@ async fn converging_plans_pass_and_short_plans_are_refused() {
     let before = scratch_databases().await;
 
     let plan = diff(&from, &to, &[]).unwrap();
-    verify(&scratch, &from, &plan, &to, &Scope::AllUserSchemas)
-        .await
-        .unwrap();
+    verify(
+        &scratch,
+        &from,
+        &plan,
+        &to,
+        &Scope::AllUserSchemas,
+        &Fixpoint::new(None),
+    )
+    .await
+    .unwrap();
 
     // Leave out the index: the second diff must find it.
     let short = Plan {
@@ -52,10 +60,17 @@ async fn converging_plans_pass_and_short_plans_are_refused() {
             .cloned()
             .collect(),
     };
-    let err = verify(&scratch, &from, &short, &to, &Scope::AllUserSchemas)
-        .await
-        .unwrap_err()
-        .to_string();
+    let err = verify(
+        &scratch,
+        &from,
+        &short,
+        &to,
+        &Scope::AllUserSchemas,
+        &Fixpoint::new(None),
+    )
+    .await
+    .unwrap_err()
+    .to_string();
     assert!(err.contains("the plan does not converge"), "{err}");
     assert!(err.contains("CREATE INDEX CONCURRENTLY t_name"), "{err}");
     assert!(err.contains("nothing was written or run"), "{err}");
@@ -63,10 +78,17 @@ async fn converging_plans_pass_and_short_plans_are_refused() {
     // A plan that fails outright is refused with the statement and the server's reason.
     let mut broken = plan.clone();
     broken.steps[0].sql = "ALTER TABLE public.missing ADD COLUMN x int".into();
-    let err = verify(&scratch, &from, &broken, &to, &Scope::AllUserSchemas)
-        .await
-        .unwrap_err()
-        .to_string();
+    let err = verify(
+        &scratch,
+        &from,
+        &broken,
+        &to,
+        &Scope::AllUserSchemas,
+        &Fixpoint::new(None),
+    )
+    .await
+    .unwrap_err()
+    .to_string();
     assert!(
         err.contains("fails on a copy") && err.contains("public.missing"),
         "{err}"

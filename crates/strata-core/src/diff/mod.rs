@@ -22,6 +22,7 @@ use std::fmt;
 pub use rename::{Rename, RenameCandidate, annotated_renames, parse_renames, rename_candidates};
 
 use crate::catalog::{Catalog, FunctionKey, QualName, ViewKind};
+use crate::fixpoint::{self, Pair, Site};
 use crate::plan::{ObjectRef, Plan, Step};
 
 /// Why no plan could be made.
@@ -52,10 +53,39 @@ impl std::error::Error for DiffError {}
 
 /// The plan that takes a database whose catalog is `from` to `to`.
 pub fn diff(from: &Catalog, to: &Catalog, renames: &[Rename]) -> Result<Plan, DiffError> {
-    let (renamed, mut steps) = rename::apply(Cow::Borrowed(from), renames)?;
-    let implied = rename::implied(&renamed, to);
-    let (renamed, implied_steps) = rename::apply(renamed, &implied)?;
-    steps.extend(implied_steps);
+    diff_with(from, to, renames, &BTreeSet::new())
+}
+
+/// The sites whose deparsed text differs between `from` (once `renames` are applied) and `to`:
+/// what must be compared at its fixed point before [`diff_with`] (see [`crate::fixpoint`]).
+pub fn deparse_pairs(
+    from: &Catalog,
+    to: &Catalog,
+    renames: &[Rename],
+) -> Result<Vec<Pair>, DiffError> {
+    let (renamed, _) = renamed(from, to, renames)?;
+    Ok(fixpoint::pairs(&renamed, to))
+}
+
+/// As [`diff`], with the texts at `same` taken as equal: they differ only in how PostgreSQL
+/// printed them, so no step is planned for them.
+pub fn diff_with(
+    from: &Catalog,
+    to: &Catalog,
+    renames: &[Rename],
+    same: &BTreeSet<Site>,
+) -> Result<Plan, DiffError> {
+    let (renamed, mut steps) = renamed(from, to, renames)?;
+    let to = if same.is_empty() {
+        Cow::Borrowed(to)
+    } else {
+        let mut adopted = to.clone();
+        for site in same {
+            fixpoint::adopt(&mut adopted, &renamed, site);
+        }
+        Cow::Owned(adopted)
+    };
+    let to = to.as_ref();
     let mut differ = Differ::new(&renamed, to);
     differ.run();
     // check_function_bodies off, as pg_dump does: function bodies may name objects that later
@@ -63,6 +93,19 @@ pub fn diff(from: &Catalog, to: &Catalog, renames: &[Rename]) -> Result<Plan, Di
     steps.extend(differ.steps);
     let steps = order::order(steps).map_err(DiffError::Cycle)?;
     Ok(Plan { steps })
+}
+
+/// `from` with `renames` (and the renames they imply) applied, and their steps.
+fn renamed<'a>(
+    from: &'a Catalog,
+    to: &Catalog,
+    renames: &[Rename],
+) -> Result<(Cow<'a, Catalog>, Vec<Step>), DiffError> {
+    let (renamed, mut steps) = rename::apply(Cow::Borrowed(from), renames)?;
+    let implied = rename::implied(&renamed, to);
+    let (renamed, implied_steps) = rename::apply(renamed, &implied)?;
+    steps.extend(implied_steps);
+    Ok((renamed, steps))
 }
 
 /// Objects that are dropped and created again rather than altered in place.

@@ -3,14 +3,14 @@
 
 use serde::Serialize;
 use strata_core::catalog::Catalog;
-use strata_core::diff::diff;
 
 use crate::cache::Cache;
+use crate::fixpoint::{Fixpoint, Probes};
 use crate::history::{Applied, compare};
 use crate::introspect::Scope;
 use crate::migrations::{self, Finding, MigrationsDir};
 use crate::scratch::ScratchServer;
-use crate::{Error, Result, verify};
+use crate::{Result, verify};
 
 use super::opt::{CheckArgs, Global};
 use super::{Context, Outcome, say};
@@ -35,7 +35,13 @@ pub(super) async fn run(context: &Context, global: &Global, args: CheckArgs) -> 
             migrations::replay(&folder.migrations, &server, &scope, &cache),
             declared.cached_catalog(&server, &scope, &cache)
         )?;
-        let plan = diff(&history, &wanted, &[]).map_err(|e| Error::Invalid(e.to_string()))?;
+        let probes = Probes::scratch(&server, &wanted, &scope);
+        let plan = context
+            .fixpoint(&project)
+            .diff(&history, &wanted, &[], &probes)
+            .await;
+        probes.close().await?;
+        let plan = plan?;
         if !plan.is_empty() {
             findings.push(Finding {
                 kind: "unsynced",
@@ -57,7 +63,13 @@ pub(super) async fn run(context: &Context, global: &Global, args: CheckArgs) -> 
         findings.push(partial_finding(row));
     }
     let live = context.live_catalog(&project, &client, &scope).await?;
-    if let Some(finding) = drift(&folder, &applied, &live, &server, &scope, &cache).await? {
+    let compare = Compare {
+        fixpoint: context.fixpoint(&project),
+        probes: Probes::on(&client, crate::pg::server_version(&client).await?),
+    };
+    if let Some(finding) =
+        drift(&folder, &applied, &live, &server, &scope, &cache, &compare).await?
+    {
         findings.push(finding);
     }
     let pending: Vec<String> = comparison
@@ -121,6 +133,13 @@ pub(super) fn partial_finding(row: &Applied) -> Finding {
     }
 }
 
+/// How a live database is compared with another state: texts at their fixed point, probed on
+/// the live database.
+pub(super) struct Compare<'a> {
+    pub fixpoint: &'a Fixpoint,
+    pub probes: Probes<'a>,
+}
+
 /// Whether the database differs from the state its applied migrations give. The catalog hash
 /// recorded by the last `migrate` answers cheaply; when it differs (or is missing), the applied
 /// migrations are replayed and the differing objects listed.
@@ -131,6 +150,7 @@ pub(super) async fn drift(
     server: &ScratchServer,
     scope: &Scope,
     cache: &Cache,
+    compare: &Compare<'_>,
 ) -> Result<Option<Finding>> {
     if recorded_hash(applied).is_some_and(|hash| hash == live.hash()) {
         return Ok(None);
@@ -146,7 +166,10 @@ pub(super) async fn drift(
         .cloned()
         .collect();
     let expected = migrations::replay(&ran, server, scope, cache).await?;
-    let plan = diff(&expected, live, &[]).map_err(|e| Error::Invalid(e.to_string()))?;
+    let plan = compare
+        .fixpoint
+        .diff(&expected, live, &[], &compare.probes)
+        .await?;
     if plan.is_empty() {
         return Ok(None);
     }

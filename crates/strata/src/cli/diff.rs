@@ -1,6 +1,8 @@
 //! `strata diff --from SRC --to SRC`: the plan between two schema states.
 
-use strata_core::diff::{diff, parse_renames};
+use strata_core::diff::parse_renames;
+
+use crate::fixpoint::Probes;
 
 use crate::source::Source;
 use crate::{Error, Result, verify};
@@ -41,10 +43,28 @@ pub(super) async fn run(context: &Context, global: &Global, args: DiffArgs) -> R
         to_source.catalog(&scope, server.as_deref(), &tracking, &cache)
     )?;
     let renames = parse_renames(&args.renames, &from).map_err(Error::Invalid)?;
-    let plan = diff(&from, &to, &renames)
+    let fixpoint = context.fixpoint(&project);
+    // Texts that differ are compared on a database holding one of the two states: one of the
+    // sources when it is a database (temporary objects only), else a scratch copy of `to`.
+    let live = match (&to_source, &from_source) {
+        (Source::Database(url), _) | (_, Source::Database(url)) => {
+            let client = crate::pg::connect(url).await?;
+            let version = crate::pg::server_version(&client).await?;
+            Some((client, version))
+        }
+        _ => None,
+    };
+    let probes = match (&live, server.as_deref()) {
+        (Some((client, version)), _) => Probes::on(client, *version),
+        (None, Some(server)) => Probes::scratch(server, &to, &scope),
+        (None, None) => unreachable!("two folders always have a scratch server"),
+    };
+    let plan = fixpoint.diff(&from, &to, &renames, &probes).await;
+    probes.close().await?;
+    let plan = plan
         .map_err(|e| Error::Invalid(format!("no plan from {from_source} to {to_source}: {e}")))?;
     if let Some(server) = server.filter(|_| !args.no_verify && !plan.is_empty()) {
-        verify::verify(&server, &from, &plan, &to, &scope).await?;
+        verify::verify(&server, &from, &plan, &to, &scope, fixpoint).await?;
     }
     say(plan.to_sql().trim_end());
     Ok(if args.exit_code && !plan.is_empty() {

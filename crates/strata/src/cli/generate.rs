@@ -1,11 +1,11 @@
 //! `strata generate`: the declared schema compared with the migration history, written as a new
 //! migration file; and `strata sum`, which re-records the files after review.
 
-use strata_core::diff::diff;
 use strata_core::plan::{Plan, RunMode, Step};
 
 use crate::cache::Cache;
 use crate::config::Prefix;
+use crate::fixpoint::Probes;
 use crate::migrations::{self, MigrationsDir, NO_TRANSACTION};
 use crate::{Error, Result, verify};
 
@@ -52,8 +52,14 @@ pub(super) async fn run(context: &Context, global: &Global, args: GenerateArgs) 
     else {
         return Ok(Outcome::Found);
     };
-    let plan = diff(&history, &wanted, &renames)
-        .map_err(|e| Error::Invalid(format!("no migration can be planned: {e}")))?;
+    let fixpoint = context.fixpoint(&project);
+    let probes = Probes::scratch(&server, &wanted, &scope);
+    let plan = fixpoint
+        .diff(&history, &wanted, &renames, &probes)
+        .await
+        .map_err(|e| Error::Invalid(format!("no migration can be planned: {e}")));
+    probes.close().await?;
+    let plan = plan?;
     if plan.is_empty() {
         say(format!(
             "nothing to do: the migrations in {} already give the declared schema",
@@ -61,7 +67,7 @@ pub(super) async fn run(context: &Context, global: &Global, args: GenerateArgs) 
         ));
         return Ok(Outcome::Done);
     }
-    verify::verify(&server, &history, &plan, &wanted, &scope).await?;
+    verify::verify(&server, &history, &plan, &wanted, &scope, fixpoint).await?;
 
     // Steps that cannot run in a transaction go to files of their own, run statement by
     // statement; the rest stays atomic.

@@ -231,7 +231,11 @@ async fn confirm_applied(
         || context
             .declared(project)
             .is_ok_and(|declared| !declared.schemas.is_empty());
-    match super::check::drift(&folder, &applied, &live, &server, &scope, &cache).await? {
+    let compare = super::check::Compare {
+        fixpoint: context.fixpoint(project),
+        probes: crate::fixpoint::Probes::on(client, crate::pg::server_version(client).await?),
+    };
+    match super::check::drift(&folder, &applied, &live, &server, &scope, &cache, &compare).await? {
         None if !scope_is_fixed => say(format!(
             "the database holds exactly what its {} applied migration{} give",
             applied.len(),

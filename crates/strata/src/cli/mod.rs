@@ -24,7 +24,7 @@ mod up;
 use std::ffi::OsString;
 use std::io::Write as _;
 use std::process::ExitCode;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 
 use clap::Parser as _;
 
@@ -64,6 +64,7 @@ where
         registry: Mutex::new(registry),
         env: Env::from_process(),
         scratch: Mutex::default(),
+        fixpoint: OnceLock::new(),
     };
     let result = runtime.block_on(async {
         let outcome = tokio::select! {
@@ -72,6 +73,9 @@ where
         };
         // Whatever happened, no scratch database outlives the command.
         context.drop_scratch().await;
+        if let Some(fixpoint) = context.fixpoint.get() {
+            fixpoint.save();
+        }
         outcome
     });
     match result {
@@ -96,6 +100,9 @@ struct Context {
     registry: Mutex<Registry>,
     env: Env,
     scratch: Mutex<Vec<Arc<ScratchServer>>>,
+    /// Fixed points of deparsed text found so far (see [`crate::fixpoint`]), kept in the
+    /// project's cache.
+    fixpoint: OnceLock<crate::fixpoint::Fixpoint>,
 }
 
 impl Context {
@@ -103,6 +110,13 @@ impl Context {
         let cwd =
             std::env::current_dir().map_err(|e| Error::io("reading the working directory", e))?;
         Project::load(&cwd, global.config.as_deref(), self.env.clone())
+    }
+
+    /// The fixed points of deparsed text, cached in the project's `.strata/cache`.
+    fn fixpoint(&self, project: &Project) -> &crate::fixpoint::Fixpoint {
+        self.fixpoint.get_or_init(|| {
+            crate::fixpoint::Fixpoint::new(Some(&project.root.join(".strata").join("cache")))
+        })
     }
 
     fn cluster(&self, project: &Project) -> Result<Cluster> {

@@ -1,13 +1,13 @@
 //! `strata push`: the declared schema straight into a database (the development loop).
 
 use strata_core::catalog::{Catalog, QualName};
-use strata_core::diff::diff;
 use strata_core::plan::{Plan, RowCheck, RunMode};
 use strata_core::render::qualified;
 use strata_core::sql::quote_ident;
 use tokio_postgres::Client;
 
 use crate::cache::Cache;
+use crate::fixpoint::{Fixpoint, Probes};
 use crate::introspect::{Scope, introspect_within};
 use crate::{Error, Result, apply, verify};
 
@@ -31,7 +31,11 @@ pub(super) async fn run(context: &Context, global: &Global, args: PushArgs) -> R
         return Ok(Outcome::Found);
     };
 
-    let plan = diff(&live, &wanted, &renames)
+    let fixpoint = context.fixpoint(&project);
+    let version = crate::pg::server_version(&client).await?;
+    let plan = fixpoint
+        .diff(&live, &wanted, &renames, &Probes::on(&client, version))
+        .await
         .map_err(|e| Error::Invalid(format!("no plan for {url}: {e}")))?;
     if plan.is_empty() {
         say(format!(
@@ -44,7 +48,7 @@ pub(super) async fn run(context: &Context, global: &Global, args: PushArgs) -> R
     // transaction, before it commits; otherwise (and for a dry run) on a scratch copy first.
     let atomic = plan.steps.iter().all(|s| s.run == RunMode::InTransaction);
     if args.dry_run || !atomic {
-        verify::verify(&server, &live, &plan, &wanted, &scope).await?;
+        verify::verify(&server, &live, &plan, &wanted, &scope, fixpoint).await?;
     }
     say(plan.to_sql().trim_end());
     if args.dry_run {
@@ -76,6 +80,7 @@ pub(super) async fn run(context: &Context, global: &Global, args: PushArgs) -> R
             &scope,
             &project.tracking_tables()?,
             &what,
+            (fixpoint, version),
         )
         .await?;
     } else {
@@ -84,13 +89,14 @@ pub(super) async fn run(context: &Context, global: &Global, args: PushArgs) -> R
             .map_err(|f| Error::Invalid(format!("push stopped: {f}")))?;
         // The database must now match the declared files.
         let after = context.live_catalog(&project, &client, &scope).await?;
-        let left = diff(&after, &wanted, &[]).map_err(|e| Error::Invalid(e.to_string()))?;
-        if !left.is_empty() {
-            return Err(Error::NotConverged {
-                what,
-                remaining: verify::summarize(&left),
-            });
-        }
+        verify::converged(
+            fixpoint,
+            &after,
+            &wanted,
+            &Probes::on(&client, version),
+            &what,
+        )
+        .await?;
     }
     eprintln!(
         "strata: applied {} step{} to {url}",
@@ -110,6 +116,7 @@ async fn apply_checked(
     scope: &Scope,
     tracking: &[QualName],
     what: &str,
+    (fixpoint, version): (&Fixpoint, u32),
 ) -> Result<()> {
     crate::pg::in_transaction(
         client,
@@ -128,14 +135,8 @@ async fn apply_checked(
                 })?;
             }
             let after = introspect_within(client, scope, tracking).await?.catalog;
-            let left = diff(&after, wanted, &[]).map_err(|e| Error::Invalid(e.to_string()))?;
-            if !left.is_empty() {
-                return Err(Error::NotConverged {
-                    what: what.to_owned(),
-                    remaining: verify::summarize(&left),
-                });
-            }
-            Ok(())
+            let probes = Probes::in_transaction(client, version);
+            verify::converged(fixpoint, &after, wanted, &probes, what).await
         },
     )
     .await

@@ -2,11 +2,11 @@
 //! migrations, drift from the history, and whether it matches the declared files.
 
 use serde::Serialize;
-use strata_core::diff::diff;
 
 use crate::cache::Cache;
+use crate::fixpoint::Probes;
 use crate::history::{Applied, compare};
-use crate::{Error, Result, verify};
+use crate::{Result, verify};
 
 use super::check::{partial_finding, recorded_hash};
 use super::opt::{Global, StatusArgs};
@@ -48,7 +48,11 @@ pub(super) async fn run(context: &Context, global: &Global, args: StatusArgs) ->
             let wanted = declared
                 .cached_catalog(&server, &scope, &Cache::new(&project.root))
                 .await?;
-            let plan = diff(&live, &wanted, &[]).map_err(|e| Error::Invalid(e.to_string()))?;
+            let version = crate::pg::server_version(&client).await?;
+            let plan = context
+                .fixpoint(&project)
+                .diff(&live, &wanted, &[], &Probes::on(&client, version))
+                .await?;
             Some(verify::summarize(&plan))
         }
         Err(_) => None,
