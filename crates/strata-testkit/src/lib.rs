@@ -18,6 +18,7 @@
 //! # }
 //! ```
 
+pub mod dump;
 pub mod s3;
 
 use std::path::PathBuf;
