@@ -47,6 +47,14 @@ pub enum ObjectRef {
         /// Its identity.
         key: FunctionKey,
     },
+    /// A function's name with its input types: two functions with both equal cannot exist at
+    /// once, whatever their parameter names.
+    Signature {
+        /// Schema and name.
+        name: QualName,
+        /// The input types (`integer, text`).
+        types: String,
+    },
     /// A trigger.
     Trigger {
         /// The table or view.
@@ -73,6 +81,7 @@ impl fmt::Display for ObjectRef {
             ObjectRef::Constraint { table, name } => write!(f, "constraint {name} on {table}"),
             ObjectRef::Index { name } => write!(f, "index {name}"),
             ObjectRef::Function { key } => write!(f, "function {key}"),
+            ObjectRef::Signature { name, types } => write!(f, "function {name}({types})"),
             ObjectRef::Trigger { table, name } => write!(f, "trigger {name} on {table}"),
             ObjectRef::Policy { table, name } => write!(f, "policy {name} on {table}"),
         }

@@ -31,6 +31,11 @@ pub struct Function {
     pub arguments: String,
     /// The result type (`pg_get_function_result`); empty for procedures.
     pub result: String,
+    /// The types of its input arguments without their names (`oidvectortypes(proargtypes)`):
+    /// what PostgreSQL tells overloads apart by. Two keys that differ only in parameter names
+    /// have the same input types, and cannot exist side by side.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub input_types: String,
     /// The language (`sql`, `plpgsql`, …).
     pub language: String,
     /// The parts of an aggregate.

@@ -121,6 +121,8 @@ struct Recreated {
     triggers: BTreeSet<(QualName, String)>,
     /// (table, policy name)
     policies: BTreeSet<(QualName, String)>,
+    /// (table, column): defaults dropped first and set again (they call a re-created function).
+    defaults: BTreeSet<(QualName, String)>,
 }
 
 pub(crate) struct Differ<'a> {

@@ -142,8 +142,20 @@ fn drop_function(
     function: &crate::catalog::Function,
 ) -> Step {
     Step::new(key.to_string(), render::drop_function(key, function))
-        .removes([ObjectRef::Function { key: key.clone() }])
+        .removes([
+            ObjectRef::Function { key: key.clone() },
+            signature(key, function),
+        ])
         .needs_old(deps::function(catalog, key, function))
+}
+
+/// A function's name and input types: a function created under another key with the same
+/// signature (its parameters renamed) comes after the old one is dropped.
+fn signature(key: &FunctionKey, function: &crate::catalog::Function) -> ObjectRef {
+    ObjectRef::Signature {
+        name: key.name.clone(),
+        types: function.input_types.clone(),
+    }
 }
 
 fn drop_view(catalog: &Catalog, name: &QualName, view: &View) -> Step {
@@ -703,7 +715,7 @@ impl Differ<'_> {
                 self.push(
                     Step::new(key.to_string(), render::create_function(key, function))
                         .needs(deps::function(self.to, key, function))
-                        .creates([reference.clone()]),
+                        .creates([reference.clone(), signature(key, function)]),
                 );
             } else if old.is_some_and(|o| o.definition != function.definition) {
                 self.push(

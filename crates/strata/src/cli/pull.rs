@@ -93,7 +93,9 @@ fn step_schema(step: &Step) -> Option<String> {
                     None
                 }
             }
-            ObjectRef::Relation { name } | ObjectRef::Index { name } => Some(name.schema.clone()),
+            ObjectRef::Relation { name }
+            | ObjectRef::Index { name }
+            | ObjectRef::Signature { name, .. } => Some(name.schema.clone()),
             ObjectRef::Shape { table }
             | ObjectRef::Constraint { table, .. }
             | ObjectRef::Trigger { table, .. }

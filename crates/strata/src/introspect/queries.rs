@@ -302,6 +302,7 @@ impl Queries {
                         CASE WHEN p.prokind <> 'a' THEN pg_get_functiondef(p.oid) END AS definition,
                         pg_get_function_arguments(p.oid) AS arguments,
                         coalesce(pg_get_function_result(p.oid), '') AS result, l.lanname AS language,
+                        oidvectortypes(p.proargtypes) AS input_types,
                         CASE WHEN p.prokind = 'a' THEN
                           (SELECT json_build_object(
                              'transition', ag.aggtransfn::regproc::text,
