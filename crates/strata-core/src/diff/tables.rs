@@ -172,6 +172,21 @@ pub(super) fn spread(d: &mut Differ, gone: &BTreeSet<ObjectRef>) -> bool {
                 changed = true;
             }
         }
+        // A default that calls a function being dropped goes first and is set again after
+        // (defaults of a re-created type's columns are converted with them).
+        for column in &old.columns {
+            let key = (name.clone(), column.name.clone());
+            if let Some(default) = &column.default
+                && new.columns.iter().any(|c| c.name == column.name)
+                && !d.recreated.defaults.contains(&key)
+                && deps::expression(d.from, default)
+                    .iter()
+                    .any(|r| matches!(r, ObjectRef::Function { .. }) && relevant(r))
+            {
+                d.recreated.defaults.insert(key);
+                changed = true;
+            }
+        }
     }
     changed
 }
@@ -280,6 +295,27 @@ pub(super) fn drop_recreated(d: &mut Differ) {
             &name,
             &from.tables[&table].policies[&name],
         ));
+    }
+    for (table, column) in d.recreated.defaults.clone() {
+        let Some(default) = from.tables[&table]
+            .columns
+            .iter()
+            .find(|c| c.name == column)
+            .and_then(|c| c.default.as_deref())
+        else {
+            continue;
+        };
+        d.push(
+            Step::new(
+                format!("{table}.{column}"),
+                format!(
+                    "ALTER TABLE {} ALTER COLUMN {} DROP DEFAULT",
+                    qualified(&table),
+                    quote_ident(&column)
+                ),
+            )
+            .needs_old(deps::expression(from, default)),
+        );
     }
 }
 
@@ -739,11 +775,25 @@ impl Differ<'_> {
             }
             let mut needs = crate::refs::type_refs(self.to, &new.data_type);
             needs.push(deps::relation(table));
+            // PostgreSQL has no cast from an enum to another type but text: convert through
+            // text (each value to the label of the same name).
+            let from_text = matches!(old.data_type.as_str(), "text" | "text[]");
+            let through_text = if !from_text
+                && (is_enum(self.from, &old.data_type) || is_enum(self.to, &new.data_type))
+            {
+                if new.data_type.ends_with("[]") {
+                    "::text[]"
+                } else {
+                    "::text"
+                }
+            } else {
+                ""
+            };
             self.push(
                 Step::new(
                     object.clone(),
                     format!(
-                        "{target} TYPE {}{collation} USING {}::{}",
+                        "{target} TYPE {}{collation} USING {}{through_text}::{}",
                         new.data_type,
                         quote_ident(&new.name),
                         new.data_type
@@ -763,7 +813,15 @@ impl Differ<'_> {
         let retyped = self
             .retyped_columns
             .contains(&(table.clone(), new.name.clone()));
-        if !retyped && (old.default != new.default || (type_changes && new.default.is_some())) {
+        let default_dropped = self
+            .recreated
+            .defaults
+            .contains(&(table.clone(), new.name.clone()));
+        if !retyped
+            && (old.default != new.default
+                || (type_changes && new.default.is_some())
+                || (default_dropped && new.default.is_some()))
+        {
             match &new.default {
                 Some(default) => {
                     let mut needs = deps::expression(self.to, default);
@@ -1146,6 +1204,16 @@ fn is_volatile(default: &str) -> bool {
     ]
     .iter()
     .any(|f| default.contains(f))
+}
+
+/// Whether `data_type` (or its element type) is an enum of `catalog`.
+fn is_enum(catalog: &Catalog, data_type: &str) -> bool {
+    crate::refs::type_refs(catalog, data_type).iter().any(|r| {
+        matches!(r, ObjectRef::Relation { name } if matches!(
+            catalog.types.get(name).map(|t| &t.kind),
+            Some(crate::catalog::TypeKind::Enum { .. })
+        ))
+    })
 }
 
 /// Type changes PostgreSQL makes without rewriting the table.
