@@ -787,33 +787,37 @@ impl RenameCandidate {
     }
 }
 
-/// Possible renames between two catalogs: in each table present in both, columns that go and
-/// columns that come; in each schema, tables that go and tables that come. Only unambiguous
-/// pairs (one going, one coming, with the same type for columns) are proposed.
+/// Possible renames between two catalogs, so that a rename never becomes a silent drop and
+/// create: in each table present in both, every column that goes paired with every column of a
+/// compatible type that comes (however many others come too); in each schema, every table that
+/// goes paired with every table that comes and shares a column with it (or the only one that
+/// comes, when one goes and one comes).
 pub fn rename_candidates(from: &Catalog, to: &Catalog) -> Vec<RenameCandidate> {
     let mut out = Vec::new();
     for (name, old) in &from.tables {
         let Some(new) = to.tables.get(name) else {
             continue;
         };
-        let gone: Vec<_> = old
-            .columns
-            .iter()
-            .filter(|c| !new.columns.iter().any(|n| n.name == c.name))
-            .collect();
         let came: Vec<_> = new
             .columns
             .iter()
             .filter(|c| !old.columns.iter().any(|o| o.name == c.name))
             .collect();
-        if let ([g], [c]) = (gone.as_slice(), came.as_slice())
-            && g.data_type == c.data_type
+        for gone in old
+            .columns
+            .iter()
+            .filter(|c| !new.columns.iter().any(|n| n.name == c.name))
         {
-            out.push(RenameCandidate {
-                old_path: format!("{name}.{}", crate::refs::spell(&g.name)),
-                new_name: c.name.clone(),
-                kind: "column",
-            });
+            for came in came
+                .iter()
+                .filter(|c| compatible_types(&gone.data_type, &c.data_type))
+            {
+                out.push(RenameCandidate {
+                    old_path: format!("{name}.{}", crate::refs::spell(&gone.name)),
+                    new_name: came.name.clone(),
+                    kind: "column",
+                });
+            }
         }
     }
     let schemas: std::collections::BTreeSet<&String> =
@@ -821,23 +825,55 @@ pub fn rename_candidates(from: &Catalog, to: &Catalog) -> Vec<RenameCandidate> {
     for schema in schemas {
         let gone: Vec<_> = from
             .tables
-            .keys()
-            .filter(|n| &n.schema == schema && !to.tables.contains_key(*n))
+            .iter()
+            .filter(|(n, _)| &n.schema == schema && !to.tables.contains_key(*n))
             .collect();
         let came: Vec<_> = to
             .tables
-            .keys()
-            .filter(|n| &n.schema == schema && !from.tables.contains_key(*n))
+            .iter()
+            .filter(|(n, _)| &n.schema == schema && !from.tables.contains_key(*n))
             .collect();
-        if let ([g], [c]) = (gone.as_slice(), came.as_slice()) {
-            out.push(RenameCandidate {
-                old_path: g.to_string(),
-                new_name: c.name.clone(),
-                kind: "table",
-            });
+        let one_to_one = gone.len() == 1 && came.len() == 1;
+        for (g, old) in &gone {
+            for (c, new) in &came {
+                let shared = old.columns.iter().any(|o| {
+                    new.columns
+                        .iter()
+                        .any(|n| n.name == o.name && n.data_type == o.data_type)
+                });
+                if one_to_one || shared {
+                    out.push(RenameCandidate {
+                        old_path: g.to_string(),
+                        new_name: c.name.clone(),
+                        kind: "table",
+                    });
+                }
+            }
         }
     }
     out
+}
+
+/// Whether a column of type `from` may have become one of type `to` by a rename: the same type,
+/// or one PostgreSQL converts to without loss (a longer `varchar`, `text`, a wider integer).
+fn compatible_types(from: &str, to: &str) -> bool {
+    if from == to {
+        return true;
+    }
+    let family = |t: &str| -> Option<u8> {
+        let base = t.split('(').next().unwrap_or(t);
+        match base {
+            "character varying" | "text" | "character" => Some(0),
+            "smallint" | "integer" | "bigint" | "numeric" => Some(1),
+            "timestamp without time zone" | "timestamp with time zone" => Some(2),
+            "json" | "jsonb" => Some(3),
+            _ => None,
+        }
+    };
+    !from.ends_with("[]")
+        && !to.ends_with("[]")
+        && family(from).is_some()
+        && family(from) == family(to)
 }
 
 /// Renames that need no decision: a constraint or an index of a table that is gone under one
@@ -978,6 +1014,80 @@ pub fn annotated_renames(sql: &str) -> Vec<String> {
 #[cfg(test)]
 mod candidate_tests {
     use super::*;
+
+    fn table(columns: &[(&str, &str)]) -> crate::catalog::Table {
+        crate::catalog::Table {
+            columns: columns
+                .iter()
+                .map(|(n, t)| crate::catalog::Column {
+                    name: (*n).into(),
+                    data_type: (*t).into(),
+                    ..Default::default()
+                })
+                .collect(),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn a_dropped_and_an_added_column_are_a_candidate_even_beside_other_additions() {
+        let name = QualName::new("app", "users");
+        let mut from = Catalog::default();
+        from.tables.insert(
+            name.clone(),
+            table(&[("id", "integer"), ("label", "character varying(50)")]),
+        );
+        let mut to = Catalog::default();
+        to.tables.insert(
+            name.clone(),
+            table(&[
+                ("id", "integer"),
+                ("name", "text"),
+                ("created", "timestamp with time zone"),
+                ("score", "integer"),
+            ]),
+        );
+        let found: Vec<String> = rename_candidates(&from, &to)
+            .iter()
+            .map(RenameCandidate::flag)
+            .collect();
+        assert_eq!(found, ["--rename app.users.label=name"]);
+
+        // Two compatible newcomers: both are asked about.
+        to.tables
+            .get_mut(&name)
+            .unwrap()
+            .columns
+            .push(crate::catalog::Column {
+                name: "title".into(),
+                data_type: "character varying(80)".into(),
+                ..Default::default()
+            });
+        assert_eq!(rename_candidates(&from, &to).len(), 2);
+    }
+
+    #[test]
+    fn tables_that_share_columns_are_candidates() {
+        let mut from = Catalog::default();
+        from.tables.insert(
+            QualName::new("app", "people"),
+            table(&[("id", "integer"), ("email", "text")]),
+        );
+        let mut to = Catalog::default();
+        to.tables.insert(
+            QualName::new("app", "users"),
+            table(&[("id", "integer"), ("email", "text")]),
+        );
+        to.tables.insert(
+            QualName::new("app", "audit"),
+            table(&[("at", "timestamp with time zone")]),
+        );
+        let found: Vec<String> = rename_candidates(&from, &to)
+            .iter()
+            .map(RenameCandidate::flag)
+            .collect();
+        assert_eq!(found, ["--rename app.people=users"]);
+    }
 
     #[test]
     fn annotations_in_declared_sql() {

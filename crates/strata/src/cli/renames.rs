@@ -54,6 +54,16 @@ pub(super) fn resolve(
         return Ok(None);
     }
     for candidate in &undecided {
+        // One answer per object: once it is renamed, other pairings of either name are moot.
+        let taken = texts.iter().any(|t| {
+            t.split_once('=').is_some_and(|(old, new)| {
+                old.trim() == candidate.old_path
+                    || (new.trim() == candidate.new_name && same_parent(old, &candidate.old_path))
+            })
+        });
+        if taken {
+            continue;
+        }
         if ask(&format!(
             "is {} {} renamed to {}? [y/N] ",
             candidate.kind, candidate.old_path, candidate.new_name
@@ -64,4 +74,14 @@ pub(super) fn resolve(
     parse_renames(&texts, from)
         .map(Some)
         .map_err(Error::Invalid)
+}
+
+/// Whether two `--rename` paths name objects of the same parent (`s.t.a` and `s.t.b`).
+fn same_parent(a: &str, b: &str) -> bool {
+    let parent = |p: &str| {
+        p.trim()
+            .rsplit_once('.')
+            .map(|(parent, _)| parent.to_owned())
+    };
+    parent(a) == parent(b)
 }
