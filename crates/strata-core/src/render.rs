@@ -111,18 +111,49 @@ pub fn is_inline(constraint: &Constraint) -> bool {
     constraint.kind != ConstraintKind::ForeignKey && constraint.validated
 }
 
+/// The constraints of `table` written inside its `CREATE TABLE`, by name. A key that repeats
+/// another key's columns is added afterwards: inside one `CREATE TABLE`, PostgreSQL keeps only
+/// one of two keys on the same columns (the primary key).
+pub fn inline_constraints(table: &Table) -> Vec<&String> {
+    let mut keys: Vec<&Vec<String>> = table
+        .constraints
+        .values()
+        .filter(|c| c.kind == ConstraintKind::PrimaryKey && is_inline(c))
+        .map(|c| &c.columns)
+        .collect();
+    let mut out = Vec::new();
+    for (name, constraint) in &table.constraints {
+        if !is_inline(constraint) {
+            continue;
+        }
+        if constraint.kind == ConstraintKind::Unique {
+            let mut columns = constraint.columns.clone();
+            columns.sort();
+            let repeats = keys.iter().any(|k| {
+                let mut k = (*k).clone();
+                k.sort();
+                k == columns
+            });
+            if repeats {
+                continue;
+            }
+            keys.push(&constraint.columns);
+        }
+        out.push(name);
+    }
+    out
+}
+
 /// `CREATE TABLE …` with columns and the inline constraints.
 pub fn create_table(name: &QualName, table: &Table) -> String {
     let unlogged = if table.unlogged { "UNLOGGED " } else { "" };
     let mut parts: Vec<String> = table.columns.iter().map(column_definition).collect();
-    for (constraint_name, constraint) in &table.constraints {
-        if is_inline(constraint) {
-            parts.push(format!(
-                "CONSTRAINT {} {}",
-                quote_ident(constraint_name),
-                constraint.definition
-            ));
-        }
+    for constraint_name in inline_constraints(table) {
+        parts.push(format!(
+            "CONSTRAINT {} {}",
+            quote_ident(constraint_name),
+            table.constraints[constraint_name].definition
+        ));
     }
     let mut sql = match &table.partition_of {
         Some(partition) => {

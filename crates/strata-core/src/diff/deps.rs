@@ -63,12 +63,8 @@ pub(super) fn table(catalog: &Catalog, name: &QualName, table: &Table) -> Vec<Ob
             out.extend(expression(catalog, text));
         }
     }
-    for constraint in table
-        .constraints
-        .values()
-        .filter(|c| crate::render::is_inline(c))
-    {
-        out.extend(expression(catalog, &constraint.definition));
+    for name in crate::render::inline_constraints(table) {
+        out.extend(expression(catalog, &table.constraints[name].definition));
     }
     without_self(out, name)
 }

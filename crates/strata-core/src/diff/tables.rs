@@ -401,12 +401,7 @@ impl Differ<'_> {
 
     fn create_table(&mut self, name: &QualName, table: &Table) {
         let to = self.to;
-        let inline: Vec<&String> = table
-            .constraints
-            .iter()
-            .filter(|(_, c)| render::is_inline(c))
-            .map(|(n, _)| n)
-            .collect();
+        let inline = render::inline_constraints(table);
         let mut step = Step::new(name.to_string(), render::create_table(name, table))
             .needs(deps::table(to, name, table))
             .creates([deps::relation(name), deps::shape(name)])
