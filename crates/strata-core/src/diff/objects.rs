@@ -274,6 +274,18 @@ impl Differ<'_> {
                 );
             }
         }
+        if let TypeKind::Composite { attributes } = &ty.kind {
+            for attr in attributes {
+                let target = format!("COLUMN {}.{}", qualified(name), quote_ident(&attr.name));
+                self.comment(
+                    &target,
+                    None,
+                    attr.comment.as_deref(),
+                    vec![deps::relation(name)],
+                    true,
+                );
+            }
+        }
     }
 
     /// A type that cannot be altered: the old one is renamed away, the new one created, every
