@@ -28,10 +28,12 @@ pub fn client_program(name: &str) -> PathBuf {
     PathBuf::from(name)
 }
 
-/// The raw `pg_dump --schema-only --no-owner` of the database at `url`.
-pub fn raw(url: &DbUrl) -> Result<String, String> {
+/// The raw `pg_dump --schema-only --no-owner` of the database at `url`, without the tables
+/// `exclude` names (`schema.table`).
+pub fn raw(url: &DbUrl, exclude: &[&str]) -> Result<String, String> {
     let out = Command::new(client_program("pg_dump"))
         .args(["--schema-only", "--no-owner", "-d", url.expose()])
+        .args(exclude.iter().map(|t| format!("--exclude-table={t}")))
         .output()
         .map_err(|e| {
             format!("running pg_dump: {e} (install the PostgreSQL client, or set STRATA_PG_BIN)")
@@ -61,19 +63,19 @@ pub fn comparable(dump: &str) -> String {
         .join("\n")
 }
 
-/// The comparable schema dump of `db`.
-pub fn schema(db: &TestDb) -> Result<String, String> {
-    raw(db.url()).map(|d| comparable(&d))
+/// The comparable schema dump of `db`, without the tables `exclude` names.
+pub fn schema(db: &TestDb, exclude: &[&str]) -> Result<String, String> {
+    raw(db.url(), exclude).map(|d| comparable(&d))
 }
 
 /// The comparable schema dump of `db` at its fixed point: restored into fresh databases and
 /// dumped again until it no longer changes.
-pub async fn fixed_point(db: &TestDb) -> Result<String, String> {
-    let mut current = raw(db.url())?;
+pub async fn fixed_point(db: &TestDb, exclude: &[&str]) -> Result<String, String> {
+    let mut current = raw(db.url(), exclude)?;
     for _ in 0..4 {
         let copy = TestDb::new().await;
         restore(copy.url(), &current)?;
-        let next = raw(copy.url())?;
+        let next = raw(copy.url(), &[])?;
         if comparable(&next) == comparable(&current) {
             return Ok(comparable(&next));
         }
@@ -122,15 +124,61 @@ pub fn restore(url: &DbUrl, script: &str) -> Result<(), String> {
 /// Compares the schemas of two databases: their dumps, and when those differ, their dumps at
 /// the fixed point. `Err` shows both sides.
 pub async fn same_schema(got: &TestDb, want: &TestDb) -> Result<(), String> {
-    let (a, b) = (schema(got)?, schema(want)?);
+    same_schema_without(got, want, &[]).await
+}
+
+/// As [`same_schema`], leaving out the tables `exclude` names (`schema.table`) in both.
+pub async fn same_schema_without(
+    got: &TestDb,
+    want: &TestDb,
+    exclude: &[&str],
+) -> Result<(), String> {
+    let (a, b) = (schema(got, exclude)?, schema(want, exclude)?);
     if a == b {
         return Ok(());
     }
-    let (a, b) = (fixed_point(got).await?, fixed_point(want).await?);
+    let (a, b) = (
+        fixed_point(got, exclude).await?,
+        fixed_point(want, exclude).await?,
+    );
     if a == b {
         return Ok(());
     }
     Err(format!(
-        "pg_dump differs (at its fixed point):\n--- got\n{a}\n--- want\n{b}"
+        "pg_dump differs (at its fixed point); lines only in the database built (+) or only in the wanted one (-):\n{}",
+        line_differences(&a, &b)
     ))
+}
+
+/// The lines only one of two texts has (as many times as it has more of them), marked `-`
+/// (only in `want`) and `+` (only in `got`), in the order they appear.
+pub fn line_differences(got: &str, want: &str) -> String {
+    use std::collections::HashMap;
+    let count = |text: &str| {
+        let mut counts: HashMap<String, isize> = HashMap::new();
+        for line in text.lines() {
+            *counts.entry(line.to_owned()).or_default() += 1;
+        }
+        counts
+    };
+    let (in_got, in_want) = (count(got), count(want));
+    let mut out = Vec::new();
+    let mut extra =
+        |text: &str, mine: &HashMap<String, isize>, theirs: &HashMap<String, isize>, mark: char| {
+            let mut left: HashMap<&str, isize> = mine
+                .iter()
+                .map(|(l, n)| (l.as_str(), n - theirs.get(l).copied().unwrap_or(0)))
+                .collect();
+            for line in text.lines() {
+                if let Some(n) = left.get_mut(line)
+                    && *n > 0
+                {
+                    out.push(format!("{mark} {line}"));
+                    *n -= 1;
+                }
+            }
+        };
+    extra(want, &in_want, &in_got, '-');
+    extra(got, &in_got, &in_want, '+');
+    out.join("\n")
 }
