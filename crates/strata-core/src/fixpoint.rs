@@ -289,11 +289,14 @@ fn table_pairs(
     }
 }
 
-/// Columns that read the same: names, types and collations in order.
+/// Columns that read the same: names, types and collations, in any order (an expression names
+/// its columns; a column added again lands at the end).
 fn same_columns(a: &[Column], b: &[Column]) -> bool {
     a.len() == b.len()
-        && a.iter().zip(b).all(|(x, y)| {
-            x.name == y.name && x.data_type == y.data_type && x.collation == y.collation
+        && a.iter().all(|x| {
+            b.iter().any(|y| {
+                x.name == y.name && x.data_type == y.data_type && x.collation == y.collation
+            })
         })
 }
 

@@ -19,6 +19,7 @@
 //! ```
 
 pub mod dump;
+pub mod generator;
 pub mod s3;
 
 use std::path::PathBuf;
