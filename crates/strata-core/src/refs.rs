@@ -204,6 +204,14 @@ pub fn spell(name: &str) -> String {
     }
 }
 
+/// Whether `text` mentions the identifier `name` anywhere outside literals and comments (as a
+/// column, or as part of a qualified name).
+pub fn mentions(text: &str, name: &str) -> bool {
+    identifier_tokens(text)
+        .iter()
+        .any(|(t, _)| matches!(t, Token::Ident(n) if n == name))
+}
+
 /// Replaces `old.schema.old.name` (as a qualified pair) with `new`, also inside `'…'::regclass`
 /// literals.
 pub fn replace_qualified(text: &str, old: &QualName, new: &QualName) -> String {

@@ -179,13 +179,17 @@ fn is_sql_standard_body(definition: &str) -> bool {
 /// A trigger's needs: its table or view and its function.
 pub(super) fn trigger(catalog: &Catalog, table: &QualName, trigger: &Trigger) -> Vec<ObjectRef> {
     let mut out = vec![relation(table)];
+    // Its condition reads the table's columns: after their types change, before they go.
+    if catalog.tables.contains_key(table) {
+        out.push(shape(table));
+    }
     out.extend(expression(catalog, &trigger.definition));
     out
 }
 
 /// A policy's needs: its table and what its expressions mention.
 pub(super) fn policy(catalog: &Catalog, table: &QualName, policy: &Policy) -> Vec<ObjectRef> {
-    let mut out = vec![relation(table)];
+    let mut out = vec![relation(table), shape(table)];
     for text in policy.using.iter().chain(&policy.with_check) {
         out.extend(expression(catalog, text));
     }

@@ -87,6 +87,34 @@ pub(super) fn own_recreations(d: &mut Differ) {
                 d.recreated.policies.insert((name.clone(), p.clone()));
             }
         }
+        // PostgreSQL refuses to change the type of a column that a trigger's condition or a
+        // policy reads (it rebuilds indexes and constraints itself): they go first and come back.
+        let changed: Vec<&str> = old
+            .columns
+            .iter()
+            .filter(|c| {
+                new.columns
+                    .iter()
+                    .find(|n| n.name == c.name)
+                    .is_none_or(|n| n.data_type != c.data_type || n.collation != c.collation)
+            })
+            .map(|c| c.name.as_str())
+            .collect();
+        if changed.is_empty() {
+            continue;
+        }
+        let reads = |text: &str| changed.iter().any(|c| crate::refs::mentions(text, c));
+        for (t, trigger) in &old.triggers {
+            if new.triggers.contains_key(t) && reads(&trigger.definition) {
+                d.recreated.triggers.insert((name.clone(), t.clone()));
+            }
+        }
+        for (p, policy) in &old.policies {
+            let texts = policy.using.iter().chain(&policy.with_check);
+            if new.policies.contains_key(p) && texts.into_iter().any(|t| reads(t)) {
+                d.recreated.policies.insert((name.clone(), p.clone()));
+            }
+        }
     }
 }
 
@@ -167,6 +195,43 @@ pub(super) fn spread(d: &mut Differ, gone: &BTreeSet<ObjectRef>) -> bool {
             if new.policies.contains_key(p)
                 && !d.recreated.policies.contains(&key)
                 && deps::policy(d.from, name, policy).iter().any(relevant)
+            {
+                d.recreated.policies.insert(key);
+                changed = true;
+            }
+        }
+        // Columns converted to a re-created type: what reads them in a trigger condition or a
+        // policy must go first, as for any type change (see `own_recreations`).
+        let converted: Vec<&str> = old
+            .columns
+            .iter()
+            .filter(|c| {
+                crate::refs::type_refs(d.from, &c.data_type)
+                    .iter()
+                    .any(|r| gone.contains(r))
+            })
+            .map(|c| c.name.as_str())
+            .collect();
+        let reads = |text: &str| converted.iter().any(|c| crate::refs::mentions(text, c));
+        for (t, trigger) in &old.triggers {
+            let key = (name.clone(), t.clone());
+            if new.triggers.contains_key(t)
+                && !d.recreated.triggers.contains(&key)
+                && reads(&trigger.definition)
+            {
+                d.recreated.triggers.insert(key);
+                changed = true;
+            }
+        }
+        for (p, policy) in &old.policies {
+            let key = (name.clone(), p.clone());
+            if new.policies.contains_key(p)
+                && !d.recreated.policies.contains(&key)
+                && policy
+                    .using
+                    .iter()
+                    .chain(&policy.with_check)
+                    .any(|t| reads(t))
             {
                 d.recreated.policies.insert(key);
                 changed = true;
