@@ -153,3 +153,52 @@ CREATE FUNCTION app.count_media() RETURNS bigint LANGUAGE sql STABLE
     )
     .await;
 }
+
+#[tokio::test]
+async fn a_rename_beside_other_new_columns_is_asked_not_dropped() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    let db = TestDb::new().await;
+    declare(
+        root,
+        "CREATE TABLE app.users (id integer PRIMARY KEY, label varchar(50) NOT NULL);",
+    );
+    let (code, _, err) = on(root, &db, &["push"]);
+    assert_eq!(code, 0, "{err}");
+    let (code, _, err) = on(root, &db, &["generate"]);
+    assert_eq!(code, 0, "{err}");
+    db.client()
+        .await
+        .batch_execute("INSERT INTO app.users VALUES (1, 'ada')")
+        .await
+        .unwrap();
+
+    // `label` becomes `name` while two other columns come: off a terminal, both commands stop
+    // with exit 1 and the flag that decides it, and nothing changes.
+    declare(
+        root,
+        "CREATE TABLE app.users (id integer PRIMARY KEY, name text NOT NULL, created timestamptz, score integer);",
+    );
+    for command in ["push", "generate"] {
+        let (code, out, err) = on(root, &db, &[command]);
+        assert_eq!(code, 1, "{command}:\n{out}\n{err}");
+        assert!(
+            err.contains("--rename app.users.label=name"),
+            "{command}:\n{err}"
+        );
+    }
+    assert_eq!(
+        std::fs::read_dir(root.join("schema-migrations"))
+            .unwrap()
+            .count(),
+        2,
+        "generate wrote nothing (one migration and strata.sum)"
+    );
+    assert_eq!(common::one(&db, "SELECT label FROM app.users").await, "ada");
+
+    // Said so, the rename keeps the data.
+    let (code, out, err) = on(root, &db, &["push", "--rename", "app.users.label=name"]);
+    assert_eq!(code, 0, "{out}\n{err}");
+    assert!(out.contains("RENAME COLUMN"), "{out}");
+    assert_eq!(common::one(&db, "SELECT name FROM app.users").await, "ada");
+}
