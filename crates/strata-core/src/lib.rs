@@ -12,3 +12,4 @@ pub mod refs;
 pub mod render;
 pub mod split;
 pub mod sql;
+pub mod units;

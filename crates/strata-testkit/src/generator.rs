@@ -407,8 +407,11 @@ pub fn mutate(rng: &mut Rng, schema: &Schema) -> Schema {
     let enums = s.enums.clone();
     for table in &mut s.tables {
         if rng.chance(30) {
-            let n = table.columns.len();
-            table.columns.push(new_column(rng, format!("n{n}"), &enums));
+            let name = (0..)
+                .map(|n| format!("n{n}"))
+                .find(|n| !table.columns.iter().any(|c| c.name == *n))
+                .expect("a free name");
+            table.columns.push(new_column(rng, name, &enums));
         }
         if table.columns.len() > 2 && rng.chance(20) {
             let victim = 1 + rng.below(table.columns.len() - 1);

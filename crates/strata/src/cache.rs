@@ -56,7 +56,8 @@ impl Key {
         self
     }
 
-    fn hex(&self) -> String {
+    /// The key as 64 hex digits.
+    pub fn hex(&self) -> String {
         self.0
             .clone()
             .finalize()
@@ -75,26 +76,54 @@ impl Cache {
     }
 
     fn path(&self, kind: &str, key: &Key) -> PathBuf {
-        self.dir.join(format!("{kind}-{}.json", key.hex()))
+        self.path_hex(kind, &key.hex())
+    }
+
+    fn path_hex(&self, kind: &str, hex: &str) -> PathBuf {
+        self.dir.join(format!("{kind}-{hex}.json"))
     }
 
     /// The catalog stored under `key`, if any.
     pub fn catalog(&self, kind: &str, key: &Key) -> Option<Catalog> {
-        let bytes = std::fs::read(self.path(kind, key)).ok()?;
-        serde_json::from_slice(&bytes).ok()
+        self.json(kind, key)
     }
 
     /// Stores a catalog under `key`. Failing to write the cache only costs speed: it is ignored.
     pub fn store(&self, kind: &str, key: &Key, catalog: &Catalog) {
-        let _ = self.try_store(kind, key, catalog);
+        self.store_json(kind, key, catalog);
     }
 
-    fn try_store(&self, kind: &str, key: &Key, catalog: &Catalog) -> std::io::Result<()> {
+    /// Any value stored under `key` as JSON, if it is there and reads back.
+    pub fn json<T: serde::de::DeserializeOwned>(&self, kind: &str, key: &Key) -> Option<T> {
+        let bytes = std::fs::read(self.path(kind, key)).ok()?;
+        serde_json::from_slice(&bytes).ok()
+    }
+
+    /// As [`Cache::json`], for a key known by its hex digits (as a kept database records it).
+    pub fn json_hex<T: serde::de::DeserializeOwned>(&self, kind: &str, hex: &str) -> Option<T> {
+        if hex.len() != 64 || !hex.bytes().all(|b| b.is_ascii_hexdigit()) {
+            return None;
+        }
+        let bytes = std::fs::read(self.path_hex(kind, hex)).ok()?;
+        serde_json::from_slice(&bytes).ok()
+    }
+
+    /// Stores a value under `key` as JSON (ignoring failures, like [`Cache::store`]).
+    pub fn store_json<T: serde::Serialize + ?Sized>(&self, kind: &str, key: &Key, value: &T) {
+        let _ = self.try_store(kind, key, value);
+    }
+
+    fn try_store<T: serde::Serialize + ?Sized>(
+        &self,
+        kind: &str,
+        key: &Key,
+        value: &T,
+    ) -> std::io::Result<()> {
         std::fs::create_dir_all(&self.dir)?;
         let path = self.path(kind, key);
         // Written aside and renamed: a reader never sees half a file.
         let partial = path.with_extension(format!("json.{}", std::process::id()));
-        std::fs::write(&partial, serde_json::to_vec(catalog)?)?;
+        std::fs::write(&partial, serde_json::to_vec(value)?)?;
         std::fs::rename(&partial, &path)?;
         self.prune(kind);
         Ok(())

@@ -100,7 +100,7 @@ impl Declared {
         Ok(catalog)
     }
 
-    fn cache_key(&self, server_version: u32, scope: &Scope) -> Key {
+    pub(crate) fn cache_key(&self, server_version: u32, scope: &Scope) -> Key {
         let mut key = Key::new("declared", server_version);
         key.add_scope(scope);
         for file in &self.files {
@@ -127,88 +127,107 @@ impl Declared {
         Ok(catalog)
     }
 
-    /// Runs every statement in one transaction. When one waits for an object a later statement
-    /// creates, starts again with each statement under a savepoint, retrying those that wait.
-    ///
-    /// The first attempt takes no savepoints: thousands of subtransactions in one transaction
-    /// overflow PostgreSQL's per-backend subtransaction cache, after which every catalog lookup
-    /// slows down (the cold `generate` of 1,000 tables spent most of its time there).
-    async fn apply(&self, client: &tokio_postgres::Client) -> Result<()> {
-        let statements: Vec<(&DeclaredFile, Statement)> = self
-            .files
+    /// Every statement of every file, in order.
+    pub fn statements(&self) -> Vec<(&DeclaredFile, Statement)> {
+        self.files
             .iter()
             .flat_map(|file| split(&file.text).into_iter().map(move |s| (file, s)))
-            .collect();
+            .collect()
+    }
+
+    /// Runs every statement in one transaction (see [`run_statements`]).
+    pub(crate) async fn apply(&self, client: &tokio_postgres::Client) -> Result<()> {
         client
             .batch_execute("SET check_function_bodies = false")
             .await
             .map_err(|e| Error::db("preparing the scratch database", e))?;
-        let mut waits = false;
-        let in_order = in_transaction(client, "BEGIN", "the declared schema", async || {
-            for (file, statement) in &statements {
-                client
-                    .batch_execute(&statement.text)
-                    .await
-                    .map_err(|error| {
-                        waits = waits_for_another_statement(&error);
-                        located(file, statement, &error)
-                    })?;
-            }
-            Ok(())
-        })
-        .await;
-        match in_order {
-            Err(_) if waits => self.apply_out_of_order(client, statements).await,
-            result => result,
-        }
-    }
-
-    /// Runs every statement under a savepoint, retrying those that wait for objects other
-    /// statements create, until a whole pass applies nothing more.
-    async fn apply_out_of_order(
-        &self,
-        client: &tokio_postgres::Client,
-        mut pending: Vec<(&DeclaredFile, Statement)>,
-    ) -> Result<()> {
+        let statements = self.statements();
         in_transaction(client, "BEGIN", "the declared schema", async || {
-            loop {
-                let mut waiting = Vec::new();
-                let mut first_failure = None;
-                let before = pending.len();
-                for (file, statement) in pending {
-                    client
-                        .batch_execute("SAVEPOINT strata_declared")
-                        .await
-                        .map_err(|e| Error::db("setting a savepoint", e))?;
-                    match client.batch_execute(&statement.text).await {
-                        Ok(()) => client
-                            .batch_execute("RELEASE SAVEPOINT strata_declared")
-                            .await
-                            .map_err(|e| Error::db("releasing a savepoint", e))?,
-                        Err(error) => {
-                            client
-                                .batch_execute("ROLLBACK TO SAVEPOINT strata_declared")
-                                .await
-                                .map_err(|e| Error::db("rolling back a savepoint", e))?;
-                            if !waits_for_another_statement(&error) {
-                                return Err(located(file, &statement, &error));
-                            }
-                            first_failure.get_or_insert_with(|| located(file, &statement, &error));
-                            waiting.push((file, statement));
-                        }
-                    }
-                }
-                if waiting.is_empty() {
-                    return Ok(());
-                }
-                if waiting.len() == before {
-                    // No statement could be applied in a whole pass: what is missing is missing.
-                    return Err(first_failure.expect("a failure was recorded"));
-                }
-                pending = waiting;
-            }
+            run_statements(client, statements).await
         })
         .await
+    }
+}
+
+/// Runs declared statements inside the transaction `client` has open. First in order, under one
+/// savepoint; when one waits for an object a later statement creates, goes back to the savepoint
+/// and runs each statement under a savepoint of its own, retrying those that wait, until nothing
+/// more can be applied.
+///
+/// The first attempt takes no savepoint per statement: thousands of subtransactions in one
+/// transaction overflow PostgreSQL's per-backend subtransaction cache, after which every catalog
+/// lookup slows down (the cold `generate` of 1,000 tables spent most of its time there).
+pub(crate) async fn run_statements(
+    client: &tokio_postgres::Client,
+    statements: Vec<(&DeclaredFile, Statement)>,
+) -> Result<()> {
+    let savepoint = |sql: &'static str| async move {
+        client
+            .batch_execute(sql)
+            .await
+            .map_err(|e| Error::db("setting a savepoint", e))
+    };
+    savepoint("SAVEPOINT strata_declared_all").await?;
+    let mut waits = false;
+    let mut failure = None;
+    for (file, statement) in &statements {
+        if let Err(error) = client.batch_execute(&statement.text).await {
+            waits = waits_for_another_statement(&error);
+            failure = Some(located(file, statement, &error));
+            break;
+        }
+    }
+    match failure {
+        None => savepoint("RELEASE SAVEPOINT strata_declared_all").await,
+        Some(_) if waits => {
+            savepoint("ROLLBACK TO SAVEPOINT strata_declared_all").await?;
+            apply_out_of_order(client, statements).await
+        }
+        Some(error) => Err(error),
+    }
+}
+
+/// Runs every statement under a savepoint, retrying those that wait for objects other
+/// statements create, until a whole pass applies nothing more.
+async fn apply_out_of_order(
+    client: &tokio_postgres::Client,
+    mut pending: Vec<(&DeclaredFile, Statement)>,
+) -> Result<()> {
+    loop {
+        let mut waiting = Vec::new();
+        let mut first_failure = None;
+        let before = pending.len();
+        for (file, statement) in pending {
+            client
+                .batch_execute("SAVEPOINT strata_declared")
+                .await
+                .map_err(|e| Error::db("setting a savepoint", e))?;
+            match client.batch_execute(&statement.text).await {
+                Ok(()) => client
+                    .batch_execute("RELEASE SAVEPOINT strata_declared")
+                    .await
+                    .map_err(|e| Error::db("releasing a savepoint", e))?,
+                Err(error) => {
+                    client
+                        .batch_execute("ROLLBACK TO SAVEPOINT strata_declared")
+                        .await
+                        .map_err(|e| Error::db("rolling back a savepoint", e))?;
+                    if !waits_for_another_statement(&error) {
+                        return Err(located(file, &statement, &error));
+                    }
+                    first_failure.get_or_insert_with(|| located(file, &statement, &error));
+                    waiting.push((file, statement));
+                }
+            }
+        }
+        if waiting.is_empty() {
+            return Ok(());
+        }
+        if waiting.len() == before {
+            // No statement could be applied in a whole pass: what is missing is missing.
+            return Err(first_failure.expect("a failure was recorded"));
+        }
+        pending = waiting;
     }
 }
 

@@ -26,6 +26,7 @@ pub mod migrations;
 pub mod pg;
 pub mod scratch;
 pub mod source;
+pub mod state;
 pub mod testing;
 pub mod url;
 pub mod verify;

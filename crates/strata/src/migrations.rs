@@ -465,7 +465,7 @@ pub fn remember(
     );
 }
 
-fn history_key(migrations: &[Migration], server_version: u32, scope: &Scope) -> Key {
+pub(crate) fn history_key(migrations: &[Migration], server_version: u32, scope: &Scope) -> Key {
     let mut key = Key::new("history", server_version);
     key.add_scope(scope);
     for migration in migrations {

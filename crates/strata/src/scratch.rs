@@ -89,6 +89,11 @@ impl ScratchServer {
         &self.url
     }
 
+    /// The connection to the maintenance database (for kept states, see [`crate::state`]).
+    pub(crate) fn admin(&self) -> &Client {
+        &self.admin
+    }
+
     /// The server's `server_version_num` (e.g. 150018): what normalised catalogs depend on.
     pub fn server_version(&self) -> u32 {
         self.server_version

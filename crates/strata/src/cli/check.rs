@@ -31,9 +31,10 @@ pub(super) async fn run(context: &Context, global: &Global, args: CheckArgs) -> 
 
     // The history against the declared files.
     if let Ok(declared) = context.declared(&project) {
-        let (history, wanted) = tokio::try_join!(
-            migrations::replay(&folder.migrations, &server, &scope, &cache),
-            declared.cached_catalog(&server, &scope, &cache)
+        let states = crate::state::States::new(&server, &project.root);
+        let (history, (wanted, _)) = tokio::try_join!(
+            states.history(&folder.migrations, &scope, &cache),
+            states.declared(&declared, &scope, &cache, context.fixpoint(&project))
         )?;
         let probes = Probes::scratch(&server, &wanted, &scope);
         let plan = context

@@ -7,7 +7,8 @@ use crate::cache::Cache;
 use crate::config::Prefix;
 use crate::fixpoint::Probes;
 use crate::migrations::{self, MigrationsDir, NO_TRANSACTION};
-use crate::{Error, Result, verify};
+use crate::state::States;
+use crate::{Error, Result};
 
 use super::opt::{GenerateArgs, Global};
 use super::{Context, Outcome, renames, say, write_new};
@@ -44,21 +45,31 @@ pub(super) async fn run(context: &Context, global: &Global, args: GenerateArgs) 
     let scope = declared.scope();
     let server = context.scratch_server(&project).await?;
     let cache = Cache::new(&project.root);
-    let (history, wanted) = tokio::try_join!(
-        migrations::replay(&folder.migrations, &server, &scope, &cache),
-        declared.cached_catalog(&server, &scope, &cache)
+    let fixpoint = context.fixpoint(&project);
+    let states = States::new(&server, &project.root);
+    let (history, (wanted, _)) = tokio::try_join!(
+        states.history(&folder.migrations, &scope, &cache),
+        states.declared(&declared, &scope, &cache, fixpoint)
     )?;
     let Some(renames) = renames::resolve(&args.renames, &declared, &history, &wanted, args.force)?
     else {
         return Ok(Outcome::Found);
     };
-    let fixpoint = context.fixpoint(&project);
-    let probes = Probes::scratch(&server, &wanted, &scope);
+    // Texts that differ are compared on the kept declared state when it holds these files,
+    // else on a scratch database built from them (only if a comparison is needed).
+    let kept = states.declared_db(&declared, &scope).await?;
+    let probes = match &kept {
+        Some(kept) => Probes::on(kept.client(), server.server_version()),
+        None => Probes::scratch(&server, &wanted, &scope),
+    };
     let plan = fixpoint
         .diff(&history, &wanted, &renames, &probes)
         .await
         .map_err(|e| Error::Invalid(format!("no migration can be planned: {e}")));
     probes.close().await?;
+    if let Some(kept) = kept {
+        kept.release().await;
+    }
     let plan = plan?;
     if plan.is_empty() {
         say(format!(
@@ -67,7 +78,17 @@ pub(super) async fn run(context: &Context, global: &Global, args: GenerateArgs) 
         ));
         return Ok(Outcome::Done);
     }
-    verify::verify(&server, &history, &plan, &wanted, &scope, fixpoint).await?;
+    // Verified on the kept history, which then holds the state after the new migration.
+    let advanced = states
+        .verify_on_history(
+            &folder.migrations,
+            &history,
+            &plan,
+            &wanted,
+            &scope,
+            fixpoint,
+        )
+        .await?;
 
     // Steps that cannot run in a transaction go to files of their own, run statement by
     // statement; the rest stays atomic.
@@ -99,6 +120,9 @@ pub(super) async fn run(context: &Context, global: &Global, args: GenerateArgs) 
         &cache,
         &wanted,
     );
+    advanced
+        .record(&folder.migrations, server.server_version(), &scope)
+        .await;
     let hazards: Vec<&str> = plan.hazards().iter().map(|h| h.describe()).collect();
     for file_name in &written {
         say(format!("wrote {}", folder.dir.join(file_name).display()));

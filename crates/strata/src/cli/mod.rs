@@ -147,6 +147,8 @@ impl Context {
             None => Cluster::url(self.running_cluster(project)?.1.port()),
         };
         let server = Arc::new(ScratchServer::connect(&url).await?);
+        // Kept states of projects whose folder is gone are of no use to anyone.
+        let _ = crate::state::sweep(&server).await;
         self.scratch
             .lock()
             .expect("scratch list poisoned")

@@ -21,9 +21,11 @@ pub(super) async fn run(context: &Context, global: &Global, args: PushArgs) -> R
     let server = context.scratch_server(&project).await?;
     let (client, url) = context.connect_target(&project, &args.target).await?;
     let cache = Cache::new(&project.root);
-    let (live, wanted) = tokio::try_join!(
+    let fixpoint = context.fixpoint(&project);
+    let states = crate::state::States::new(&server, &project.root);
+    let (live, (wanted, _)) = tokio::try_join!(
         context.live_catalog(&project, &client, &scope),
-        declared.cached_catalog(&server, &scope, &cache)
+        states.declared(&declared, &scope, &cache, fixpoint)
     )?;
 
     let Some(renames) = renames::resolve(&args.renames, &declared, &live, &wanted, args.force)?
@@ -31,7 +33,6 @@ pub(super) async fn run(context: &Context, global: &Global, args: PushArgs) -> R
         return Ok(Outcome::Found);
     };
 
-    let fixpoint = context.fixpoint(&project);
     let version = crate::pg::server_version(&client).await?;
     let plan = fixpoint
         .diff(&live, &wanted, &renames, &Probes::on(&client, version))

@@ -45,8 +45,14 @@ pub(super) async fn run(context: &Context, global: &Global, args: StatusArgs) ->
     let declared_changes = match context.declared(&project) {
         Ok(declared) => {
             let server = context.scratch_server(&project).await?;
-            let wanted = declared
-                .cached_catalog(&server, &scope, &Cache::new(&project.root))
+            let states = crate::state::States::new(&server, &project.root);
+            let (wanted, _) = states
+                .declared(
+                    &declared,
+                    &scope,
+                    &Cache::new(&project.root),
+                    context.fixpoint(&project),
+                )
                 .await?;
             let version = crate::pg::server_version(&client).await?;
             let plan = context
