@@ -44,6 +44,8 @@ pub async fn apply(client: &Client, plan: &Plan) -> std::result::Result<(), Box<
     }
     let mut committed = 0;
     let mut i = 0;
+    let mut progress =
+        crate::progress::Progress::start("applying the plan", plan.steps.len() as u64, "steps");
     while i < plan.steps.len() {
         let step = &plan.steps[i];
         if step.run == RunMode::Alone {
@@ -64,6 +66,7 @@ pub async fn apply(client: &Client, plan: &Plan) -> std::result::Result<(), Box<
             .await
             .map_err(|e| fail(committed, step, Error::db("starting a transaction", e)))?;
         for step in &plan.steps[i..group_end] {
+            progress.inc();
             if let Err(e) = client.batch_execute(&step.sql).await {
                 let _ = client.batch_execute("ROLLBACK").await;
                 return Err(fail(committed, step, Error::db(step_context(step), e)));
@@ -79,6 +82,7 @@ pub async fn apply(client: &Client, plan: &Plan) -> std::result::Result<(), Box<
         committed = group_end;
         i = group_end;
     }
+    progress.finish();
     Ok(())
 }
 

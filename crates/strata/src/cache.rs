@@ -33,9 +33,15 @@ impl Key {
     /// A key for results of one kind (`declared`, `history`), normalised by a server of
     /// `server_version`.
     pub fn new(kind: &str, server_version: u32) -> Key {
+        Key::of_version(env!("CARGO_PKG_VERSION"), kind, server_version)
+    }
+
+    /// As [`Key::new`], for results of strata version `strata` (another version may normalise
+    /// differently: its results are never taken).
+    fn of_version(strata: &str, kind: &str, server_version: u32) -> Key {
         let mut key = Key(Sha256::new());
         key.add(FORMAT.as_bytes())
-            .add(env!("CARGO_PKG_VERSION").as_bytes())
+            .add(strata.as_bytes())
             .add(kind.as_bytes())
             .add(&(server_version / 100).to_le_bytes());
         key
@@ -185,6 +191,53 @@ mod tests {
         // A damaged entry is a miss.
         std::fs::write(cache.path("declared", &key), b"{not json").unwrap();
         assert_eq!(cache.catalog("declared", &key), None);
+    }
+
+    #[test]
+    fn every_input_of_a_result_is_in_its_key() {
+        let base = || {
+            let mut key = Key::of_version("0.1.0", "declared", 150_004);
+            key.add_scope(&Scope::Schemas(vec!["app".into()]));
+            key.add(b"schemas/app/schema.sql")
+                .add(b"CREATE SCHEMA app;");
+            key
+        };
+        let same = base().hex();
+        assert_eq!(same, base().hex());
+        let mut other_strata = Key::of_version("0.2.0", "declared", 150_004);
+        other_strata.add_scope(&Scope::Schemas(vec!["app".into()]));
+        other_strata
+            .add(b"schemas/app/schema.sql")
+            .add(b"CREATE SCHEMA app;");
+        let mut other_server = Key::of_version("0.1.0", "declared", 160_002);
+        other_server.add_scope(&Scope::Schemas(vec!["app".into()]));
+        other_server
+            .add(b"schemas/app/schema.sql")
+            .add(b"CREATE SCHEMA app;");
+        let mut other_scope = Key::of_version("0.1.0", "declared", 150_004);
+        other_scope.add_scope(&Scope::Schemas(vec!["app".into(), "core".into()]));
+        other_scope
+            .add(b"schemas/app/schema.sql")
+            .add(b"CREATE SCHEMA app;");
+        let mut other_path = Key::of_version("0.1.0", "declared", 150_004);
+        other_path.add_scope(&Scope::Schemas(vec!["app".into()]));
+        other_path
+            .add(b"schemas/core/schema.sql")
+            .add(b"CREATE SCHEMA app;");
+        let mut other_text = Key::of_version("0.1.0", "declared", 150_004);
+        other_text.add_scope(&Scope::Schemas(vec!["app".into()]));
+        other_text
+            .add(b"schemas/app/schema.sql")
+            .add(b"CREATE SCHEMA app ;");
+        for other in [
+            other_strata,
+            other_server,
+            other_scope,
+            other_path,
+            other_text,
+        ] {
+            assert_ne!(other.hex(), same);
+        }
     }
 
     #[test]

@@ -170,13 +170,20 @@ pub(crate) async fn run_statements(
     savepoint("SAVEPOINT strata_declared_all").await?;
     let mut waits = false;
     let mut failure = None;
+    let mut progress = crate::progress::Progress::start(
+        "normalising the declared files",
+        statements.len() as u64,
+        "statements",
+    );
     for (file, statement) in &statements {
         if let Err(error) = client.batch_execute(&statement.text).await {
             waits = waits_for_another_statement(&error);
             failure = Some(located(file, statement, &error));
             break;
         }
+        progress.inc();
     }
+    progress.finish();
     match failure {
         None => savepoint("RELEASE SAVEPOINT strata_declared_all").await,
         Some(_) if waits => {

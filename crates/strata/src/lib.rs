@@ -24,6 +24,7 @@ pub mod introspect;
 pub mod lock;
 pub mod migrations;
 pub mod pg;
+pub mod progress;
 pub mod scratch;
 pub mod source;
 pub mod state;

@@ -22,6 +22,7 @@ struct Report {
 }
 
 pub(super) async fn run(context: &Context, global: &Global, args: CheckArgs) -> Result<Outcome> {
+    crate::progress::set_quiet(args.json);
     let project = context.project(global)?;
     let folder = context.migrations(&project)?;
     let mut findings = folder.findings();

@@ -41,9 +41,11 @@ pub(super) async fn run(context: &Context, global: &Global, args: GenerateArgs) 
         return Ok(Outcome::Done);
     }
 
+    let started = std::time::Instant::now();
     let declared = context.declared(&project)?;
     let scope = declared.scope();
     let server = context.scratch_server(&project).await?;
+    crate::progress::debug_timed("read the files, connected", started);
     let cache = Cache::new(&project.root);
     let fixpoint = context.fixpoint(&project);
     let states = States::new(&server, &project.root);
@@ -71,6 +73,7 @@ pub(super) async fn run(context: &Context, global: &Global, args: GenerateArgs) 
         kept.release().await;
     }
     let plan = plan?;
+    crate::progress::debug_timed("planned", started);
     if plan.is_empty() {
         say(format!(
             "nothing to do: the migrations in {} already give the declared schema",
@@ -80,14 +83,7 @@ pub(super) async fn run(context: &Context, global: &Global, args: GenerateArgs) 
     }
     // Verified on the kept history, which then holds the state after the new migration.
     let advanced = states
-        .verify_on_history(
-            &folder.migrations,
-            &history,
-            &plan,
-            &wanted,
-            &scope,
-            fixpoint,
-        )
+        .verify_on_history(&folder.migrations, &plan, &wanted, &scope, fixpoint)
         .await?;
 
     // Steps that cannot run in a transaction go to files of their own, run statement by
@@ -123,6 +119,7 @@ pub(super) async fn run(context: &Context, global: &Global, args: GenerateArgs) 
     advanced
         .record(&folder.migrations, server.server_version(), &scope)
         .await;
+    crate::progress::debug_timed("wrote the migration", started);
     let hazards: Vec<&str> = plan.hazards().iter().map(|h| h.describe()).collect();
     for file_name in &written {
         say(format!("wrote {}", folder.dir.join(file_name).display()));

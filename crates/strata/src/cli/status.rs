@@ -28,6 +28,7 @@ struct Status {
 }
 
 pub(super) async fn run(context: &Context, global: &Global, args: StatusArgs) -> Result<Outcome> {
+    crate::progress::set_quiet(args.json);
     let project = context.project(global)?;
     let folder = context.migrations(&project)?;
     let scope = context.managed_scope(&project);
