@@ -357,10 +357,218 @@ pub fn measure(
         set_at_1k(n, Duration::from_millis(500)),
         "strata: one introspection + rendering; drizzle-kit: schema.ts and relations.ts",
     ));
+    rows.extend(edit_loop(server, n, plan, &side, root, &mut fresh)?);
     drop_all(server, &databases)?;
     Ok((rows, check))
 }
 
+/// An edit of both schemas, made before each run of the everyday loop.
+#[derive(Clone, Copy)]
+enum Edit {
+    /// A new column `extra_I` on `bench_0.t0`.
+    AddColumn,
+    /// A new table `bench_0.added_I`.
+    AddTable,
+    /// `bench_0.t0.name` renamed once more (`name` → `name_1` → `name_2` …).
+    RenameColumn,
+}
+
+/// The `name` column of `bench_0.t0` after `renames` renames.
+fn renamed(renames: usize) -> String {
+    if renames == 0 {
+        "name".into()
+    } else {
+        format!("name_{renames}")
+    }
+}
+
+/// Makes edit number `i` of `kind` in strata's declared file of `bench_0` (under `sql`, a
+/// strata project) or in Drizzle Kit's `schema/bench_0.ts` (under `ts`, a Drizzle project);
+/// `renames` counts the renames made so far to that schema. Returns strata's extra arguments
+/// (`--rename …`).
+fn edit(
+    root: &Path,
+    drizzle: bool,
+    kind: Edit,
+    i: usize,
+    renames: &mut usize,
+) -> Result<Vec<String>, String> {
+    let path = if drizzle {
+        root.join("schema/bench_0.ts")
+    } else {
+        root.join("schemas/bench_0/schema.sql")
+    };
+    let mut text =
+        std::fs::read_to_string(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+    let (start, end) = if drizzle {
+        ("export const t0 = ", "}, (t) =>")
+    } else {
+        ("CREATE TABLE bench_0.t0 (", "\n);")
+    };
+    let table = |text: &str| -> Result<(usize, usize), String> {
+        let at = text.find(start).ok_or(format!("`{start}` not found"))?;
+        Ok((
+            at,
+            at + text[at..].find(end).ok_or(format!("`{end}` not found"))?,
+        ))
+    };
+    let mut args = Vec::new();
+    match kind {
+        Edit::AddColumn => {
+            let (_, at) = table(&text)?;
+            if drizzle {
+                text.insert_str(at, &format!("  extra_{i}: integer(),\n"));
+            } else {
+                text.insert_str(at, &format!(",\n  extra_{i} integer"));
+            }
+        }
+        Edit::AddTable => text.push_str(&if drizzle {
+            format!(
+                "export const added_{i} = bench_0.table(\"added_{i}\", {{\n  id: integer().primaryKey(),\n  name: varchar({{ length: 255 }}),\n}});\n"
+            )
+        } else {
+            format!("CREATE TABLE bench_0.added_{i} (\n  id integer PRIMARY KEY,\n  name varchar(255)\n);\n")
+        }),
+        Edit::RenameColumn => {
+            let (old, new) = (renamed(*renames), renamed(*renames + 1));
+            *renames += 1;
+            let (from, to) = table(&text)?;
+            let definition = if drizzle {
+                (format!("\n  {old}: varchar"), format!("\n  {new}: varchar"))
+            } else {
+                (format!("\n  {old} varchar"), format!("\n  {new} varchar"))
+            };
+            let edited = text[from..to].replacen(&definition.0, &definition.1, 1);
+            text.replace_range(from..to, &edited);
+            text = if drizzle {
+                text.replacen(&format!(".on(t.{old})"), &format!(".on(t.{new})"), 1)
+            } else {
+                text.replacen(
+                    &format!("t0_name_idx ON bench_0.t0 ({old});"),
+                    &format!("t0_name_idx ON bench_0.t0 ({new});"),
+                    1,
+                )
+            };
+            args.push("--rename".into());
+            args.push(format!("bench_0.t0.{old}={new}"));
+        }
+    }
+    std::fs::write(&path, text).map_err(|e| e.to_string())?;
+    Ok(args)
+}
+
+/// The everyday loop: an edit, then `generate` (or `push`), each run a new edit of both
+/// schemas.
+fn edit_loop(
+    server: &DbUrl,
+    n: usize,
+    plan: &Plan,
+    side: &Side,
+    root: &Path,
+    fresh: &mut impl FnMut(String) -> Result<DbUrl, String>,
+) -> Result<Vec<Row>, String> {
+    let targets = |n: usize| -> Vec<Target> {
+        match n {
+            1_000 => vec![
+                Target::Time(Duration::from_secs(1)),
+                Target::DrizzleRatio(0.5),
+            ],
+            10_000 => vec![Target::DrizzleRatio(1.0)],
+            _ => vec![],
+        }
+    };
+    let mut rows = Vec::new();
+    let mut renames = 0;
+    let mut serial = 0;
+    for (what, kind) in [
+        ("edit: add a column, generate", Edit::AddColumn),
+        ("edit: add a table, generate", Edit::AddTable),
+        ("edit: rename a column (flag), generate", Edit::RenameColumn),
+    ] {
+        // strata and Drizzle Kit each make the same edits; strata's runs first, then Drizzle's,
+        // so that each tool's runs see each tool's own history.
+        let mut strata_renames = renames;
+        let strata_figure = crate::repeat(plan, true, |_| {
+            serial += 1;
+            let args = edit(root, false, kind, serial, &mut strata_renames)?;
+            let mut all = vec!["generate".to_owned()];
+            all.extend(args);
+            let all: Vec<&str> = all.iter().map(String::as_str).collect();
+            strata(root, server, &all)
+        })?;
+        let mut drizzle_renames = renames;
+        let strata_runs = match &strata_figure {
+            Figure::Time { runs, .. } => *runs,
+            _ => 0,
+        };
+        let drizzle_figure = side.measure(plan, |tool, dir, i| {
+            // The same edits as strata's, made to the TypeScript schema.
+            let number = serial - strata_runs + 1 + i;
+            edit(dir, true, kind, number, &mut drizzle_renames)?;
+            match kind {
+                Edit::RenameColumn => run::run_with_terminal_input(
+                    &mut tool.command(dir, None, &["generate"]),
+                    // Drizzle Kit asks whether the new column is created or renamed from one
+                    // that went: down to "rename", then Enter.
+                    "\x1b[B\r",
+                    Some(plan.limit),
+                ),
+                _ => run::run(
+                    &mut tool.command(dir, None, &["generate"]),
+                    Some(plan.limit),
+                ),
+            }
+        })?;
+        renames = strata_renames.max(drizzle_renames);
+        rows.push(Row {
+            what: what.into(),
+            n: Some(n),
+            strata: strata_figure,
+            drizzle: drizzle_figure,
+            floor: None,
+            targets: targets(n),
+            note: "each run a new edit; strata: the edited units normalised again in the kept state, the plan verified on the kept history".into(),
+        });
+    }
+
+    // push: each run a new column, onto a database each tool pushed once before.
+    let strata_db = fresh(format!("bench_editpush_{n}"))?;
+    strata(root, &strata_db, &["push", "--force"])?;
+    let strata_figure = crate::repeat(plan, true, |_| {
+        serial += 1;
+        edit(root, false, Edit::AddColumn, serial, &mut 0)?;
+        strata(root, &strata_db, &["push"])
+    })?;
+    let drizzle_db = fresh(format!("bench_deditpush_{n}"))?;
+    let drizzle_figure = match side {
+        Side::Ready(tool, dir) => {
+            run::run(
+                &mut tool.command(dir.path(), Some(&drizzle_db), &["push", "--force"]),
+                Some(plan.limit),
+            )?;
+            let mut number = serial * 10;
+            crate::repeat(plan, false, |_| {
+                number += 1;
+                edit(dir.path(), true, Edit::AddColumn, number, &mut 0)?;
+                run::run(
+                    &mut tool.command(dir.path(), Some(&drizzle_db), &["push", "--force"]),
+                    Some(plan.limit),
+                )
+            })?
+        }
+        Side::Missing(why) => Figure::Missing(why.clone()),
+    };
+    rows.push(Row {
+        what: "edit: add a column, push".into(),
+        n: Some(n),
+        strata: strata_figure,
+        drizzle: drizzle_figure,
+        floor: None,
+        targets: targets(n),
+        note: "each run a new column, pushed onto a database pushed before".into(),
+    });
+    Ok(rows)
+}
 /// Start-up: `strata --version` vs. `drizzle-kit --version` vs. `psql --version`.
 pub fn startup(plan: &Plan, drizzle: &Result<Drizzle, String>) -> Result<Row, String> {
     let bin = strata_bin()?;

@@ -51,6 +51,40 @@ impl Run {
 /// command's own wall time and peak memory: a process started straight from this one would
 /// inherit this process's high-water mark (Linux carries the old memory's peak over `exec`).
 pub fn run(command: &mut Command, limit: Option<Duration>) -> Result<Run, String> {
+    run_with(command, None, limit)
+}
+
+/// Runs `command` as [`run`] does, on a pseudo-terminal (`script`) whose keyboard types
+/// `keys`: for a tool that asks its questions on a terminal only.
+pub fn run_with_terminal_input(
+    command: &mut Command,
+    keys: &str,
+    limit: Option<Duration>,
+) -> Result<Run, String> {
+    let line = std::iter::once(command.get_program())
+        .chain(command.get_args())
+        .map(|a| format!("'{}'", a.to_string_lossy().replace('\'', "'\\''")))
+        .collect::<Vec<_>>()
+        .join(" ");
+    let mut script = Command::new("script");
+    script.args(["-qec", &line, "/dev/null"]);
+    for (key, value) in command.get_envs() {
+        match value {
+            Some(value) => script.env(key, value),
+            None => script.env_remove(key),
+        };
+    }
+    if let Some(dir) = command.get_current_dir() {
+        script.current_dir(dir);
+    }
+    run_with(&mut script, Some(keys), limit)
+}
+
+fn run_with(
+    command: &mut Command,
+    keys: Option<&str>,
+    limit: Option<Duration>,
+) -> Result<Run, String> {
     let mut stdout = tempfile::tempfile().map_err(|e| format!("creating a temporary file: {e}"))?;
     let mut stderr = tempfile::tempfile().map_err(|e| format!("creating a temporary file: {e}"))?;
     let report =
@@ -72,8 +106,18 @@ pub fn run(command: &mut Command, limit: Option<Duration>) -> Result<Run, String
     if let Some(dir) = command.get_current_dir() {
         wrapper.current_dir(dir);
     }
+    let stdin = match keys {
+        Some(keys) => {
+            let mut file =
+                tempfile::tempfile().map_err(|e| format!("creating a temporary file: {e}"))?;
+            std::io::Write::write_all(&mut file, keys.as_bytes()).map_err(|e| e.to_string())?;
+            file.rewind().map_err(|e| e.to_string())?;
+            Stdio::from(file)
+        }
+        None => Stdio::null(),
+    };
     wrapper
-        .stdin(Stdio::null())
+        .stdin(stdin)
         .stdout(stdout.try_clone().map_err(|e| e.to_string())?)
         .stderr(stderr.try_clone().map_err(|e| e.to_string())?)
         .process_group(0);
