@@ -65,12 +65,16 @@ pub async fn apply(client: &Client, plan: &Plan) -> std::result::Result<(), Box<
             .batch_execute("BEGIN")
             .await
             .map_err(|e| fail(committed, step, Error::db("starting a transaction", e)))?;
-        for step in &plan.steps[i..group_end] {
-            progress.inc();
-            if let Err(e) = client.batch_execute(&step.sql).await {
-                let _ = client.batch_execute("ROLLBACK").await;
-                return Err(fail(committed, step, Error::db(step_context(step), e)));
-            }
+        let group = &plan.steps[i..group_end];
+        if let Err((at, e)) =
+            crate::pg::run_pipelined(client, group.iter().map(|s| s.sql.as_str()), || {
+                progress.inc()
+            })
+            .await
+        {
+            let _ = client.batch_execute("ROLLBACK").await;
+            let step = &group[at];
+            return Err(fail(committed, step, Error::db(step_context(step), e)));
         }
         client.batch_execute("COMMIT").await.map_err(|e| {
             fail(

@@ -175,13 +175,16 @@ pub(crate) async fn run_statements(
         statements.len() as u64,
         "statements",
     );
-    for (file, statement) in &statements {
-        if let Err(error) = client.batch_execute(&statement.text).await {
-            waits = waits_for_another_statement(&error);
-            failure = Some(located(file, statement, &error));
-            break;
-        }
-        progress.inc();
+    if let Err((at, error)) = crate::pg::run_pipelined(
+        client,
+        statements.iter().map(|(_, s)| s.text.as_str()),
+        || progress.inc(),
+    )
+    .await
+    {
+        let (file, statement) = &statements[at];
+        waits = waits_for_another_statement(&error);
+        failure = Some(located(file, statement, &error));
     }
     progress.finish();
     match failure {

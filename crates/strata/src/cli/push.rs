@@ -124,17 +124,27 @@ async fn apply_checked(
         "BEGIN ISOLATION LEVEL REPEATABLE READ; SET LOCAL check_function_bodies = false",
         "the push",
         async || {
-            for step in &plan.steps {
-                client.batch_execute(&step.sql).await.map_err(|e| {
-                    Error::db(
-                        format!(
-                            "push stopped at `{}` (rolled back: nothing was changed)",
-                            step.sql.lines().next().unwrap_or("")
-                        ),
-                        e,
-                    )
-                })?;
-            }
+            let mut progress = crate::progress::Progress::start(
+                "applying the plan",
+                plan.steps.len() as u64,
+                "steps",
+            );
+            let applied = crate::pg::run_pipelined(
+                client,
+                plan.steps.iter().map(|s| s.sql.as_str()),
+                || progress.inc(),
+            )
+            .await;
+            progress.finish();
+            applied.map_err(|(at, e)| {
+                Error::db(
+                    format!(
+                        "push stopped at `{}` (rolled back: nothing was changed)",
+                        plan.steps[at].sql.lines().next().unwrap_or("")
+                    ),
+                    e,
+                )
+            })?;
             let after = introspect_within(client, scope, tracking).await?.catalog;
             let probes = Probes::in_transaction(client, version);
             verify::converged(fixpoint, &after, wanted, &probes, what).await
