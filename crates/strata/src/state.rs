@@ -595,16 +595,31 @@ fn tracing_debug(message: &str) {
     }
 }
 
+/// Takes the kept database's advisory lock, polling (a waiter blocked in `pg_advisory_lock`
+/// holds a snapshot, which a `CREATE INDEX CONCURRENTLY` of the holder would wait for).
 async fn lock(server: &ScratchServer, name: &str) -> Result<()> {
-    server
-        .admin()
-        .query_one(
-            "SELECT pg_advisory_lock($1, ('x' || md5($2))::bit(32)::int4 & 2147483647)",
-            &[&LOCK_CLASS, &name],
-        )
-        .await
-        .map_err(|e| Error::db(format!("waiting for {name}"), e))?;
-    Ok(())
+    let mut delay = std::time::Duration::from_millis(20);
+    let mut said = false;
+    loop {
+        let locked: bool = server
+            .admin()
+            .query_one(
+                "SELECT pg_try_advisory_lock($1, ('x' || md5($2))::bit(32)::int4 & 2147483647)",
+                &[&LOCK_CLASS, &name],
+            )
+            .await
+            .map_err(|e| Error::db(format!("waiting for {name}"), e))?
+            .get(0);
+        if locked {
+            return Ok(());
+        }
+        if !said {
+            said = true;
+            eprintln!("strata: waiting for another strata process of this project ({name})");
+        }
+        tokio::time::sleep(delay).await;
+        delay = (delay * 2).min(std::time::Duration::from_millis(500));
+    }
 }
 
 async fn unlock(server: &ScratchServer, name: &str) {
