@@ -511,19 +511,82 @@ pub fn changed(
                 more.push(unit);
             }
         }
-        // A view on a changed relation is dropped by the cascade and its query may mean
-        // something else now (`SELECT *`, a column's new type): it runs again from its
-        // statements, not from the previous catalog.
-        for (name, view) in &catalog.views {
-            let unit = Unit::Relation(name.clone());
-            if !changed.contains(&unit)
-                && !more.contains(&unit)
-                && view
-                    .depends_on
-                    .iter()
-                    .any(|d| changed.contains(&Unit::Relation(d.clone())))
-            {
+        // What reads a changed object is dropped by the cascade and may mean something else
+        // now (`SELECT *`, a column's or a function's new type): it runs again from its own
+        // statements, not from the previous catalog. A view on a changed relation or naming a
+        // changed function or type; a table whose defaults, checks, indexes, triggers or
+        // policies name a changed function or type (or whose policies read a changed
+        // relation); a function whose definition names a changed object; a domain whose
+        // checks or default name one. (A foreign key to a changed table only names it: it is
+        // restored as it was.)
+        let touched = |text: &str, relations: bool| {
+            crate::refs::objects_in(catalog, text)
+                .iter()
+                .any(|r| match r {
+                    crate::plan::ObjectRef::Function { key } => {
+                        changed.contains(&Unit::Function(key.name.clone()))
+                    }
+                    crate::plan::ObjectRef::Relation { name } => {
+                        changed.contains(&Unit::Relation(name.clone()))
+                            && (relations || catalog.types.contains_key(name))
+                    }
+                    _ => false,
+                })
+        };
+        let widen = |unit: Unit, more: &mut Vec<Unit>| {
+            if !changed.contains(&unit) && !more.contains(&unit) {
                 more.push(unit);
+            }
+        };
+        for (name, view) in &catalog.views {
+            if view
+                .depends_on
+                .iter()
+                .any(|d| changed.contains(&Unit::Relation(d.clone())))
+                || touched(&view.definition, true)
+            {
+                widen(Unit::Relation(name.clone()), &mut more);
+            }
+        }
+        for (name, table) in &catalog.tables {
+            let texts = table
+                .columns
+                .iter()
+                .filter_map(|c| c.default.as_deref())
+                .chain(
+                    table
+                        .constraints
+                        .values()
+                        .filter(|c| c.foreign_key.is_none())
+                        .map(|c| c.definition.as_str()),
+                )
+                .chain(table.indexes.values().map(|i| i.definition.as_str()))
+                .chain(table.triggers.values().map(|t| t.definition.as_str()));
+            let policies = table
+                .policies
+                .values()
+                .flat_map(|p| p.using.iter().chain(&p.with_check));
+            if texts.into_iter().any(|t| touched(t, false))
+                || policies.into_iter().any(|t| touched(t, true))
+            {
+                widen(Unit::Relation(name.clone()), &mut more);
+            }
+        }
+        for (key, function) in &catalog.functions {
+            if touched(&function.definition, true) {
+                widen(Unit::Function(key.name.clone()), &mut more);
+            }
+        }
+        for (name, ty) in &catalog.types {
+            if let TypeKind::Domain {
+                default, checks, ..
+            } = &ty.kind
+                && default
+                    .iter()
+                    .chain(checks.values().map(|c| &c.definition))
+                    .any(|t| touched(t, true))
+            {
+                widen(Unit::Relation(name.clone()), &mut more);
             }
         }
         if more.is_empty() {

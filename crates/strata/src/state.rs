@@ -5,12 +5,14 @@
 //! - **Declared state.** After the declared files are normalised, the database stays, named
 //!   after the project. When the files change, only the units of statements that changed (see
 //!   [`strata_core::units`]) are applied again in it, inside one transaction: their objects are
-//!   dropped with `CASCADE` and their statements run. The new catalog is the previous one with
-//!   those units' objects read back from the database; what the cascade took from other units
-//!   is restored there from the previous catalog, so that later edits run in a complete state.
-//!   Any failure rolls back and normalises the files from scratch, which reports errors in the
-//!   files as usual. (Tests hold the incremental catalog equal to normalising from scratch for
-//!   every fixture edit and for random edit sequences.)
+//!   dropped with `CASCADE` and their statements run (with the units whose meaning depends on
+//!   them: a view on a changed table, a table whose default calls a changed function). The new
+//!   catalog is the previous one with those units' objects read back from the database; what the
+//!   cascade took from other units is restored there from the previous catalog, and the result
+//!   is read back and required to equal the catalog computed (texts at their fixed point). Any
+//!   failure rolls back and normalises the files from scratch, which reports errors in the files
+//!   as usual. (Tests hold the incremental catalog equal to normalising from scratch for every
+//!   fixture edit and for random edit sequences.)
 //! - **History state.** The replayed history stays too. New migrations (a `git pull`) are applied
 //!   to it, and `generate` verifies its plan on it: the plan's end state is the history state of
 //!   the folder with the new migration, so the next command replays nothing.
@@ -70,7 +72,7 @@ struct Files {
 }
 
 /// How the declared catalog was had, for messages and tests.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Normalised {
     /// From the cache: nothing ran.
     Cached,
@@ -79,8 +81,12 @@ pub enum Normalised {
         /// How many units ran again.
         units: usize,
     },
-    /// Every statement ran, in a new kept database.
-    Full,
+    /// Every statement ran, in a new kept database; when an incremental run was tried first,
+    /// why it was not used.
+    Full {
+        /// Why the units that changed could not run alone (`None`: nothing to start from).
+        fallback: Option<String>,
+    },
 }
 
 /// The kept databases of one project on a scratch server.
@@ -270,15 +276,19 @@ impl<'a> States<'a> {
                     cache.json_hex::<Files>("declared-files", &m.key)?,
                 ))
             });
+            let mut fallback = None;
             if let (Some((catalog, files)), Some(_)) = (previous, kept.client.as_ref()) {
                 let meta = self.meta(&key, Vec::new());
                 match incremental(&kept, declared, &catalog, &files, scope, fixpoint, &meta).await {
                     Ok((catalog, units)) => {
                         return Ok((catalog, Normalised::Incremental { units }));
                     }
-                    Err(reason) => tracing_debug(&format!(
-                        "normalising the declared files from scratch: {reason}"
-                    )),
+                    Err(reason) => {
+                        tracing_debug(&format!(
+                            "normalising the declared files from scratch: {reason}"
+                        ));
+                        fallback = Some(reason);
+                    }
                 }
             }
             self.recreate(&mut kept).await?;
@@ -286,7 +296,7 @@ impl<'a> States<'a> {
             declared.apply(client).await?;
             let catalog = introspect(client, scope).await?.catalog;
             kept.set_meta(&self.meta(&key, Vec::new())).await?;
-            Ok((catalog, Normalised::Full))
+            Ok((catalog, Normalised::Full { fallback }))
         }
         .await;
         kept.release().await;
@@ -568,6 +578,12 @@ async fn incremental(
                     .map_err(|e| Error::db(format!("restoring `{}`", first_line(&sql)), e))?;
             }
             crate::progress::debug_timed("restored what the cascade took", started);
+            // The database must now hold the catalog computed for it: a unit whose meaning
+            // depended on a changed one and was restored as it was would show here.
+            let result = introspect_within(client, scope, &[]).await?.catalog;
+            crate::verify::converged(fixpoint, &result, &wanted, &probes, "the declared state")
+                .await?;
+            crate::progress::debug_timed("checked the declared state", started);
             kept.set_meta(meta).await?;
             Ok(wanted)
         },

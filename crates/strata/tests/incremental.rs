@@ -55,8 +55,18 @@ async fn sequence(name: &str, steps: &[String]) -> Result<usize, String> {
             .declared(&files, &Scope::AllUserSchemas, &cache, &fixpoint)
             .await
             .map_err(|e| format!("{name}, step {i}: {e}"))?;
-        if matches!(how, Normalised::Incremental { .. }) {
-            incremental += 1;
+        match &how {
+            Normalised::Incremental { .. } => incremental += 1,
+            // The check after an incremental run is a safety net, not a way to be right: a
+            // unit whose meaning depends on a changed one must run again by itself.
+            Normalised::Full {
+                fallback: Some(reason),
+            } if reason.contains("does not converge") => {
+                return Err(format!(
+                    "{name}, step {i}: the incremental run was caught by its check: {reason}"
+                ));
+            }
+            _ => {}
         }
         let want = from_scratch(&scratch, project.path(), sql).await?;
         if got != want {

@@ -129,12 +129,11 @@ async fn apply_checked(
                 plan.steps.len() as u64,
                 "steps",
             );
-            let applied = crate::pg::run_pipelined(
-                client,
-                plan.steps.iter().map(|s| s.sql.as_str()),
-                || progress.inc(),
-            )
-            .await;
+            let applied =
+                crate::pg::run_pipelined(client, plan.steps.iter().map(|s| s.sql.as_str()), || {
+                    progress.inc()
+                })
+                .await;
             progress.finish();
             applied.map_err(|(at, e)| {
                 Error::db(
