@@ -20,12 +20,14 @@ pub mod error;
 pub mod fetch;
 pub mod history;
 pub mod introspect;
+mod libpq;
 pub mod lock;
 pub mod migrations;
 pub mod pg;
 pub mod scratch;
 pub mod source;
 pub mod testing;
+mod tls;
 pub mod url;
 pub mod verify;
 

@@ -163,7 +163,7 @@ impl Context {
             crate::config::Target::Url { url, .. } => url,
             crate::config::Target::Dev => Cluster::url(self.running_cluster(project)?.1.port()),
         };
-        Ok((crate::pg::connect(&url).await?, url))
+        Ok((crate::pg::connect_with(&url, &project.env).await?, url))
     }
 
     /// The declared schema files of the project.
