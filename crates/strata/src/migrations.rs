@@ -404,7 +404,19 @@ pub fn statement_error(
     statement: &Statement,
     error: tokio_postgres::Error,
 ) -> Error {
-    let (line, column) = crate::pg::error_location(&migration.text, statement, &error);
+    statement_error_shifted(migration, statement, error, 0)
+}
+
+/// As [`statement_error`], for a statement sent after `shift` characters of other text (the
+/// server's error position counts them).
+pub fn statement_error_shifted(
+    migration: &Migration,
+    statement: &Statement,
+    error: tokio_postgres::Error,
+    shift: usize,
+) -> Error {
+    let (line, column) =
+        crate::pg::error_location_shifted(&migration.text, statement, &error, shift);
     Error::Db {
         context: format!("{}:{line}:{column}", migration.path.display()),
         error,
