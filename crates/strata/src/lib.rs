@@ -18,6 +18,7 @@ pub mod dev;
 pub mod drizzle;
 pub mod error;
 pub mod fetch;
+pub mod files;
 pub mod history;
 pub mod introspect;
 mod libpq;

@@ -42,8 +42,8 @@ pub(super) async fn run(context: &Context, global: &Global, args: StatusArgs) ->
         Some(_) => "drift",
         None => "unknown",
     };
-    let declared_changes = match context.declared(&project) {
-        Ok(declared) => {
+    let declared_changes = match context.declared_if_any(&project)? {
+        Some(declared) => {
             let server = context.scratch_server(&project).await?;
             let wanted = declared
                 .cached_catalog(&server, &scope, &Cache::new(&project.root))
@@ -51,7 +51,7 @@ pub(super) async fn run(context: &Context, global: &Global, args: StatusArgs) ->
             let plan = diff(&live, &wanted, &[]).map_err(|e| Error::Invalid(e.to_string()))?;
             Some(verify::summarize(&plan))
         }
-        Err(_) => None,
+        None => None,
     };
     let status = Status {
         database: url.to_string(),

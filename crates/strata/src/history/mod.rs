@@ -278,6 +278,12 @@ pub fn compare<'a>(folder: &'a MigrationsDir, applied: &[Applied]) -> Comparison
                         ),
                     });
                 }
+                if let Some(message) = migration.emptiness() {
+                    comparison.findings.push(Finding {
+                        kind: "empty",
+                        message,
+                    });
+                }
                 comparison.pending.push(migration);
             }
         }
@@ -327,21 +333,26 @@ pub async fn migrate(
     say: &dyn Fn(String),
 ) -> Result<MigrateReport> {
     let key = history.table().to_string();
-    let what = format!(
-        "migrate lock on {key} (raise migrations.lock_wait_seconds to wait longer)"
-    );
+    let what = format!("migrate lock on {key} (raise migrations.lock_wait_seconds to wait longer)");
     let mut watch = orphan::Watch::new(history, folder);
     let mut said = false;
-    crate::lock::acquire_watching(client, LOCK_CLASS, &key, options.lock_wait, &what, async || {
-        let orphan = watch.check(client, say).await?;
-        if !orphan && !said {
-            say(format!(
-                "waiting for another strata migrate of this database to finish (lock on {key})"
-            ));
-        }
-        said = true;
-        Ok(())
-    })
+    crate::lock::acquire_watching(
+        client,
+        LOCK_CLASS,
+        &key,
+        options.lock_wait,
+        &what,
+        async || {
+            let orphan = watch.check(client, say).await?;
+            if !orphan && !said {
+                say(format!(
+                    "waiting for another strata migrate of this database to finish (lock on {key})"
+                ));
+            }
+            said = true;
+            Ok(())
+        },
+    )
     .await?;
     let result = migrate_locked(client, history, folder, options, say).await;
     history.unlock(client).await;
@@ -371,7 +382,7 @@ async fn migrate_locked(
             .map(|f| format!("  {}", f.message))
             .collect();
         return Err(Error::Invalid(format!(
-            "the migration history of this database does not match {}:\n{}\nnothing was applied",
+            "the migrations in {} and the history of this database need attention first:\n{}\nnothing was applied",
             folder.dir.display(),
             list.join("\n")
         )));
