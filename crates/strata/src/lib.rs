@@ -16,6 +16,7 @@ pub mod data;
 pub mod declared;
 pub mod dev;
 pub mod drizzle;
+pub mod environment;
 pub mod error;
 pub mod fetch;
 pub mod files;
