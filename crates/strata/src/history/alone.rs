@@ -27,7 +27,7 @@ use crate::migrations::{Migration, checksum, statement_error_shifted};
 use crate::{Error, Result};
 
 /// What a wrapped statement is preceded by; error positions are shifted back by its length.
-const WRAP_BEGIN: &str = "BEGIN;\n";
+pub(crate) const WRAP_BEGIN: &str = "BEGIN;\n";
 
 /// The running hash of the statements done: `h(n) = sha256(h(n-1) ‖ statement n)`, `h(0) =
 /// sha256("")`.
@@ -131,6 +131,16 @@ pub(crate) fn summary(statement: &Statement) -> String {
     }
 }
 
+/// What [`Run::trace`] found.
+enum Traced {
+    /// The statement's effect is there.
+    Done,
+    /// Run the statement.
+    Run,
+    /// Cleaning up what an earlier run left failed.
+    Failed(tokio_postgres::Error),
+}
+
 struct Run<'a> {
     client: &'a Client,
     table: String,
@@ -164,12 +174,15 @@ pub(super) async fn run_alone(
         None => run.start(beacon.is_some()).await?,
         Some(row) => run.resume(row, beacon.is_some()).await?,
     };
+    // A resumed run first finds out what the server did with the statement that was running.
+    let mut trace = partial.is_some();
     let mut in_block = false;
     while done < run.statements.len() {
         let statement = &run.statements[done];
         let next = progress.after(&statement.text);
-        run.execute(done, Mode::of(statement, in_block), &next)
+        run.execute(done, Mode::of(statement, in_block), &next, trace)
             .await?;
+        trace = false;
         in_block = in_block_after(statement, in_block);
         progress = next;
         done += 1;
@@ -224,7 +237,8 @@ impl Run<'_> {
         let progress = (done <= total).then(|| Progress::of(&self.statements, done));
         let recorded = row.progress_checksum.as_deref();
         let same = progress.as_ref().is_some_and(|p| {
-            recorded == Some(&p.text()) || recorded == Some(&legacy_progress(&self.statements, done))
+            recorded == Some(&p.text())
+                || recorded == Some(&legacy_progress(&self.statements, done))
         });
         let Some(progress) = progress.filter(|_| same) else {
             return Err(Error::Invalid(format!(
@@ -257,23 +271,15 @@ impl Run<'_> {
                 .unwrap_or_default(),
             done + 1
         ));
-        let Some(statement) = self.statements.get(done) else {
-            return Ok((done, progress));
-        };
-        if Mode::of(statement, false) == Mode::Alone && self.trace(done).await? {
-            let next = progress.after(&statement.text);
-            self.record(done + 1, &next).await?;
-            return Ok((done + 1, next));
-        }
         Ok((done, progress))
     }
 
     /// Finds out what the server did with statement `index`, a statement that runs outside a
-    /// transaction, and cleans up what a stopped run left. `true`: it is done.
-    async fn trace(&self, index: usize) -> Result<bool> {
+    /// transaction, and cleans up what a stopped run left.
+    async fn trace(&self, index: usize) -> Result<Traced> {
         let statement = &self.statements[index];
         let Some(effect) = Effect::recognise(statement) else {
-            return Ok(false);
+            return Ok(Traced::Run);
         };
         let about = format!(
             "{}: statement {} ({})",
@@ -281,31 +287,22 @@ impl Run<'_> {
             index + 1,
             summary(statement)
         );
-        match effect.inspect(self.client).await? {
-            Found::NotStarted => Ok(false),
+        let (why, sql, then) = match effect.inspect(self.client).await? {
+            Found::NotStarted => return Ok(Traced::Run),
             Found::Done(what) => {
                 (self.say)(format!(
                     "{about} was completed by the server: {what}; recorded as done"
                 ));
-                Ok(true)
+                return Ok(Traced::Done);
             }
-            Found::Cleanup { why, cleanup } => {
-                (self.say)(format!("{about}: {why}"));
-                self.client
-                    .batch_execute(&cleanup)
-                    .await
-                    .map_err(|e| Error::db(format!("{about}: {cleanup}"), e))?;
-                Ok(false)
-            }
-            Found::Finish { why, finish } => {
-                (self.say)(format!("{about}: {why}"));
-                self.client
-                    .batch_execute(&finish)
-                    .await
-                    .map_err(|e| Error::db(format!("{about}: {finish}"), e))?;
-                Ok(true)
-            }
-        }
+            Found::Cleanup { why, cleanup } => (why, cleanup, Traced::Run),
+            Found::Finish { why, finish } => (why, finish, Traced::Done),
+        };
+        (self.say)(format!("{about}: {why}"));
+        Ok(match self.client.batch_execute(&sql).await {
+            Ok(()) => then,
+            Err(e) => Traced::Failed(e),
+        })
     }
 
     /// The statement that records `done` statements.
@@ -325,31 +322,32 @@ impl Run<'_> {
             .map_err(|e| Error::db("recording the migration's progress", e))
     }
 
-    /// Runs statement `index` and records it, retrying when it gives up on a lock.
-    async fn execute(&self, index: usize, mut mode: Mode, next: &Progress) -> Result<()> {
+    /// Runs statement `index` and records it, retrying when it gives up on a lock; `trace`
+    /// first finds out whether an earlier run's server did it already.
+    async fn execute(
+        &self,
+        index: usize,
+        mut mode: Mode,
+        next: &Progress,
+        trace: bool,
+    ) -> Result<()> {
         let statement = &self.statements[index];
         let record = self.record_sql(index + 1, next);
+        let mut trace = trace && mode == Mode::Alone;
         let mut attempt = 0;
         loop {
-            let outcome = match mode {
-                Mode::Wrapped => {
-                    let sql = format!("{WRAP_BEGIN}{}\n;\n{record};\nCOMMIT", statement.text);
-                    let outcome = self.client.batch_execute(&sql).await;
-                    if outcome.is_err() {
-                        let _ = self.client.batch_execute("ROLLBACK").await;
-                    }
-                    outcome
-                }
-                Mode::InBlock => {
-                    let sql = format!("{}\n;\n{record}", statement.text);
-                    self.client.batch_execute(&sql).await
-                }
-                Mode::Alone => match self.client.batch_execute(&statement.text).await {
-                    Ok(()) => return self.record(index + 1, next).await,
-                    Err(e) => Err(e),
-                },
+            let traced = if trace {
+                self.trace(index).await?
+            } else {
+                Traced::Run
+            };
+            let outcome = match traced {
+                Traced::Done => return self.record(index + 1, next).await,
+                Traced::Failed(error) => Err(error),
+                Traced::Run => self.attempt(mode, statement, &record).await,
             };
             let error = match outcome {
+                Ok(()) if mode == Mode::Alone => return self.record(index + 1, next).await,
                 Ok(()) => return Ok(()),
                 Err(error) => error,
             };
@@ -371,12 +369,34 @@ impl Run<'_> {
                 ));
                 tokio::time::sleep(backoff(attempt)).await;
                 // A concurrent build that gave up leaves an INVALID index behind.
-                if mode == Mode::Alone && self.trace(index).await? {
-                    return self.record(index + 1, next).await;
-                }
+                trace = mode == Mode::Alone;
                 continue;
             }
             return Err(self.failed(index, mode, error).await);
+        }
+    }
+
+    /// One try of a statement (with its record unless it runs alone).
+    async fn attempt(
+        &self,
+        mode: Mode,
+        statement: &Statement,
+        record: &str,
+    ) -> Result<(), tokio_postgres::Error> {
+        match mode {
+            Mode::Wrapped => {
+                let sql = format!("{WRAP_BEGIN}{}\n;\n{record};\nCOMMIT", statement.text);
+                let outcome = self.client.batch_execute(&sql).await;
+                if outcome.is_err() {
+                    let _ = self.client.batch_execute("ROLLBACK").await;
+                }
+                outcome
+            }
+            Mode::InBlock => {
+                let sql = format!("{}\n;\n{record}", statement.text);
+                self.client.batch_execute(&sql).await
+            }
+            Mode::Alone => self.client.batch_execute(&statement.text).await,
         }
     }
 

@@ -18,13 +18,14 @@ use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
 use strata_core::render::qualified;
+use strata_core::split::Statement;
 use tokio_postgres::Client;
 
 use super::alone::{Mode, in_block_before, summary};
 use super::resume::Effect;
 use super::{History, LOCK_CLASS};
-use crate::migrations::MigrationsDir;
 use crate::config::Env;
+use crate::migrations::MigrationsDir;
 use crate::url::DbUrl;
 use crate::{Error, Result};
 
@@ -63,8 +64,11 @@ impl Beacon {
 struct Orphan {
     pid: i32,
     version: String,
-    /// Statements its migration had recorded: it runs the next one.
+    /// Statements its migration had recorded: it runs the next one (or one inside the file's
+    /// own transaction that the next one opened).
     done: usize,
+    /// What it runs, as `pg_stat_activity` shows it.
+    query: String,
     seconds: f64,
 }
 
@@ -110,8 +114,7 @@ impl<'a> Watch<'a> {
                 if end {
                     signal(client, "pg_cancel_backend", orphan.pid).await?;
                 }
-                self.seen
-                    .insert(orphan.pid, end.then(Instant::now));
+                self.seen.insert(orphan.pid, end.then(Instant::now));
             }
             Some(Some(asked)) if asked.elapsed() > CANCEL_GRACE => {
                 say(format!(
@@ -145,7 +148,8 @@ impl<'a> Watch<'a> {
         }
         let sql = format!(
             "SELECT l.pid, h.version, coalesce(h.statements_done, 0), \
-                    coalesce(extract(epoch FROM now() - a.query_start)::float8, 0) \
+                    coalesce(extract(epoch FROM now() - a.query_start)::float8, 0), \
+                    coalesce(left(a.query, 500), '') \
              FROM pg_locks l \
              JOIN {history} h ON h.status = 'partial' AND h.backend_pid = l.pid \
              LEFT JOIN pg_stat_activity a ON a.pid = l.pid \
@@ -166,11 +170,23 @@ impl<'a> Watch<'a> {
             version: row.get(1),
             done: row.get::<_, i32>(2).max(0) as usize,
             seconds: row.get(3),
+            query: row.get(4),
         }))
     }
 
     /// Whether to end the orphan's statement, why, and what it is.
     fn judge(&self, orphan: &Orphan) -> (bool, &'static str, String) {
+        // A statement sent with its record shows as `BEGIN; statement …`.
+        let query = orphan
+            .query
+            .strip_prefix(super::alone::WRAP_BEGIN)
+            .unwrap_or(&orphan.query);
+        let running = summary(&Statement {
+            text: query.split("\n;\n").next().unwrap_or(query).to_owned(),
+            offset: 0,
+            line: 1,
+            column: 1,
+        });
         let migration = self
             .folder
             .migrations
@@ -180,23 +196,14 @@ impl<'a> Watch<'a> {
             return (
                 false,
                 "its migration is not in this folder",
-                format!("migration {}", orphan.version),
+                format!("`{running}` of migration {}", orphan.version),
             );
         };
+        let what = format!("`{running}` of {}", migration.file_name);
         let statements = migration.statements();
         let Some(statement) = statements.get(orphan.done) else {
-            return (
-                false,
-                "it is recording the end of its migration",
-                migration.file_name.clone(),
-            );
+            return (false, "it is recording the end of its migration", what);
         };
-        let what = format!(
-            "statement {} of {} ({})",
-            orphan.done + 1,
-            migration.file_name,
-            summary(statement)
-        );
         let (end, why) = match Mode::of(statement, in_block_before(&statements, orphan.done)) {
             Mode::Wrapped => (
                 false,

@@ -162,9 +162,9 @@ impl Effect {
                     .map_err(failed)?;
                 let exists: bool = row.get(0);
                 Ok(match row.get::<_, Option<bool>>(1) {
-                    None if exists => Found::Done(format!(
-                        "{partition} is no longer a partition of {parent}"
-                    )),
+                    None if exists => {
+                        Found::Done(format!("{partition} is no longer a partition of {parent}"))
+                    }
                     None => Found::NotStarted,
                     Some(true) => Found::Finish {
                         why: format!(
@@ -203,8 +203,10 @@ pub(crate) fn never_in_transaction(statement: &Statement) -> bool {
     let word = |i: usize| words.get(i).map_or("", String::as_str);
     match word(0) {
         "VACUUM" | "REINDEX" => true,
-        "CREATE" => word(1) == "INDEX" && word(2) == "CONCURRENTLY"
-            || word(1) == "UNIQUE" && word(2) == "INDEX" && word(3) == "CONCURRENTLY",
+        "CREATE" => {
+            word(1) == "INDEX" && word(2) == "CONCURRENTLY"
+                || word(1) == "UNIQUE" && word(2) == "INDEX" && word(3) == "CONCURRENTLY"
+        }
         "DROP" => word(1) == "INDEX" && word(2) == "CONCURRENTLY",
         "ALTER" => matches!(
             Effect::recognise(statement),
@@ -277,8 +279,7 @@ fn tokens(text: &str) -> Vec<Token> {
             });
         } else if c.is_alphanumeric() || c == '_' {
             let start = i;
-            while i < chars.len() && (chars[i].is_alphanumeric() || matches!(chars[i], '_' | '$'))
-            {
+            while i < chars.len() && (chars[i].is_alphanumeric() || matches!(chars[i], '_' | '$')) {
                 i += 1;
             }
             out.push(Token::Name(chars[start..i].iter().collect()));
@@ -424,8 +425,6 @@ mod tests {
             "ALTER TABLE m DETACH PARTITION p CONCURRENTLY"
         )));
         assert!(!never_in_transaction(&st("CREATE INDEX i ON t (a)")));
-        assert!(!never_in_transaction(&st(
-            "ALTER TYPE mood ADD VALUE 'x'"
-        )));
+        assert!(!never_in_transaction(&st("ALTER TYPE mood ADD VALUE 'x'")));
     }
 }
