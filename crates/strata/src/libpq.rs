@@ -59,9 +59,9 @@ impl Settings {
                 .or_else(|| env_key(key).and_then(|var| env.get(var)).map(str::to_owned))
         };
         let mut config = Config::from_str(rest.expose()).map_err(|e| {
+            let why = std::error::Error::source(&e).map_or(e.to_string(), |s| format!("{e}: {s}"));
             Error::Invalid(format!(
-                "{url}: not a PostgreSQL connection string ({e}); {}",
-                FORMS
+                "{url}: cannot read the connection string ({why}); {FORMS}"
             ))
         })?;
         fill_from_env(&mut config, env);
@@ -190,10 +190,10 @@ fn fill_from_env(config: &mut Config, env: &Env) {
             config.port(port);
         }
     }
-    if config.get_user().is_none() {
-        if let Some(user) = env.get("PGUSER").map(str::to_owned).or_else(os_user) {
-            config.user(user);
-        }
+    if config.get_user().is_none()
+        && let Some(user) = env.get("PGUSER").map(str::to_owned).or_else(os_user)
+    {
+        config.user(user);
     }
     if config.get_password().is_none()
         && let Some(password) = env.get("PGPASSWORD")
@@ -292,7 +292,12 @@ fn from_passfile(path: &Path, config: &Config) -> Option<Vec<u8>> {
         // libpq matches a Unix-socket connection with `localhost`.
         Some(Host::Unix(_)) | None => "localhost".to_owned(),
     };
-    let port = config.get_ports().first().copied().unwrap_or(5432).to_string();
+    let port = config
+        .get_ports()
+        .first()
+        .copied()
+        .unwrap_or(5432)
+        .to_string();
     let user = config.get_user()?.to_owned();
     let database = config.get_dbname().unwrap_or(&user).to_owned();
     let wanted = [host, port, database, user];
@@ -405,7 +410,10 @@ mod tests {
         let err = settings("mysql://root:hunter2@db/app", &[])
             .unwrap_err()
             .to_string();
-        assert!(err.contains("a MySQL URL") && err.contains("postgres://"), "{err}");
+        assert!(
+            err.contains("a MySQL URL") && err.contains("postgres://"),
+            "{err}"
+        );
         assert!(!err.contains("hunter2"), "{err}");
         let err = settings("not a url", &[]).unwrap_err().to_string();
         assert!(err.contains("not a PostgreSQL connection string"), "{err}");

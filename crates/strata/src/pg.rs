@@ -66,10 +66,7 @@ async fn open(url: &DbUrl, settings: &Settings) -> Result<Client> {
         tokio::spawn(connection);
         return Ok(client);
     }
-    let roots = settings
-        .roots
-        .clone()
-        .unwrap_or(crate::tls::Roots::System);
+    let roots = settings.roots.clone().unwrap_or(crate::tls::Roots::System);
     let tls = crate::tls::connector(settings.verify, &roots)
         .map_err(|message| Error::Invalid(format!("{url}: {message}")))?;
     let (client, connection) = settings.config.connect(tls).await.map_err(connect_error)?;

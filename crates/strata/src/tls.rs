@@ -193,7 +193,10 @@ fn check_validity(cert: &CertificateDer<'_>, now: UnixTime) -> Result<(), rustls
 }
 
 /// The host name check of `verify-full`: the alternative names, else the common name.
-fn check_name(cert: &CertificateDer<'_>, server_name: &ServerName<'_>) -> Result<(), rustls::Error> {
+fn check_name(
+    cert: &CertificateDer<'_>,
+    server_name: &ServerName<'_>,
+) -> Result<(), rustls::Error> {
     let parsed = rustls::server::ParsedCertificate::try_from(cert)?;
     match rustls::client::verify_server_name(&parsed, server_name) {
         Ok(()) => Ok(()),
@@ -214,9 +217,10 @@ fn common_name_matches(cert: &CertificateDer<'_>, server_name: &ServerName<'_>) 
     let has_names = tbs.extensions.iter().flatten().any(|ext| {
         ext.extn_id == x509_cert::der::oid::db::rfc5280::ID_CE_SUBJECT_ALT_NAME
             && SubjectAltName::from_der(ext.extn_value.as_bytes()).is_ok_and(|names| {
-                names.0.iter().any(|n| {
-                    matches!(n, GeneralName::DnsName(_) | GeneralName::IpAddress(_))
-                })
+                names
+                    .0
+                    .iter()
+                    .any(|n| matches!(n, GeneralName::DnsName(_) | GeneralName::IpAddress(_)))
             })
     });
     if has_names {
