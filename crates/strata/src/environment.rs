@@ -7,7 +7,8 @@
 //!
 //! The mark is read from the database's own setting in `pg_db_role_setting`, not with
 //! `current_setting`: a role's setting (`ALTER ROLE … SET strata.env`) or the connection's
-//! (`?options=-c strata.env=dev`) would override it there. Names are compared trimmed and
+//! (`?options=-c strata.env=dev`) would override it there. A `strata.env` in the server's
+//! configuration file counts too, when the user may read it (`pg_file_settings`). Names are compared trimmed and
 //! without regard to case, `prod` means `production`, and a name strata does not know is never
 //! stored, and makes the guard refuse rather than guess.
 
@@ -87,6 +88,21 @@ pub async fn database_mark(client: &Client) -> Result<Option<String>> {
     Ok(row.get(0))
 }
 
+/// `strata.env` in the server's configuration file, when this user may read it (superusers and
+/// `pg_read_all_settings`; for others it stays unknown, and the database's mark decides).
+async fn server_mark(client: &Client) -> Option<String> {
+    client
+        .query_opt(
+            "SELECT setting FROM pg_file_settings WHERE name = 'strata.env' AND applied",
+            &[],
+        )
+        .await
+        .ok()
+        .flatten()
+        .and_then(|row| row.get::<_, Option<String>>(0))
+        .filter(|s| !s.trim().is_empty())
+}
+
 /// Marks the connected database as `env`; new sessions see it.
 pub async fn mark_database(client: &Client, env: Environment) -> Result<()> {
     let database: String = client
@@ -116,8 +132,10 @@ pub async fn refuse_production(
     url: &str,
 ) -> Result<()> {
     let mark = database_mark(client).await?;
+    let server = server_mark(client).await;
     for (name, source) in [
         (mark.as_deref(), "the database's mark (strata data env)"),
+        (server.as_deref(), "the server's configuration file"),
         (strata_env, "STRATA_ENV"),
     ] {
         let Some(name) = name else {
