@@ -76,7 +76,8 @@ struct Orphan {
 pub(super) struct Watch<'a> {
     history: &'a History,
     folder: &'a MigrationsDir,
-    /// Whether the history table can name a backend (an older strata's table cannot).
+    /// Whether the history table can name a backend (an older strata's table cannot, nor a
+    /// table not created yet).
     tracks_backends: Option<bool>,
     /// Orphans reported, and when each was asked to cancel.
     seen: HashMap<i32, Option<Instant>>,
@@ -132,7 +133,8 @@ impl<'a> Watch<'a> {
 
     async fn find(&mut self, client: &Client) -> Result<Option<Orphan>> {
         let table = self.history.table();
-        if self.tracks_backends.is_none() {
+        // Asked until the answer is yes: the holder may create the table while this one waits.
+        if self.tracks_backends != Some(true) {
             let row = client
                 .query_one(
                     "SELECT EXISTS (SELECT FROM pg_attribute WHERE attrelid = to_regclass($1) \
