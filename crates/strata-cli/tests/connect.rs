@@ -34,14 +34,34 @@ fn silent_server(tls: bool) -> u16 {
     port
 }
 
-/// `strata migrate` in an empty folder with `env`: exit code, stderr, and how long it took.
+/// `strata migrate` in an empty folder with `env`: exit code, stderr, and how long it took. A
+/// process still running after 30 s is killed: it hangs, and the test fails.
 fn migrate(dir: &Path, env: &[(&str, &str)]) -> (i32, String, Duration) {
     let started = Instant::now();
-    let (code, _, err) = run(strata(dir)
+    let mut child = strata(dir)
         .arg("migrate")
         .envs(env.iter().copied())
-        .stdin(Stdio::null()));
-    (code, err, started.elapsed())
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut pipe = child.stderr.take().unwrap();
+    let reader = std::thread::spawn(move || {
+        let mut err = String::new();
+        let _ = pipe.read_to_string(&mut err);
+        err
+    });
+    while child.try_wait().unwrap().is_none() {
+        if started.elapsed() > Duration::from_secs(30) {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("strata migrate still waited after 30 s: it hangs");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let code = child.wait().unwrap().code().unwrap_or(-1);
+    (code, reader.join().unwrap(), started.elapsed())
 }
 
 #[test]
