@@ -228,8 +228,7 @@ impl Run<'_> {
     }
 
     /// Where a partial migration continues: after the statements its row records, once it is
-    /// certain they are the file's first statements, and after the next one when the server
-    /// completed it.
+    /// certain they are the file's first statements (the first statement run then is traced).
     async fn resume(&self, row: &Applied, beacon: bool) -> Result<(usize, Progress)> {
         let total = self.statements.len();
         let file = &self.migration.file_name;
