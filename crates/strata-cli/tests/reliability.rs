@@ -964,6 +964,10 @@ async fn bad_inputs_are_refused_with_exit_2_and_change_nothing() {
             said.push(' ');
             said.push_str(err.lines().nth(1).unwrap_or("").trim());
         }
+        // The report names no folder or database of this machine.
+        let said = said
+            .replace(dir.path().to_str().unwrap(), "<project>")
+            .replace(db.url().expose(), "<database URL>");
         lines.push(format!(
             "- {}: exit 2, `{}`",
             case.what,
