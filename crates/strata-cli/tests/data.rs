@@ -340,7 +340,9 @@ async fn reset_refuses_production_and_stops_at_irreversible() {
     let (code, _, err) = data(dir.path(), &db, &["reset", "--yes"]);
     assert_eq!(code, 2);
     assert!(
-        err.contains("production database (the database is marked so"),
+        err.contains(
+            "production database (the database's mark (strata data env) says `production`)"
+        ),
         "{err}"
     );
     assert_eq!(
@@ -354,7 +356,7 @@ async fn reset_refuses_production_and_stops_at_irreversible() {
         .env("STRATA_ENV", "production")
         .stdin(Stdio::null()));
     assert_eq!(code, 2);
-    assert!(err.contains("STRATA_ENV says so"), "{err}");
+    assert!(err.contains("STRATA_ENV says `production`"), "{err}");
     assert_eq!(
         count(&db, "SELECT count(*) FROM questions.batteries").await,
         2

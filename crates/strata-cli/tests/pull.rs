@@ -99,3 +99,97 @@ async fn pull_then_push_into_an_empty_database_gives_the_same_schema() {
     assert_eq!(code, 0, "{err}");
     assert_eq!(std::fs::read_to_string(&path).unwrap(), questions);
 }
+
+#[tokio::test]
+async fn odd_schema_names_stay_inside_the_output_folder_and_round_trip() {
+    let original = TestDb::new().await;
+    let absolute = format!("/tmp/strata-pull-{}", std::process::id());
+    let long = "n".repeat(63);
+    let names = [
+        "../../escape",
+        absolute.as_str(),
+        "a/b",
+        ".hidden",
+        "..",
+        "we\"ird",
+        "sp ace",
+        "ünï 表",
+        "select",
+        long.as_str(),
+        "100%",
+    ];
+    let client = original.client().await;
+    for name in names {
+        let schema = format!("\"{}\"", name.replace('"', "\"\""));
+        client
+            .batch_execute(&format!(
+                "CREATE SCHEMA {schema}; CREATE TABLE {schema}.\"t\" (id int PRIMARY KEY)"
+            ))
+            .await
+            .unwrap();
+    }
+    let work = tempfile::tempdir().unwrap();
+    let dir = work.path().join("project");
+    std::fs::create_dir(&dir).unwrap();
+
+    let (code, _, err) = strata_in(&dir, &["pull", "--url", original.url().expose()]);
+    assert_eq!(code, 0, "{err}");
+    assert!(!work.path().join("escape").exists(), "pull wrote outside");
+    assert!(
+        !std::path::Path::new(&absolute).exists(),
+        "pull wrote to {absolute}"
+    );
+    let mut folders: Vec<String> = std::fs::read_dir(dir.join("schemas"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .collect();
+    folders.sort();
+    assert_eq!(folders.len(), names.len(), "{folders:?}");
+    for folder in &folders {
+        assert!(
+            !folder.starts_with('.') && !folder.contains('/'),
+            "{folder}"
+        );
+        assert!(
+            dir.join("schemas")
+                .join(folder)
+                .join("schema.sql")
+                .is_file()
+        );
+    }
+
+    // Pushed into an empty database, the pulled files recreate the same names.
+    let copy = TestDb::new().await;
+    let (code, _, err) = strata_in(&dir, &["push", "--url", copy.url().expose()]);
+    assert_eq!(code, 0, "{err}");
+    let (code, out, err) = strata_in(
+        &dir,
+        &[
+            "diff",
+            "--from",
+            original.url().expose(),
+            "--to",
+            copy.url().expose(),
+            "--exit-code",
+        ],
+    );
+    assert_eq!(code, 0, "{out}{err}");
+
+    // A schema folder that is a symbolic link to elsewhere is refused, and nothing is written.
+    let linked = TestDb::new().await;
+    linked
+        .client()
+        .await
+        .batch_execute("CREATE SCHEMA linked; CREATE TABLE linked.t (id int)")
+        .await
+        .unwrap();
+    let other = work.path().join("other");
+    let outside = work.path().join("outside");
+    std::fs::create_dir_all(other.join("schemas")).unwrap();
+    std::fs::create_dir(&outside).unwrap();
+    std::os::unix::fs::symlink(&outside, other.join("schemas/linked")).unwrap();
+    let (code, _, err) = strata_in(&other, &["pull", "--url", linked.url().expose()]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("is a symbolic link"), "{err}");
+    assert!(!outside.join("schema.sql").exists());
+}

@@ -109,6 +109,42 @@ impl TestDb {
         }
     }
 
+    /// A new database holding a copy of this one, as `CREATE DATABASE … TEMPLATE` makes it
+    /// (sessions still connected to this one are ended first: a template must have none).
+    pub async fn copy(&self) -> TestDb {
+        let server = server();
+        let owner = ScratchServer::with_prefix(server.url(), PREFIX)
+            .await
+            .unwrap_or_else(|e| panic!("strata-testkit: {e}"));
+        let admin = strata::pg::connect(server.url())
+            .await
+            .unwrap_or_else(|e| panic!("strata-testkit: {e}"));
+        let mut attempts = 0;
+        let db = loop {
+            admin
+                .query(
+                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()",
+                    &[&self.name],
+                )
+                .await
+                .unwrap_or_else(|e| panic!("strata-testkit: {e}"));
+            match owner.create(Some(&self.name)).await {
+                Ok(db) => break db,
+                // A session that was just ended may still be leaving.
+                Err(_) if attempts < 100 => {
+                    attempts += 1;
+                    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+                }
+                Err(e) => panic!("strata-testkit: {e}"),
+            }
+        };
+        TestDb {
+            name: db.name().to_owned(),
+            url: db.url().clone(),
+            _owner: owner,
+        }
+    }
+
     /// The database's name.
     pub fn name(&self) -> &str {
         &self.name

@@ -72,6 +72,10 @@ pub struct SchemaSection {
     pub dir: PathBuf,
     /// The managed PostgreSQL schemas (default: the sub-folders of `dir`).
     pub schemas: Vec<String>,
+    /// Whether the file sets `dir` or `schemas`: then the folder must exist (a project without
+    /// declared files just has no `schemas/`).
+    #[serde(skip)]
+    pub named: bool,
 }
 
 impl Default for SchemaSection {
@@ -79,6 +83,7 @@ impl Default for SchemaSection {
         SchemaSection {
             dir: PathBuf::from("schemas"),
             schemas: Vec::new(),
+            named: false,
         }
     }
 }
@@ -397,7 +402,7 @@ impl Project {
 }
 
 fn parse_config(path: &Path, text: &str) -> Result<ConfigFile> {
-    toml::from_str(text).map_err(|e| {
+    let mut config: ConfigFile = toml::from_str(text).map_err(|e| {
         let offset = e.span().map_or(0, |span| span.start);
         let (line, column) = line_column(text, offset);
         Error::Config {
@@ -409,7 +414,13 @@ fn parse_config(path: &Path, text: &str) -> Result<ConfigFile> {
                 e.message().trim_end()
             ),
         }
-    })
+    })?;
+    let schema = toml::from_str::<toml::Table>(text)
+        .ok()
+        .and_then(|table| table.get("schema").and_then(|s| s.as_table()).cloned());
+    config.schema.named =
+        schema.is_some_and(|s| s.contains_key("dir") || s.contains_key("schemas"));
+    Ok(config)
 }
 
 /// 1-based line and column of a byte offset.

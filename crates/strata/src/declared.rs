@@ -54,20 +54,13 @@ impl Declared {
         let files = paths
             .into_iter()
             .map(|path| {
-                let text = std::fs::read_to_string(&path)
-                    .map_err(|e| Error::io(format!("reading {}", path.display()), e))?;
+                let text = crate::files::read_text(&path)?;
                 Ok(DeclaredFile { path, text })
             })
             .collect::<Result<Vec<_>>>()?;
         let schemas = if schemas.is_empty() {
-            let mut names: Vec<String> = std::fs::read_dir(dir)
-                .map_err(|e| Error::io(format!("reading {}", dir.display()), e))?
-                .flatten()
-                .filter(|e| e.path().is_dir())
-                .filter_map(|e| e.file_name().to_str().map(str::to_owned))
-                .collect();
-            names.sort();
-            names
+            // Folder names are escaped schema names (see `files`).
+            crate::files::schema_folders(dir)?
         } else {
             schemas.to_vec()
         };

@@ -47,6 +47,19 @@ pub enum Error {
         error: tokio_postgres::Error,
     },
 
+    /// Connecting took longer than `connect_timeout`. The URL is already redacted.
+    #[error(
+        "cannot connect to {url}: {hosts} did not complete the connection (TCP, TLS handshake and the server's first reply) within {seconds} s (connect_timeout); check that the server runs and answers there, or raise connect_timeout in the URL or PGCONNECT_TIMEOUT"
+    )]
+    ConnectTimeout {
+        /// Redacted URL of the database.
+        url: String,
+        /// The hosts and ports tried.
+        hosts: String,
+        /// The timeout, in seconds.
+        seconds: u64,
+    },
+
     /// A statement or query failed.
     #[error("{context}: {}", pg_message(.error))]
     Db {

@@ -20,9 +20,28 @@ pub async fn acquire(
     waiting: impl FnOnce(),
     what: &str,
 ) -> Result<()> {
+    let mut waiting = Some(waiting);
+    acquire_watching(client, class, key, wait, what, async || {
+        if let Some(waiting) = waiting.take() {
+            waiting();
+        }
+        Ok(())
+    })
+    .await
+}
+
+/// As [`acquire`], calling `busy` after every attempt that found the lock held, so the caller can
+/// look at who holds it (and say so, or act on it).
+pub async fn acquire_watching(
+    client: &Client,
+    class: i32,
+    key: &str,
+    wait: Duration,
+    what: &str,
+    mut busy: impl AsyncFnMut() -> Result<()>,
+) -> Result<()> {
     let started = Instant::now();
     let mut delay = Duration::from_millis(20);
-    let mut waiting = Some(waiting);
     loop {
         let locked: bool = client
             .query_one(
@@ -41,9 +60,7 @@ pub async fn acquire(
                 wait.as_secs()
             )));
         }
-        if let Some(waiting) = waiting.take() {
-            waiting();
-        }
+        busy().await?;
         tokio::time::sleep(delay).await;
         delay = (delay * 2).min(Duration::from_secs(1));
     }

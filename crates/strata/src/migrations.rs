@@ -28,6 +28,10 @@ pub const SUM_FILE: &str = "strata.sum";
 /// The directive that makes a migration run statement by statement, outside a transaction.
 pub const NO_TRANSACTION: &str = "-- strata:no-transaction";
 
+/// The directive that lets a migration hold no statement (`-- strata:empty <reason>`), recorded
+/// as applied without running anything.
+pub const EMPTY: &str = "-- strata:empty";
+
 /// One migration file.
 #[derive(Debug, Clone)]
 pub struct Migration {
@@ -55,6 +59,32 @@ impl Migration {
         split(&self.text)
     }
 
+    /// What is wrong with a migration that holds no statement (only comments or nothing),
+    /// unless it says why with `-- strata:empty <reason>`; or with one that says so and does
+    /// hold statements. Applied as it is, an empty file would be recorded without a word, and
+    /// was most often saved before its SQL was written.
+    pub fn emptiness(&self) -> Option<String> {
+        let reason = leading_comments(&self.text)
+            .find_map(|l| l.trim().strip_prefix(EMPTY))
+            .map(str::trim);
+        let empty = self.statements().is_empty();
+        match reason {
+            None if empty => Some(format!(
+                "{} holds no statement (only comments); write its SQL, delete it, or mark it `{EMPTY} <reason>` to record it as applied without running anything",
+                self.file_name
+            )),
+            Some("") => Some(format!(
+                "{}: `{EMPTY}` needs a reason after it (`{EMPTY} superseded by 0007`)",
+                self.file_name
+            )),
+            Some(_) if !empty => Some(format!(
+                "{} is marked `{EMPTY}` but holds statements; remove the directive",
+                self.file_name
+            )),
+            _ => None,
+        }
+    }
+
     /// `file:line:col` of a 1-based character position in the file (as PostgreSQL reports
     /// positions in a script sent whole).
     pub fn location(&self, character: usize) -> String {
@@ -74,7 +104,7 @@ impl Migration {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Finding {
     /// A stable name for scripts: `sum`, `duplicate`, `edited`, `missing`, `out_of_order`,
-    /// `partial`, `unsynced`, `drift`.
+    /// `empty`, `partial`, `unsynced`, `drift`.
     pub kind: &'static str,
     /// What is wrong and what to do.
     pub message: String,
@@ -112,8 +142,12 @@ impl MigrationsDir {
                 .map_err(|e| Error::io(format!("reading {}", dir.display()), e))?;
             for entry in entries.flatten() {
                 let path = entry.path();
-                let Some(file_name) = path.file_name().and_then(|n| n.to_str()).map(str::to_owned)
-                else {
+                let name = entry.file_name();
+                // A migration skipped because of its name would never run, without a word.
+                if name.as_encoded_bytes().ends_with(b".sql") {
+                    crate::files::utf8_name(&path, &name)?;
+                }
+                let Some(file_name) = name.to_str().map(str::to_owned) else {
                     continue;
                 };
                 if file_name == SUM_FILE {
@@ -404,7 +438,19 @@ pub fn statement_error(
     statement: &Statement,
     error: tokio_postgres::Error,
 ) -> Error {
-    let (line, column) = crate::pg::error_location(&migration.text, statement, &error);
+    statement_error_shifted(migration, statement, error, 0)
+}
+
+/// As [`statement_error`], for a statement sent after `shift` characters of other text (the
+/// server's error position counts them).
+pub fn statement_error_shifted(
+    migration: &Migration,
+    statement: &Statement,
+    error: tokio_postgres::Error,
+    shift: usize,
+) -> Error {
+    let (line, column) =
+        crate::pg::error_location_shifted(&migration.text, statement, &error, shift);
     Error::Db {
         context: format!("{}:{line}:{column}", migration.path.display()),
         error,

@@ -13,27 +13,23 @@ struct TlsServer {
     _dir: tempfile::TempDir,
 }
 
-async fn tls_server() -> TlsServer {
-    let dir = tempfile::Builder::new()
-        .prefix("strata-tls-")
-        .tempdir()
-        .unwrap();
-    std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
-    let (cluster, port) = Cluster::throwaway("strata-tls", &Env::from_process()).unwrap();
+/// Runs openssl in `dir`.
+fn openssl(dir: &std::path::Path, args: &[&str]) {
+    let status = Command::new("openssl")
+        .args(args)
+        .current_dir(dir)
+        .stderr(std::process::Stdio::null())
+        .status()
+        .expect("openssl is needed for the TLS tests");
+    assert!(status.success(), "openssl {args:?}");
+}
 
-    // A certificate authority, and a server certificate for 127.0.0.1 only that it signs.
-    let data = cluster.data_dir();
-    let (cert, key) = (dir.path().join("ca.crt"), data.join("server.key"));
-    let openssl = |args: &[&str]| {
-        let status = Command::new("openssl")
-            .args(args)
-            .current_dir(dir.path())
-            .stderr(std::process::Stdio::null())
-            .status()
-            .expect("openssl is needed for the TLS tests");
-        assert!(status.success(), "openssl {args:?}");
-    };
-    openssl(&[
+/// A server with a certificate authority, and a server certificate for 127.0.0.1 only that it
+/// signs; the client is given the authority.
+async fn tls_server() -> TlsServer {
+    let dir = cert_dir();
+    let run = |args: &[&str]| openssl(dir.path(), args);
+    run(&[
         "req",
         "-x509",
         "-newkey",
@@ -48,7 +44,7 @@ async fn tls_server() -> TlsServer {
         "-out",
         "ca.crt",
     ]);
-    openssl(&[
+    run(&[
         "req",
         "-new",
         "-newkey",
@@ -66,7 +62,7 @@ async fn tls_server() -> TlsServer {
         "subjectAltName=IP:127.0.0.1\nbasicConstraints=CA:FALSE\n",
     )
     .unwrap();
-    openssl(&[
+    run(&[
         "x509",
         "-req",
         "-in",
@@ -83,6 +79,50 @@ async fn tls_server() -> TlsServer {
         "-out",
         "server.crt",
     ]);
+    let cert = dir.path().join("ca.crt");
+    serve(dir, cert).await
+}
+
+/// A server with a self-signed certificate (a certificate authority of itself, as `openssl req
+/// -x509` makes it, and as the PostgreSQL documentation suggests), given to the client as its
+/// own root. `extra` adds arguments to the request (an alternative name).
+async fn self_signed_server(subject: &str, extra: &[&str]) -> TlsServer {
+    let dir = cert_dir();
+    let mut args = vec![
+        "req",
+        "-x509",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-days",
+        "1",
+        "-subj",
+        subject,
+        "-keyout",
+        "server.key",
+        "-out",
+        "server.crt",
+    ];
+    args.extend(extra);
+    openssl(dir.path(), &args);
+    let cert = dir.path().join("server.crt");
+    serve(dir, cert).await
+}
+
+fn cert_dir() -> tempfile::TempDir {
+    let dir = tempfile::Builder::new()
+        .prefix("strata-tls-")
+        .tempdir()
+        .unwrap();
+    std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+    dir
+}
+
+/// Starts a server with `server.crt` and `server.key` of `dir`, TLS on.
+async fn serve(dir: tempfile::TempDir, cert: std::path::PathBuf) -> TlsServer {
+    let (cluster, port) = Cluster::throwaway("strata-tls", &Env::from_process()).unwrap();
+    let data = cluster.data_dir();
+    let key = data.join("server.key");
     std::fs::copy(dir.path().join("server.key"), &key).unwrap();
     std::fs::copy(dir.path().join("server.crt"), data.join("server.crt")).unwrap();
     let owner = std::fs::metadata(data).unwrap();
@@ -182,5 +222,69 @@ async fn sslmodes_behave_as_in_libpq() {
     assert!(
         err.contains("sslmode=sometimes is not a libpq sslmode"),
         "{err}"
+    );
+}
+
+#[tokio::test]
+async fn a_self_signed_certificate_is_its_own_root_as_in_libpq() {
+    // Common name only, as the PostgreSQL documentation's recipe makes it.
+    let server = self_signed_server("/CN=127.0.0.1", &[]).await;
+    let base = format!("postgresql://postgres@127.0.0.1:{}/postgres", server.port);
+    let localhost = format!("postgresql://postgres@localhost:{}/postgres", server.port);
+    let cert = server.cert.display();
+    assert_eq!(
+        uses_tls(&format!("{base}?sslmode=verify-full&sslrootcert={cert}")).await,
+        Ok(true)
+    );
+    assert_eq!(
+        uses_tls(&format!("{localhost}?sslmode=verify-ca&sslrootcert={cert}")).await,
+        Ok(true)
+    );
+    let wrong_host = uses_tls(&format!(
+        "{localhost}?sslmode=verify-full&sslrootcert={cert}"
+    ))
+    .await;
+    assert!(
+        wrong_host.is_err(),
+        "the common name is 127.0.0.1, not localhost"
+    );
+
+    // With an alternative name, the name comes from it.
+    let server = self_signed_server(
+        "/CN=strata-self-signed",
+        &["-addext", "subjectAltName=IP:127.0.0.1"],
+    )
+    .await;
+    let base = format!("postgresql://postgres@127.0.0.1:{}/postgres", server.port);
+    let cert = server.cert.display();
+    assert_eq!(
+        uses_tls(&format!("{base}?sslmode=verify-full&sslrootcert={cert}")).await,
+        Ok(true)
+    );
+}
+
+#[tokio::test]
+async fn pgsslmode_and_pgsslrootcert_are_read_from_the_environment() {
+    let server = tls_server().await;
+    let cert = server.cert.display().to_string();
+    let env = |mode: &str| Env::from_pairs([("PGSSLMODE", mode), ("PGSSLROOTCERT", cert.as_str())]);
+    let connect = async |url: String, mode: &str| {
+        strata::pg::connect_with(&DbUrl::new(url), &env(mode))
+            .await
+            .map(|_| ())
+            .map_err(|e| e.to_string())
+    };
+    let ip = format!("postgresql://postgres@127.0.0.1:{}/postgres", server.port);
+    let localhost = format!("postgresql://postgres@localhost:{}/postgres", server.port);
+    assert_eq!(connect(ip.clone(), "verify-full").await, Ok(()));
+    assert!(
+        connect(localhost.clone(), "verify-full").await.is_err(),
+        "PGSSLMODE=verify-full was not applied"
+    );
+    assert_eq!(connect(localhost.clone(), "verify-ca").await, Ok(()));
+    // The URL's own sslmode wins over the environment's.
+    assert_eq!(
+        connect(format!("{localhost}?sslmode=require"), "verify-full").await,
+        Ok(())
     );
 }

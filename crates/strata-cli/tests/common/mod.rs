@@ -2,12 +2,17 @@
 
 #![allow(dead_code)]
 
+pub mod live;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-/// The binary under test.
+/// The binary under test: this build's, or `STRATA_TEST_BIN` (to run the tests against another
+/// build, say the one before a fix, and see them fail).
 pub fn strata_bin() -> PathBuf {
-    PathBuf::from(env!("CARGO_BIN_EXE_strata"))
+    std::env::var_os("STRATA_TEST_BIN")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_BIN_EXE_strata")))
 }
 
 /// `strata` with a clean environment (none of the caller's database settings), run in `dir`.

@@ -31,11 +31,12 @@ pub(super) async fn run(context: &Context, global: &Global, args: CheckArgs) -> 
     let cache = Cache::new(&project.root);
 
     // The history against the declared files.
-    if let Ok(declared) = context.declared(&project) {
+    let declared = context.declared_if_any(&project)?;
+    if let Some(declared) = &declared {
         let states = crate::state::States::new(&server, &project.root);
         let (history, (wanted, _)) = tokio::try_join!(
             states.history(&folder.migrations, &scope, &cache),
-            states.declared(&declared, &scope, &cache, context.fixpoint(&project))
+            states.declared(declared, &scope, &cache, context.fixpoint(&project))
         )?;
         let probes = Probes::scratch(&server, &wanted, &scope);
         let plan = context
@@ -99,15 +100,17 @@ pub(super) async fn run(context: &Context, global: &Global, args: CheckArgs) -> 
         ));
     }
     if findings.is_empty() {
-        say(format!(
-            "ok: {} migration{}, strata.sum, the declared files and {url} agree",
-            folder.migrations.len(),
-            if folder.migrations.len() == 1 {
-                ""
-            } else {
-                "s"
-            }
-        ));
+        let count = folder.migrations.len();
+        let plural = if count == 1 { "" } else { "s" };
+        say(match &declared {
+            Some(_) => format!(
+                "ok: {count} migration{plural}, strata.sum, the declared files and {url} agree"
+            ),
+            None => format!(
+                "ok: {count} migration{plural}, strata.sum and {url} agree; no declared files ({} does not exist)",
+                project.config.schema.dir.display()
+            ),
+        });
         Ok(Outcome::Done)
     } else {
         say(format!(

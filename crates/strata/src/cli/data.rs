@@ -72,7 +72,13 @@ pub(super) async fn run(context: &Context, global: &Global, action: DataAction) 
         } => {
             check_schema(&registry, schema.as_deref())?;
             let (mut client, url) = context.connect_target(&project, &target).await?;
-            refuse_production(&project, &client, &url.to_string()).await?;
+            crate::environment::refuse_production(
+                &client,
+                project.env.get("STRATA_ENV"),
+                "reset data migrations",
+                &url.to_string(),
+            )
+            .await?;
             let plan = data::reset_plan(&client, &tracking, &registry, schema.as_deref()).await?;
             if plan.is_empty() {
                 say(format!(
@@ -168,13 +174,18 @@ pub(super) async fn run(context: &Context, global: &Global, action: DataAction) 
             rust,
         } => new(&project, &registry, &schema, &description, rust),
         DataAction::Env { env, target } => {
+            // An unknown name is refused before connecting: stored, it would protect nothing.
+            let env = env
+                .as_deref()
+                .map(crate::environment::parse_given)
+                .transpose()?;
             let (client, url) = context.connect_target(&project, &target).await?;
             match env {
                 Some(env) => {
-                    data::set_database_env(&client, &env).await?;
+                    crate::environment::mark_database(&client, env).await?;
                     say(format!("{url} is marked as {env}"));
                 }
-                None => match data::database_env(&client).await? {
+                None => match crate::environment::database_mark(&client).await? {
                     Some(env) => say(format!("{url} is marked as {env}")),
                     None => say(format!(
                         "{url} is not marked (`strata data env production` marks it)"
@@ -215,28 +226,6 @@ fn check_schema(registry: &Registry, schema: Option<&str>) -> Result<()> {
             known.join(", ")
         }
     )))
-}
-
-/// `reset` never runs on a production database: marked with `strata data env production`, or
-/// `STRATA_ENV=production` in the environment.
-async fn refuse_production(
-    project: &Project,
-    client: &tokio_postgres::Client,
-    url: &str,
-) -> Result<()> {
-    let marked = data::database_env(client).await?;
-    let from_env = project.env.get("STRATA_ENV").map(str::to_owned);
-    for (env, source) in [
-        (marked, "the database is marked so (strata data env)"),
-        (from_env, "STRATA_ENV says so"),
-    ] {
-        if env.as_deref() == Some("production") {
-            return Err(Error::Invalid(format!(
-                "refusing to reset data migrations on {url}: it is a production database ({source}); nothing was changed"
-            )));
-        }
-    }
-    Ok(())
 }
 
 /// `strata data new`: the next numbered migration of a schema.

@@ -23,7 +23,7 @@ pub(super) async fn run(context: &Context, global: &Global, args: MigrateArgs) -
     let report = apply_pending(
         context,
         &project,
-        &client,
+        (&client, &url),
         to,
         args.dry_run,
         args.allow_out_of_order,
@@ -46,12 +46,12 @@ pub(super) async fn run(context: &Context, global: &Global, args: MigrateArgs) -
     Ok(Outcome::Done)
 }
 
-/// Applies the pending schema migrations of the project to `client`'s database (refusing a
-/// migrations folder that does not match `strata.sum`).
+/// Applies the pending schema migrations of the project to `client`'s database at `url`
+/// (refusing a migrations folder that does not match `strata.sum`).
 pub(super) async fn apply_pending(
     context: &Context,
     project: &Project,
-    client: &tokio_postgres::Client,
+    (client, url): (&tokio_postgres::Client, &crate::url::DbUrl),
     to: Option<u128>,
     dry_run: bool,
     allow_out_of_order: bool,
@@ -80,6 +80,7 @@ pub(super) async fn apply_pending(
         lock_wait: Duration::from_secs(settings.lock_wait_seconds),
         scope: context.managed_scope(project),
         tracking: project.tracking_tables()?,
+        beacon: Some((url.clone(), project.env.clone())),
     };
     let history = context.history(project)?;
     history::migrate(client, &history, &folder, &options, &|line| {

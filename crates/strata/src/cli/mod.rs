@@ -179,7 +179,7 @@ impl Context {
             crate::config::Target::Url { url, .. } => url,
             crate::config::Target::Dev => Cluster::url(self.running_cluster(project)?.1.port()),
         };
-        Ok((crate::pg::connect(&url).await?, url))
+        Ok((crate::pg::connect_with(&url, &project.env).await?, url))
     }
 
     /// The declared schema files of the project.
@@ -188,6 +188,28 @@ impl Context {
             &project.root.join(&project.config.schema.dir),
             &project.config.schema.schemas,
         )
+    }
+
+    /// The declared schema files, or `None` when the project has none: the folder does not
+    /// exist and `strata.toml` does not name it. A file that cannot be read is an error, never
+    /// "no declared files".
+    fn declared_if_any(&self, project: &Project) -> Result<Option<crate::declared::Declared>> {
+        let dir = project.root.join(&project.config.schema.dir);
+        if !dir.exists() && !project.config.schema.named {
+            return Ok(None);
+        }
+        if !dir.is_dir() {
+            return Err(Error::Invalid(format!(
+                "{}: no such folder of declared schema files, but {} names it in [schema]; restore it, \
+                 write it from a database with `strata pull`, or change [schema]",
+                dir.display(),
+                project.config_path.as_deref().map_or_else(
+                    || crate::config::FILE_NAME.into(),
+                    |p| p.display().to_string()
+                )
+            )));
+        }
+        self.declared(project).map(Some)
     }
 
     /// The migrations folder of the project.
@@ -202,8 +224,10 @@ impl Context {
         if !project.config.schema.schemas.is_empty() {
             return Scope::Schemas(project.config.schema.schemas.clone());
         }
-        match self.declared(project) {
-            Ok(declared) if !declared.schemas.is_empty() => declared.scope(),
+        // Only the folder names matter here, not the files' text.
+        let dir = project.root.join(&project.config.schema.dir);
+        match crate::files::schema_folders(&dir) {
+            Ok(schemas) if !schemas.is_empty() => Scope::Schemas(schemas),
             _ => Scope::AllUserSchemas,
         }
     }

@@ -1,7 +1,7 @@
 //! `strata pull`: a database's schema written as declared files, one folder per schema.
 
 use std::collections::BTreeMap;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use strata_core::catalog::Catalog;
 use strata_core::diff::diff;
@@ -47,7 +47,7 @@ pub(super) async fn run(context: &Context, global: &Global, args: PullArgs) -> R
     // Check every file before writing any: local edits are never half overwritten.
     let mut writes = Vec::new();
     for (schema, body) in &files {
-        let path = out.join(schema).join("schema.sql");
+        let path = schema_file(&out, schema)?;
         let text = format!(
             "-- Written by strata pull. Edit freely: this is the declared schema of `{schema}`.\n\n{body}"
         );
@@ -70,6 +70,33 @@ pub(super) async fn run(context: &Context, global: &Global, args: PullArgs) -> R
         say(format!("{} already matches {url}", out.display()));
     }
     Ok(Outcome::Done)
+}
+
+/// `out/<folder>/schema.sql` for a schema, where the folder is the schema's name escaped (a
+/// schema named `../../x` or `/etc` is written inside `out` like any other), and neither the
+/// folder nor the file is a symbolic link that would lead elsewhere.
+fn schema_file(out: &Path, schema: &str) -> Result<PathBuf> {
+    let folder = crate::files::folder_name(schema);
+    if !crate::files::is_one_folder(&folder) {
+        return Err(Error::Invalid(format!(
+            "schema `{schema}` has no safe folder name (`{folder}`); nothing was written"
+        )));
+    }
+    let dir = out.join(&folder);
+    let path = dir.join("schema.sql");
+    for part in [&dir, &path] {
+        if part
+            .symlink_metadata()
+            .is_ok_and(|m| m.file_type().is_symlink())
+        {
+            return Err(Error::Invalid(format!(
+                "{} is a symbolic link; pull writes only inside {}, so nothing was written (replace the link with a folder or file)",
+                part.display(),
+                out.display()
+            )));
+        }
+    }
+    Ok(path)
 }
 
 fn write(path: &Path, text: &str) -> Result<()> {

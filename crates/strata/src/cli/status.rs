@@ -43,8 +43,8 @@ pub(super) async fn run(context: &Context, global: &Global, args: StatusArgs) ->
         Some(_) => "drift",
         None => "unknown",
     };
-    let declared_changes = match context.declared(&project) {
-        Ok(declared) => {
+    let declared_changes = match context.declared_if_any(&project)? {
+        Some(declared) => {
             let server = context.scratch_server(&project).await?;
             let states = crate::state::States::new(&server, &project.root);
             let (wanted, _) = states
@@ -62,7 +62,7 @@ pub(super) async fn run(context: &Context, global: &Global, args: StatusArgs) ->
                 .await?;
             Some(verify::summarize(&plan))
         }
-        Err(_) => None,
+        None => None,
     };
     let status = Status {
         database: url.to_string(),

@@ -13,8 +13,15 @@ pub(super) async fn run(context: &Context, global: &Global, args: UpArgs) -> Res
     let project = context.project(global)?;
     let (registry, tracking) = registry_and_tracking(context, &project)?;
     let (mut client, url) = context.connect_target(&project, &args.target).await?;
-    let schema =
-        migrate::apply_pending(context, &project, &client, None, args.dry_run, false).await?;
+    let schema = migrate::apply_pending(
+        context,
+        &project,
+        (&client, &url),
+        None,
+        args.dry_run,
+        false,
+    )
+    .await?;
     if args.dry_run && !schema.applied.is_empty() {
         // The data migrations need the schema the pending migrations make: list, do not run.
         let pending: usize = tracking

@@ -525,35 +525,3 @@ pub(crate) async fn reset(
     tracking.unlock(client).await;
     result
 }
-
-/// The environment a database is marked as (`strata data env`), if any.
-pub(crate) async fn database_env(client: &Client) -> Result<Option<String>> {
-    let row = client
-        .query_one(
-            "SELECT nullif(current_setting('strata.env', true), '')",
-            &[],
-        )
-        .await
-        .map_err(|e| Error::db("reading the database's environment mark", e))?;
-    Ok(row.get(0))
-}
-
-/// Marks the database as an environment (`production`, `staging`, …); new sessions see it.
-pub(crate) async fn set_database_env(client: &Client, env: &str) -> Result<()> {
-    let database: String = client
-        .query_one("SELECT current_database()", &[])
-        .await
-        .map_err(|e| Error::db("reading the database name", e))?
-        .get(0);
-    let sql = format!(
-        "ALTER DATABASE {} SET strata.env = {}",
-        strata_core::sql::quote_ident(&database),
-        strata_core::sql::quote_literal(env)
-    );
-    client.batch_execute(&sql).await.map_err(|e| {
-        Error::db(
-            "marking the database (this needs its owner or a superuser)",
-            e,
-        )
-    })
-}

@@ -47,7 +47,7 @@ mod registry;
 
 pub use context::{Context, CopyIn};
 pub use engine::{Applied, DataStatus, Tracking};
-pub(crate) use engine::{database_env, migrate, reset, reset_plan, set_database_env};
+pub(crate) use engine::{migrate, reset, reset_plan};
 pub use registry::{Migration, Registry, SqlMigration, parse_name};
 
 use std::future::Future;

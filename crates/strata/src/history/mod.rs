@@ -1,29 +1,32 @@
 //! The schema history table and `migrate`: pending migrations applied under a lock, each in a
 //! transaction together with its history row.
 //!
-//! A `no-transaction` migration cannot be atomic: it records its progress after every statement,
-//! so a failure (or a killed process) leaves a `partial` row that says what is applied, and the
-//! next run explains it, drops the INVALID index a failed `CREATE INDEX CONCURRENTLY` leaves
-//! behind, and continues from the statement that failed.
+//! A `no-transaction` migration cannot be atomic: it records its progress with every statement
+//! ([`alone`]), so a failure (or a killed process) leaves a `partial` row that says what is
+//! applied, and the next run explains it, finds out what the server did with the statement that
+//! was running ([`resume`]; a dead strata's statement may even still run, [`orphan`]), and
+//! continues from there.
 //!
 //! The lock is a session advisory lock taken by polling `pg_try_advisory_lock` with backoff: a
 //! waiter blocked in `pg_advisory_lock` would sit in a transaction that `CREATE INDEX
 //! CONCURRENTLY` in the lock holder waits for, a deadlock.
+
+mod alone;
+mod orphan;
+mod resume;
 
 use std::time::{Duration, Instant};
 
 use serde::Serialize;
 use strata_core::catalog::QualName;
 use strata_core::render::qualified;
-use strata_core::split::Statement;
 use strata_core::sql::quote_literal;
 use tokio_postgres::Client;
 use tokio_postgres::error::SqlState;
 
 use crate::introspect::{Scope, introspect_without};
-use crate::migrations::{
-    Finding, Migration, MigrationsDir, checksum, script_error, statement_error,
-};
+use crate::migrations::{Finding, Migration, MigrationsDir, script_error};
+use crate::url::DbUrl;
 use crate::{Error, Result};
 
 /// First key of the migrate lock ("STRM"); the second is a hash of the history table's name.
@@ -105,7 +108,8 @@ impl History {
                status text NOT NULL DEFAULT 'applied' CHECK (status IN ('applied', 'partial')),\n\
                statements_done integer,\n\
                progress_checksum text,\n\
-               error text\n\
+               error text,\n\
+               backend_pid integer\n\
              )",
             schema = strata_core::sql::quote_ident(&self.table.schema),
             table = qualified(&self.table)
@@ -113,7 +117,32 @@ impl History {
         client
             .batch_execute(&sql)
             .await
-            .map_err(|e| Error::db(format!("creating the history table {}", self.table), e))
+            .map_err(|e| Error::db(format!("creating the history table {}", self.table), e))?;
+        self.add_backend_pid(client).await
+    }
+
+    /// A table an older strata created has no `backend_pid` column (which names the backend
+    /// running a no-transaction migration); it is added once, not by an `ALTER TABLE` each run.
+    async fn add_backend_pid(&self, client: &Client) -> Result<()> {
+        let has: bool = client
+            .query_one(
+                "SELECT EXISTS (SELECT FROM pg_attribute WHERE attrelid = to_regclass($1) \
+                 AND attname = 'backend_pid' AND NOT attisdropped)",
+                &[&qualified(&self.table)],
+            )
+            .await
+            .map_err(|e| Error::db(format!("looking at {}", self.table), e))?
+            .get(0);
+        if has {
+            return Ok(());
+        }
+        client
+            .batch_execute(&format!(
+                "ALTER TABLE {} ADD COLUMN IF NOT EXISTS backend_pid integer",
+                qualified(&self.table)
+            ))
+            .await
+            .map_err(|e| Error::db(format!("adding backend_pid to {}", self.table), e))
     }
 
     /// Every row, by number (none when the table does not exist).
@@ -249,6 +278,12 @@ pub fn compare<'a>(folder: &'a MigrationsDir, applied: &[Applied]) -> Comparison
                         ),
                     });
                 }
+                if let Some(message) = migration.emptiness() {
+                    comparison.findings.push(Finding {
+                        kind: "empty",
+                        message,
+                    });
+                }
                 comparison.pending.push(migration);
             }
         }
@@ -277,6 +312,9 @@ pub struct MigrateOptions {
     pub scope: Scope,
     /// strata's tracking tables, left out of the catalog hash.
     pub tracking: Vec<QualName>,
+    /// The database's URL, for the second connection that tells waiting processes this one is
+    /// alive while it runs a no-transaction migration (`None`: no such connection).
+    pub beacon: Option<(DbUrl, crate::config::Env)>,
 }
 
 /// What `migrate` did.
@@ -294,19 +332,31 @@ pub async fn migrate(
     options: &MigrateOptions,
     say: &dyn Fn(String),
 ) -> Result<MigrateReport> {
-    history
-        .locked(
-            client,
-            options.lock_wait,
-            || {
+    let key = history.table().to_string();
+    let what = format!("migrate lock on {key} (raise migrations.lock_wait_seconds to wait longer)");
+    let mut watch = orphan::Watch::new(history, folder);
+    let mut said = false;
+    crate::lock::acquire_watching(
+        client,
+        LOCK_CLASS,
+        &key,
+        options.lock_wait,
+        &what,
+        async || {
+            let orphan = watch.check(client, say).await?;
+            if !orphan && !said {
                 say(format!(
-                    "waiting for another strata migrate of this database to finish (lock on {})",
-                    history.table()
-                ))
-            },
-            async || migrate_locked(client, history, folder, options, say).await,
-        )
-        .await
+                    "waiting for another strata migrate of this database to finish (lock on {key})"
+                ));
+            }
+            said = true;
+            Ok(())
+        },
+    )
+    .await?;
+    let result = migrate_locked(client, history, folder, options, say).await;
+    history.unlock(client).await;
+    result
 }
 
 async fn migrate_locked(
@@ -332,7 +382,7 @@ async fn migrate_locked(
             .map(|f| format!("  {}", f.message))
             .collect();
         return Err(Error::Invalid(format!(
-            "the migration history of this database does not match {}:\n{}\nnothing was applied",
+            "the migrations in {} and the history of this database need attention first:\n{}\nnothing was applied",
             folder.dir.display(),
             list.join("\n")
         )));
@@ -372,7 +422,7 @@ async fn migrate_locked(
             .iter()
             .find(|r| r.version == migration.version);
         let outcome = if migration.no_transaction {
-            run_alone(client, history, migration, partial, options, say).await
+            alone::run_alone(client, history, migration, partial, options, say).await
         } else {
             run_in_transaction(client, history, migration, options, say).await
         };
@@ -472,225 +522,5 @@ async fn run_in_transaction(
             .batch_execute("COMMIT")
             .await
             .map_err(|e| script_error(migration, e));
-    }
-}
-
-/// The checksum of the first `n` statements: what a partial row says is applied.
-fn progress(statements: &[Statement], n: usize) -> String {
-    let text: Vec<&str> = statements[..n].iter().map(|s| s.text.as_str()).collect();
-    checksum(text.join(";\n").as_bytes())
-}
-
-async fn run_alone(
-    client: &Client,
-    history: &History,
-    migration: &Migration,
-    partial: Option<&Applied>,
-    options: &MigrateOptions,
-    say: &dyn Fn(String),
-) -> Result<()> {
-    let table = qualified(history.table());
-    let statements = migration.statements();
-    let total = statements.len();
-    let started = Instant::now();
-    let start = match partial {
-        None => {
-            client
-                .execute(
-                    &format!(
-                        "INSERT INTO {table} (version, name, checksum, status, statements_done, progress_checksum) \
-                         VALUES ($1, $2, $3, 'partial', 0, $4)"
-                    ),
-                    &[
-                        &migration.version,
-                        &migration.name,
-                        &migration.checksum,
-                        &progress(&statements, 0),
-                    ],
-                )
-                .await
-                .map_err(|e| Error::db("recording the migration's start", e))?;
-            0
-        }
-        Some(row) => {
-            let done = row.statements_done.unwrap_or(0).max(0) as usize;
-            if done > total
-                || row.progress_checksum.as_deref() != Some(&progress(&statements, done))
-            {
-                return Err(Error::Invalid(format!(
-                    "it stopped earlier after {done} of its statements, and those statements changed since; \
-                     strata cannot tell what is applied. Restore the file as it was, or repair the database by hand and then \
-                     DELETE FROM {table} WHERE version = '{}'",
-                    migration.version
-                )));
-            }
-            say(format!(
-                "{} stopped earlier after statement {done} of {total}{}; statements 1–{done} are applied, continuing with statement {}",
-                migration.file_name,
-                row.error
-                    .as_deref()
-                    .map(|e| format!(" ({e})"))
-                    .unwrap_or_default(),
-                done + 1
-            ));
-            if let Some(statement) = statements.get(done) {
-                drop_invalid_index(client, statement, say).await?;
-            }
-            done
-        }
-    };
-    for (i, statement) in statements.iter().enumerate().skip(start) {
-        let mut attempt = 0;
-        loop {
-            match client.batch_execute(&statement.text).await {
-                Ok(()) => break,
-                Err(error) if is_lock_timeout(&error) && attempt < options.lock_retries => {
-                    attempt += 1;
-                    say(format!(
-                        "{}: statement {} could not get a lock within lock_timeout; retrying ({attempt}/{})",
-                        migration.file_name,
-                        i + 1,
-                        options.lock_retries
-                    ));
-                    tokio::time::sleep(backoff(attempt)).await;
-                }
-                Err(error) => {
-                    let error = statement_error(migration, statement, error);
-                    let _ = client
-                        .execute(
-                            &format!("UPDATE {table} SET error = $1 WHERE version = $2"),
-                            &[&error.to_string(), &migration.version],
-                        )
-                        .await;
-                    let done = if i == 0 {
-                        "none of its statements is applied".to_owned()
-                    } else {
-                        format!("statements 1–{i} are applied and recorded")
-                    };
-                    return Err(Error::Invalid(format!(
-                        "statement {} of {total} failed: {error}\n{done}; fix the cause and run `strata migrate` again to continue from statement {}",
-                        i + 1,
-                        i + 1
-                    )));
-                }
-            }
-        }
-        client
-            .execute(
-                &format!(
-                    "UPDATE {table} SET statements_done = $1, progress_checksum = $2 WHERE version = $3"
-                ),
-                &[&((i + 1) as i32), &progress(&statements, i + 1), &migration.version],
-            )
-            .await
-            .map_err(|e| Error::db("recording the migration's progress", e))?;
-    }
-    let ms = started.elapsed().as_millis() as i64;
-    client
-        .execute(
-            &format!(
-                "UPDATE {table} SET status = 'applied', checksum = $1, execution_ms = $2, applied_at = now(), \
-                 statements_done = NULL, progress_checksum = NULL, error = NULL WHERE version = $3"
-            ),
-            &[&migration.checksum, &ms, &migration.version],
-        )
-        .await
-        .map_err(|e| Error::db("recording the migration", e))?;
-    Ok(())
-}
-
-/// A `CREATE INDEX CONCURRENTLY` that failed leaves an INVALID index behind, which makes the
-/// retry fail with "already exists": drop it (concurrently, too).
-async fn drop_invalid_index(
-    client: &Client,
-    statement: &Statement,
-    say: &dyn Fn(String),
-) -> Result<()> {
-    let Some((name, table)) = concurrent_index(&statement.text) else {
-        return Ok(());
-    };
-    let row = client
-        .query_opt(
-            "SELECT quote_ident(n.nspname) || '.' || quote_ident(c.relname) FROM pg_index i \
-             JOIN pg_class c ON c.oid = i.indexrelid JOIN pg_namespace n ON n.oid = c.relnamespace \
-             WHERE NOT i.indisvalid AND c.relname = $1 AND i.indrelid = to_regclass($2)",
-            &[&name, &table],
-        )
-        .await
-        .map_err(|e| Error::db("looking for an invalid index", e))?;
-    if let Some(row) = row {
-        let index: String = row.get(0);
-        say(format!(
-            "dropping the INVALID index {index} that the failed concurrent build left behind"
-        ));
-        client
-            .batch_execute(&format!("DROP INDEX CONCURRENTLY IF EXISTS {index}"))
-            .await
-            .map_err(|e| Error::db(format!("dropping the invalid index {index}"), e))?;
-    }
-    Ok(())
-}
-
-/// The index name and table text of `CREATE [UNIQUE] INDEX CONCURRENTLY [IF NOT EXISTS] name
-/// ON [ONLY] table …`.
-fn concurrent_index(sql: &str) -> Option<(String, String)> {
-    let statement = Statement {
-        text: sql.to_owned(),
-        offset: 0,
-        line: 1,
-        column: 1,
-    };
-    let upper = statement.keywords(12);
-    let mut words = upper.iter().map(String::as_str).peekable();
-    if words.next() != Some("CREATE") {
-        return None;
-    }
-    if words.peek() == Some(&"UNIQUE") {
-        words.next();
-    }
-    if words.next() != Some("INDEX") || words.next() != Some("CONCURRENTLY") {
-        return None;
-    }
-    // The same words in their original spelling, after the comments.
-    let skip = 3 + usize::from(upper.get(1).is_some_and(|w| w == "UNIQUE"));
-    let original = statement.words(12);
-    let mut rest = original.iter().skip(skip).map(String::as_str).peekable();
-    if rest.peek().is_some_and(|w| w.eq_ignore_ascii_case("IF")) {
-        rest.next();
-        rest.next();
-        rest.next();
-    }
-    let name = rest.next()?;
-    if !rest.next()?.eq_ignore_ascii_case("ON") {
-        return None;
-    }
-    let mut table = rest.next()?;
-    if table.eq_ignore_ascii_case("ONLY") {
-        table = rest.next()?;
-    }
-    let name = match name.strip_prefix('"').and_then(|n| n.strip_suffix('"')) {
-        Some(quoted) => quoted.replace("\"\"", "\""),
-        None => name.to_ascii_lowercase(),
-    };
-    Some((name, table.to_owned()))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn the_index_a_concurrent_build_creates() {
-        assert_eq!(
-            concurrent_index("CREATE INDEX CONCURRENTLY \"Idx\" ON \"app\".\"t\" USING btree (a)"),
-            Some(("Idx".into(), "\"app\".\"t\"".into()))
-        );
-        assert_eq!(
-            concurrent_index(
-                "-- why\ncreate unique index concurrently if not exists idx_a on only app.t(a)"
-            ),
-            Some(("idx_a".into(), "app.t".into()))
-        );
-        assert_eq!(concurrent_index("CREATE INDEX idx ON t (a)"), None);
     }
 }
