@@ -72,6 +72,11 @@ pub struct SchemaSection {
     pub dir: PathBuf,
     /// The managed PostgreSQL schemas (default: the sub-folders of `dir`).
     pub schemas: Vec<String>,
+    /// Objects strata does not model are an error, not a warning (as `--strict`).
+    pub strict: bool,
+    /// Objects strata does not model that are acknowledged: `kind:schema.name` entries (as the
+    /// warnings name them), left alone without a word.
+    pub ignore: Vec<String>,
 }
 
 impl Default for SchemaSection {
@@ -79,6 +84,8 @@ impl Default for SchemaSection {
         SchemaSection {
             dir: PathBuf::from("schemas"),
             schemas: Vec::new(),
+            strict: false,
+            ignore: Vec::new(),
         }
     }
 }

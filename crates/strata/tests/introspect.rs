@@ -673,7 +673,12 @@ async fn census_reports_what_is_not_modelled() {
          CREATE EVENT TRIGGER strata_census_ddl ON ddl_command_end EXECUTE FUNCTION odd.on_ddl();",
     )
     .await;
-    let found: Vec<String> = result.unmodeled.iter().map(|u| u.to_string()).collect();
+    let found: Vec<String> = result
+        .catalog
+        .unmodeled
+        .iter()
+        .map(|u| u.to_string())
+        .collect();
     assert_eq!(
         found,
         [

@@ -148,6 +148,10 @@ pub struct Catalog {
     /// `ALTER DEFAULT PRIVILEGES` entries.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub default_privileges: Vec<DefaultPrivilege>,
+    /// The census: objects of the managed schemas that the catalog does not model, sorted.
+    /// A plan neither creates nor drops them; every command names them.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub unmodeled: Vec<Unmodeled>,
 }
 
 /// A PostgreSQL schema.
@@ -263,6 +267,13 @@ pub struct Unmodeled {
     pub kind: String,
     /// Its name, schema-qualified where it has a schema.
     pub name: String,
+}
+
+impl Unmodeled {
+    /// The form `ignore` entries of `strata.toml` take: `kind:name`.
+    pub fn key(&self) -> String {
+        format!("{}:{}", self.kind, self.name)
+    }
 }
 
 impl fmt::Display for Unmodeled {

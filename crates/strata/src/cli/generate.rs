@@ -10,7 +10,7 @@ use crate::migrations::{self, MigrationsDir, NO_TRANSACTION};
 use crate::{Error, Result, verify};
 
 use super::opt::{GenerateArgs, Global};
-use super::{Context, Outcome, renames, say, write_new};
+use super::{Context, Outcome, census, renames, say, write_new};
 
 pub(super) async fn run(context: &Context, global: &Global, args: GenerateArgs) -> Result<Outcome> {
     let project = context.project(global)?;
@@ -47,6 +47,14 @@ pub(super) async fn run(context: &Context, global: &Global, args: GenerateArgs) 
     let (history, wanted) = tokio::try_join!(
         migrations::replay(&folder.migrations, &server, &scope, &cache),
         declared.cached_catalog(&server, &scope, &cache)
+    )?;
+    census::report(
+        &project,
+        args.strict,
+        &[
+            (&census::folder(&project, &declared.dir), &wanted.unmodeled),
+            (&census::folder(&project, &folder.dir), &history.unmodeled),
+        ],
     )?;
     let Some(renames) = renames::resolve(&args.renames, &declared, &history, &wanted, args.force)?
     else {

@@ -10,13 +10,18 @@ use strata_core::plan::{ObjectRef, Step};
 use crate::{Error, Result};
 
 use super::opt::{Global, PullArgs};
-use super::{Context, Outcome, say};
+use super::{Context, Outcome, census, say};
 
 pub(super) async fn run(context: &Context, global: &Global, args: PullArgs) -> Result<Outcome> {
     let project = context.project(global)?;
     let (client, url) = context.connect_target(&project, &args.target).await?;
     let scope = context.scope(&project, &[]);
     let live = context.live_catalog(&project, &client, &scope).await?;
+    census::report(
+        &project,
+        args.strict,
+        &[(&url.to_string(), &live.unmodeled)],
+    )?;
 
     // What every new database already has (the public schema, plpgsql) is not written.
     let mut base = Catalog::default();

@@ -3,10 +3,14 @@
 //! Everything is read in a fixed number of set-based queries (see [`queries`]), pipelined on one
 //! connection inside one `REPEATABLE READ READ ONLY` transaction, so the picture is consistent and
 //! the cost does not grow with one round trip per table. Objects in the managed schemas that the
-//! catalog does not model are listed in [`Introspection::unmodeled`], never silently ignored.
+//! catalog does not model are listed in the catalog's census ([`Catalog::unmodeled`], kinds in
+//! [`CENSUS`]), never silently ignored.
 
 mod queries;
 mod rows;
+mod tracking;
+
+pub use queries::CENSUS;
 
 use std::sync::LazyLock;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -31,10 +35,8 @@ pub enum Scope {
 /// The result of introspecting a database.
 #[derive(Debug, Clone)]
 pub struct Introspection {
-    /// The catalog of the managed schemas.
+    /// The catalog of the managed schemas, its census included.
     pub catalog: Catalog,
-    /// User objects in the managed schemas that the catalog does not model.
-    pub unmodeled: Vec<Unmodeled>,
     /// The server's `server_version_num` (e.g. 150018).
     pub server_version: u32,
     /// How many requests introspection sent to the server (fixed, whatever the schema's size).
@@ -88,7 +90,7 @@ pub async fn introspect_within(
         .map_err(|e| Error::db("preparing to read the catalog", e))?;
     let mut introspection = read(&session, scope).await?;
     introspection.statements = session.statements.load(Ordering::Relaxed);
-    Ok(without(introspection, tables))
+    without(introspection, tables)
 }
 
 /// As [`introspect`], leaving out `tables` (strata's tracking tables, which live in user
@@ -98,18 +100,22 @@ pub async fn introspect_without(
     scope: &Scope,
     tables: &[strata_core::catalog::QualName],
 ) -> Result<Introspection> {
-    Ok(without(introspect(client, scope).await?, tables))
+    without(introspect(client, scope).await?, tables)
 }
 
 /// The introspection with `tables` and what they own removed from its catalog, and a schema
-/// they leave empty.
+/// they leave empty. A table at one of those names that does not have the shape of a tracking
+/// table is the user's: that is an error, never a table silently left out.
 fn without(
     mut introspection: Introspection,
     tables: &[strata_core::catalog::QualName],
-) -> Introspection {
+) -> Result<Introspection> {
     let catalog = &mut introspection.catalog;
     for table in tables {
-        if catalog.tables.contains_key(table) {
+        if let Some(found) = catalog.tables.get(table) {
+            if !tracking::is_tracking_table(found) {
+                return Err(tracking::clash(table, found));
+            }
             catalog.remove_table(table);
             // A schema that only held tracking tables (Drizzle Kit's `drizzle`) goes too.
             if table.schema != "public" && catalog.schema_is_empty(&table.schema) {
@@ -117,7 +123,7 @@ fn without(
             }
         }
     }
-    introspection
+    Ok(introspection)
 }
 
 /// The connection, counting every request sent through it (a batch of simple statements counts
@@ -230,9 +236,10 @@ async fn read(client: &Session<'_>, scope: &Scope) -> Result<Introspection> {
         default_privileges: default_privileges?,
         dependencies: dependencies?,
     };
+    let mut catalog = rows.into_catalog()?;
+    catalog.unmodeled = unmodeled?;
     Ok(Introspection {
-        catalog: rows.into_catalog()?,
-        unmodeled: unmodeled?,
+        catalog,
         server_version,
         statements: 0,
     })

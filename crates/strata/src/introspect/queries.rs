@@ -67,6 +67,113 @@ fn json_rows(select: &str) -> String {
     format!("{MANAGED}\nSELECT coalesce(json_agg(q), '[]')::text FROM (\n{select}\n) q")
 }
 
+/// The census: every kind of object that can live in a managed schema (or, for event
+/// triggers, in the database) and that the catalog does not model, with the query listing
+/// them. This one list is the census `inspect` prints, the warnings of the other commands and
+/// the kinds `ignore` in `strata.toml` accepts: a kind is either modelled or listed here.
+///
+/// Each query yields `name` (schema-qualified where the object has a schema), `classid` and
+/// `objid` (to leave out extension members), and may use the `managed` CTE.
+pub const CENSUS: &[(&str, &str)] = &[
+    (
+        "base type",
+        "SELECT quote_ident(m.nspname) || '.' || quote_ident(t.typname), 'pg_type'::regclass, t.oid
+         FROM managed m JOIN pg_type t ON t.typnamespace = m.oid
+         WHERE t.typtype = 'b'
+           AND NOT (t.typelem <> 0 AND EXISTS (SELECT 1 FROM pg_type el WHERE el.oid = t.typelem AND el.typarray = t.oid))",
+    ),
+    (
+        "shell type",
+        "SELECT quote_ident(m.nspname) || '.' || quote_ident(t.typname), 'pg_type'::regclass, t.oid
+         FROM managed m JOIN pg_type t ON t.typnamespace = m.oid WHERE t.typtype = 'p'",
+    ),
+    (
+        "operator",
+        "SELECT quote_ident(m.nspname) || '.' || o.oprname || '(' || format_type(o.oprleft, NULL) || ', '
+                || format_type(o.oprright, NULL) || ')', 'pg_operator'::regclass, o.oid
+         FROM managed m JOIN pg_operator o ON o.oprnamespace = m.oid",
+    ),
+    (
+        "operator class",
+        "SELECT quote_ident(m.nspname) || '.' || quote_ident(o.opcname), 'pg_opclass'::regclass, o.oid
+         FROM managed m JOIN pg_opclass o ON o.opcnamespace = m.oid",
+    ),
+    (
+        "operator family",
+        "SELECT quote_ident(m.nspname) || '.' || quote_ident(o.opfname), 'pg_opfamily'::regclass, o.oid
+         FROM managed m JOIN pg_opfamily o ON o.opfnamespace = m.oid",
+    ),
+    (
+        "conversion",
+        "SELECT quote_ident(m.nspname) || '.' || quote_ident(o.conname), 'pg_conversion'::regclass, o.oid
+         FROM managed m JOIN pg_conversion o ON o.connamespace = m.oid",
+    ),
+    (
+        "text search configuration",
+        "SELECT quote_ident(m.nspname) || '.' || quote_ident(o.cfgname), 'pg_ts_config'::regclass, o.oid
+         FROM managed m JOIN pg_ts_config o ON o.cfgnamespace = m.oid",
+    ),
+    (
+        "text search dictionary",
+        "SELECT quote_ident(m.nspname) || '.' || quote_ident(o.dictname), 'pg_ts_dict'::regclass, o.oid
+         FROM managed m JOIN pg_ts_dict o ON o.dictnamespace = m.oid",
+    ),
+    (
+        "text search parser",
+        "SELECT quote_ident(m.nspname) || '.' || quote_ident(o.prsname), 'pg_ts_parser'::regclass, o.oid
+         FROM managed m JOIN pg_ts_parser o ON o.prsnamespace = m.oid",
+    ),
+    (
+        "text search template",
+        "SELECT quote_ident(m.nspname) || '.' || quote_ident(o.tmplname), 'pg_ts_template'::regclass, o.oid
+         FROM managed m JOIN pg_ts_template o ON o.tmplnamespace = m.oid",
+    ),
+    (
+        "event trigger",
+        "SELECT quote_ident(o.evtname), 'pg_event_trigger'::regclass, o.oid FROM pg_event_trigger o",
+    ),
+    (
+        "foreign table",
+        "SELECT quote_ident(m.nspname) || '.' || quote_ident(c.relname), 'pg_class'::regclass, c.oid
+         FROM managed m JOIN pg_class c ON c.relnamespace = m.oid WHERE c.relkind = 'f'",
+    ),
+    (
+        "rule",
+        "SELECT quote_ident(m.nspname) || '.' || quote_ident(c.relname) || ' ' || quote_ident(rw.rulename), 'pg_rewrite'::regclass, rw.oid
+         FROM managed m JOIN pg_class c ON c.relnamespace = m.oid JOIN pg_rewrite rw ON rw.ev_class = c.oid
+         WHERE rw.rulename <> '_RETURN'",
+    ),
+    (
+        "collation",
+        "SELECT quote_ident(m.nspname) || '.' || quote_ident(o.collname), 'pg_collation'::regclass, o.oid
+         FROM managed m JOIN pg_collation o ON o.collnamespace = m.oid",
+    ),
+    (
+        "statistics object",
+        "SELECT quote_ident(m.nspname) || '.' || quote_ident(o.stxname), 'pg_statistic_ext'::regclass, o.oid
+         FROM managed m JOIN pg_statistic_ext o ON o.stxnamespace = m.oid",
+    ),
+];
+
+/// The census query: [`CENSUS`] as one list of `{kind, name}`, sorted, without extension
+/// members.
+fn census() -> String {
+    let parts: Vec<String> = CENSUS
+        .iter()
+        .map(|(kind, select)| {
+            format!(
+                "SELECT '{kind}' AS kind, x.name, x.classid, x.objid FROM ({select}) x(name, classid, objid)"
+            )
+        })
+        .collect();
+    json_rows(&format!(
+        "SELECT c.kind, c.name FROM (\n{}\n) c
+         WHERE NOT EXISTS (SELECT 1 FROM pg_depend e WHERE e.classid = c.classid AND e.objid = c.objid AND e.deptype = 'e')
+         ORDER BY c.kind, c.name",
+        parts.join("\nUNION ALL\n")
+    ))
+}
+
 /// The text of each catalog query, in the order [`super::introspect`] runs them.
 pub(super) struct Queries {
     pub schemas: String,
@@ -352,61 +459,7 @@ impl Queries {
                  WHERE c.relkind IN ('v', 'm')",
             ),
 
-            // The census: user objects the catalog does not model.
-            unmodeled: json_rows(
-                "SELECT x.kind, x.name FROM (
-                   SELECT 'foreign table' AS kind, quote_ident(m.nspname) || '.' || quote_ident(c.relname) AS name,
-                          'pg_class'::regclass AS classid, c.oid AS objid
-                   FROM managed m JOIN pg_class c ON c.relnamespace = m.oid WHERE c.relkind = 'f'
-                   UNION ALL
-                   SELECT 'rule', quote_ident(m.nspname) || '.' || quote_ident(c.relname) || ' ' || quote_ident(rw.rulename),
-                          'pg_rewrite'::regclass, rw.oid
-                   FROM managed m JOIN pg_class c ON c.relnamespace = m.oid JOIN pg_rewrite rw ON rw.ev_class = c.oid
-                   WHERE rw.rulename <> '_RETURN'
-                   UNION ALL
-                   SELECT CASE t.typtype WHEN 'p' THEN 'shell type' ELSE 'base type' END,
-                          quote_ident(m.nspname) || '.' || quote_ident(t.typname), 'pg_type'::regclass, t.oid
-                   FROM managed m JOIN pg_type t ON t.typnamespace = m.oid
-                   WHERE t.typtype IN ('b', 'p')
-                     AND NOT (t.typelem <> 0 AND EXISTS (SELECT 1 FROM pg_type el WHERE el.oid = t.typelem AND el.typarray = t.oid))
-                   UNION ALL
-                   SELECT 'operator', quote_ident(m.nspname) || '.' || o.oprname || '(' || format_type(o.oprleft, NULL) || ', '
-                          || format_type(o.oprright, NULL) || ')', 'pg_operator'::regclass, o.oid
-                   FROM managed m JOIN pg_operator o ON o.oprnamespace = m.oid
-                   UNION ALL
-                   SELECT 'operator class', quote_ident(m.nspname) || '.' || quote_ident(o.opcname), 'pg_opclass'::regclass, o.oid
-                   FROM managed m JOIN pg_opclass o ON o.opcnamespace = m.oid
-                   UNION ALL
-                   SELECT 'operator family', quote_ident(m.nspname) || '.' || quote_ident(o.opfname), 'pg_opfamily'::regclass, o.oid
-                   FROM managed m JOIN pg_opfamily o ON o.opfnamespace = m.oid
-                   UNION ALL
-                   SELECT 'collation', quote_ident(m.nspname) || '.' || quote_ident(o.collname), 'pg_collation'::regclass, o.oid
-                   FROM managed m JOIN pg_collation o ON o.collnamespace = m.oid
-                   UNION ALL
-                   SELECT 'conversion', quote_ident(m.nspname) || '.' || quote_ident(o.conname), 'pg_conversion'::regclass, o.oid
-                   FROM managed m JOIN pg_conversion o ON o.connamespace = m.oid
-                   UNION ALL
-                   SELECT 'statistics object', quote_ident(m.nspname) || '.' || quote_ident(o.stxname), 'pg_statistic_ext'::regclass, o.oid
-                   FROM managed m JOIN pg_statistic_ext o ON o.stxnamespace = m.oid
-                   UNION ALL
-                   SELECT 'text search configuration', quote_ident(m.nspname) || '.' || quote_ident(o.cfgname), 'pg_ts_config'::regclass, o.oid
-                   FROM managed m JOIN pg_ts_config o ON o.cfgnamespace = m.oid
-                   UNION ALL
-                   SELECT 'text search dictionary', quote_ident(m.nspname) || '.' || quote_ident(o.dictname), 'pg_ts_dict'::regclass, o.oid
-                   FROM managed m JOIN pg_ts_dict o ON o.dictnamespace = m.oid
-                   UNION ALL
-                   SELECT 'text search parser', quote_ident(m.nspname) || '.' || quote_ident(o.prsname), 'pg_ts_parser'::regclass, o.oid
-                   FROM managed m JOIN pg_ts_parser o ON o.prsnamespace = m.oid
-                   UNION ALL
-                   SELECT 'text search template', quote_ident(m.nspname) || '.' || quote_ident(o.tmplname), 'pg_ts_template'::regclass, o.oid
-                   FROM managed m JOIN pg_ts_template o ON o.tmplnamespace = m.oid
-                   UNION ALL
-                   SELECT 'event trigger', quote_ident(o.evtname), 'pg_event_trigger'::regclass, o.oid
-                   FROM pg_event_trigger o
-                 ) x
-                 WHERE NOT EXISTS (SELECT 1 FROM pg_depend e WHERE e.classid = x.classid AND e.objid = x.objid AND e.deptype = 'e')
-                 ORDER BY x.kind, x.name",
-            ),
+            unmodeled: census(),
         }
     }
 }
