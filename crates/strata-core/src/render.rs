@@ -19,6 +19,17 @@ pub fn function_signature(key: &FunctionKey) -> String {
     format!("{}({})", qualified(&key.name), key.arguments)
 }
 
+/// The signature an aggregate is named by in `DROP AGGREGATE` and `COMMENT ON AGGREGATE`: an
+/// aggregate without arguments is written `(*)` (as `count(*)`); `()` does not parse there.
+pub fn aggregate_signature(key: &FunctionKey) -> String {
+    let arguments = if key.arguments.is_empty() {
+        "*"
+    } else {
+        &key.arguments
+    };
+    format!("{}({arguments})", qualified(&key.name))
+}
+
 /// A column as it appears in `CREATE TABLE` or `ADD COLUMN`.
 pub fn column_definition(column: &Column) -> String {
     let mut sql = format!("{} {}", quote_ident(&column.name), column.data_type);
@@ -326,10 +337,56 @@ pub fn create_function(key: &FunctionKey, function: &Function) -> String {
             if let Some(op) = &aggregate.sort_operator {
                 options.push(format!("SORTOP = {}", op.split('(').next().unwrap_or(op)));
             }
+            if aggregate.final_extra {
+                options.push("FINALFUNC_EXTRA".into());
+            }
+            if let Some(modify) = &aggregate.final_modify {
+                options.push(format!("FINALFUNC_MODIFY = {modify}"));
+            }
+            if let Some(f) = &aggregate.serial_function {
+                options.push(format!("SERIALFUNC = {f}"));
+            }
+            if let Some(f) = &aggregate.deserial_function {
+                options.push(format!("DESERIALFUNC = {f}"));
+            }
+            if let Some(space) = aggregate.state_space {
+                options.push(format!("SSPACE = {space}"));
+            }
+            if let Some(moving) = &aggregate.moving {
+                options.push(format!("MSFUNC = {}", moving.transition));
+                options.push(format!("MINVFUNC = {}", moving.inverse));
+                options.push(format!("MSTYPE = {}", moving.state_type));
+                if let Some(space) = moving.state_space {
+                    options.push(format!("MSSPACE = {space}"));
+                }
+                if let Some(f) = &moving.final_function {
+                    options.push(format!("MFINALFUNC = {f}"));
+                }
+                if moving.final_extra {
+                    options.push("MFINALFUNC_EXTRA".into());
+                }
+                if let Some(modify) = &moving.final_modify {
+                    options.push(format!("MFINALFUNC_MODIFY = {modify}"));
+                }
+                if let Some(init) = &moving.initial_condition {
+                    options.push(format!("MINITCOND = {}", quote_literal(init)));
+                }
+            }
+            if aggregate.hypothetical {
+                options.push("HYPOTHETICAL".into());
+            }
+            if let Some(parallel) = &aggregate.parallel {
+                options.push(format!("PARALLEL = {parallel}"));
+            }
+            // An aggregate over no argument is `(*)`: `()` is a syntax error.
+            let arguments = if function.arguments.is_empty() {
+                "*"
+            } else {
+                &function.arguments
+            };
             format!(
-                "CREATE AGGREGATE {}({}) (\n    {}\n)",
+                "CREATE AGGREGATE {}({arguments}) (\n    {}\n)",
                 qualified(&key.name),
-                function.arguments,
                 options.join(",\n    ")
             )
         }
@@ -343,12 +400,13 @@ pub fn create_function(key: &FunctionKey, function: &Function) -> String {
 
 /// `DROP FUNCTION|PROCEDURE|AGGREGATE …`.
 pub fn drop_function(key: &FunctionKey, function: &Function) -> String {
-    let kind = match function.kind {
-        FunctionKind::Procedure => "PROCEDURE",
-        FunctionKind::Aggregate => "AGGREGATE",
-        FunctionKind::Function | FunctionKind::Window => "FUNCTION",
-    };
-    format!("DROP {kind} {}", function_signature(key))
+    match function.kind {
+        FunctionKind::Procedure => format!("DROP PROCEDURE {}", function_signature(key)),
+        FunctionKind::Aggregate => format!("DROP AGGREGATE {}", aggregate_signature(key)),
+        FunctionKind::Function | FunctionKind::Window => {
+            format!("DROP FUNCTION {}", function_signature(key))
+        }
+    }
 }
 
 /// `CREATE POLICY …`.
@@ -482,6 +540,46 @@ mod tests {
         assert_eq!(
             sequence_options(&custom, "integer", false),
             "INCREMENT BY 5 START WITH 10 CACHE 20 CYCLE"
+        );
+    }
+
+    #[test]
+    fn aggregates_without_arguments_are_star() {
+        let key = FunctionKey {
+            name: QualName::new("app", "tally"),
+            arguments: String::new(),
+        };
+        let function = Function {
+            kind: FunctionKind::Aggregate,
+            definition: String::new(),
+            arguments: String::new(),
+            result: "bigint".into(),
+            language: "internal".into(),
+            aggregate: Some(crate::catalog::Aggregate {
+                transition: "int8inc".into(),
+                state_type: "bigint".into(),
+                final_function: None,
+                combine_function: None,
+                initial_condition: Some("0".into()),
+                sort_operator: None,
+                final_extra: false,
+                final_modify: None,
+                serial_function: None,
+                deserial_function: None,
+                state_space: None,
+                hypothetical: false,
+                parallel: None,
+                moving: None,
+            }),
+            comment: None,
+            privileges: Privileges::default(),
+        };
+        assert!(
+            create_function(&key, &function).starts_with("CREATE AGGREGATE \"app\".\"tally\"(*) (")
+        );
+        assert_eq!(
+            drop_function(&key, &function),
+            "DROP AGGREGATE \"app\".\"tally\"(*)"
         );
     }
 

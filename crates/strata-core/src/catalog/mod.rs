@@ -31,7 +31,7 @@ pub use relation::{
     Column, Constraint, ConstraintKind, ForeignKey, Identity, Index, Partitioning, Policy,
     Sequence, SequenceOptions, Table, TableKind, Trigger, View, ViewKind,
 };
-pub use routine::{Aggregate, Function, FunctionKind};
+pub use routine::{Aggregate, Function, FunctionKind, MovingAggregate};
 pub use types::{CompositeAttribute, DomainCheck, TypeDef, TypeKind};
 
 /// A schema-qualified name. Its text form is `schema.name`, each part double-quoted when it is

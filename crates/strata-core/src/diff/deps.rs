@@ -158,15 +158,24 @@ pub(super) fn function(
     out.extend(type_refs(catalog, &function.arguments));
     out.extend(type_refs(catalog, &function.result));
     if let Some(aggregate) = &function.aggregate {
+        let moving = aggregate.moving.as_ref();
         let parts = [
             Some(&aggregate.transition),
             aggregate.final_function.as_ref(),
             aggregate.combine_function.as_ref(),
+            aggregate.serial_function.as_ref(),
+            aggregate.deserial_function.as_ref(),
+            moving.map(|m| &m.transition),
+            moving.map(|m| &m.inverse),
+            moving.and_then(|m| m.final_function.as_ref()),
         ];
         for part in parts.into_iter().flatten() {
             out.extend(objects_in(catalog, part));
         }
         out.extend(type_refs(catalog, &aggregate.state_type));
+        if let Some(moving) = moving {
+            out.extend(type_refs(catalog, &moving.state_type));
+        }
     } else if is_sql_standard_body(&function.definition) {
         out.extend(expression(catalog, &function.definition));
     }

@@ -713,12 +713,15 @@ impl Differ<'_> {
                         .creates([reference.clone()]),
                 );
             }
-            let keyword = match function.kind {
-                FunctionKind::Procedure => "PROCEDURE",
-                FunctionKind::Aggregate => "AGGREGATE",
-                _ => "FUNCTION",
+            let target = match function.kind {
+                FunctionKind::Procedure => {
+                    format!("PROCEDURE {}", render::function_signature(key))
+                }
+                FunctionKind::Aggregate => {
+                    format!("AGGREGATE {}", render::aggregate_signature(key))
+                }
+                _ => format!("FUNCTION {}", render::function_signature(key)),
             };
-            let target = format!("{keyword} {}", render::function_signature(key));
             let privilege_target = if function.kind == FunctionKind::Procedure {
                 target.clone()
             } else {

@@ -416,7 +416,25 @@ impl Queries {
                              'final_function', CASE WHEN ag.aggfinalfn::oid <> 0 THEN ag.aggfinalfn::regproc::text END,
                              'combine_function', CASE WHEN ag.aggcombinefn::oid <> 0 THEN ag.aggcombinefn::regproc::text END,
                              'initial_condition', ag.agginitval,
-                             'sort_operator', CASE WHEN ag.aggsortop <> 0 THEN ag.aggsortop::regoperator::text END)
+                             'sort_operator', CASE WHEN ag.aggsortop <> 0 THEN ag.aggsortop::regoperator::text END,
+                             'final_extra', ag.aggfinalextra,
+                             'final_modify', CASE WHEN ag.aggfinalmodify <> CASE WHEN ag.aggkind = 'n' THEN 'r' ELSE 'w' END
+                                             THEN CASE ag.aggfinalmodify WHEN 'r' THEN 'READ_ONLY' WHEN 's' THEN 'SHAREABLE' ELSE 'READ_WRITE' END END,
+                             'serial_function', CASE WHEN ag.aggserialfn::oid <> 0 THEN ag.aggserialfn::regproc::text END,
+                             'deserial_function', CASE WHEN ag.aggdeserialfn::oid <> 0 THEN ag.aggdeserialfn::regproc::text END,
+                             'state_space', NULLIF(ag.aggtransspace, 0),
+                             'hypothetical', ag.aggkind = 'h',
+                             'parallel', CASE p.proparallel WHEN 's' THEN 'SAFE' WHEN 'r' THEN 'RESTRICTED' END,
+                             'moving', CASE WHEN ag.aggmtransfn::oid <> 0 THEN json_build_object(
+                               'transition', ag.aggmtransfn::regproc::text,
+                               'inverse', ag.aggminvtransfn::regproc::text,
+                               'state_type', format_type(ag.aggmtranstype, NULL),
+                               'state_space', NULLIF(ag.aggmtransspace, 0),
+                               'final_function', CASE WHEN ag.aggmfinalfn::oid <> 0 THEN ag.aggmfinalfn::regproc::text END,
+                               'final_extra', ag.aggmfinalextra,
+                               'final_modify', CASE WHEN ag.aggmfinalmodify <> CASE WHEN ag.aggkind = 'n' THEN 'r' ELSE 'w' END
+                                               THEN CASE ag.aggmfinalmodify WHEN 'r' THEN 'READ_ONLY' WHEN 's' THEN 'SHAREABLE' ELSE 'READ_WRITE' END END,
+                               'initial_condition', ag.aggminitval) END)
                            FROM pg_aggregate ag WHERE ag.aggfnoid = p.oid) END AS aggregate,
                         ds.description AS comment, {privileges} AS privileges
                  FROM managed m JOIN pg_proc p ON p.pronamespace = m.oid
