@@ -30,8 +30,8 @@ pub fn aggregate_signature(key: &FunctionKey) -> String {
     format!("{}({arguments})", qualified(&key.name))
 }
 
-/// A column as it appears in `CREATE TABLE` or `ADD COLUMN`.
-pub fn column_definition(column: &Column) -> String {
+/// A column of `table` as it appears in `CREATE TABLE` or `ADD COLUMN`.
+pub fn column_definition(table: &QualName, column: &Column) -> String {
     let mut sql = format!("{} {}", quote_ident(&column.name), column.data_type);
     if let Some(collation) = &column.collation {
         sql.push_str(&format!(" COLLATE {collation}"));
@@ -45,7 +45,12 @@ pub fn column_definition(column: &Column) -> String {
         sql.push_str(&format!(" GENERATED ALWAYS AS ({expression}) {kind}"));
     }
     if let Some(identity) = &column.identity {
-        sql.push_str(&identity_clause(identity, &column.data_type));
+        sql.push_str(&identity_clause(
+            table,
+            &column.name,
+            identity,
+            &column.data_type,
+        ));
     }
     if let Some(default) = &column.default {
         sql.push_str(&format!(" DEFAULT {default}"));
@@ -56,14 +61,28 @@ pub fn column_definition(column: &Column) -> String {
     sql
 }
 
-/// ` GENERATED {ALWAYS|BY DEFAULT} AS IDENTITY [(options)]`.
-pub fn identity_clause(identity: &Identity, data_type: &str) -> String {
+/// ` GENERATED {ALWAYS|BY DEFAULT} AS IDENTITY [(options)]` for `table.column`; the sequence's
+/// name is written when it is not the one PostgreSQL would choose.
+pub fn identity_clause(
+    table: &QualName,
+    column: &str,
+    identity: &Identity,
+    data_type: &str,
+) -> String {
     let mode = if identity.always {
         "ALWAYS"
     } else {
         "BY DEFAULT"
     };
-    let options = sequence_options(&identity.sequence, data_type, false);
+    let mut options = sequence_options(&identity.sequence, data_type, false);
+    if identity.sequence_name != Identity::default_sequence_name(table, column) {
+        let name = format!("SEQUENCE NAME {}", qualified(&identity.sequence_name));
+        options = if options.is_empty() {
+            name
+        } else {
+            format!("{name} {options}")
+        };
+    }
     if options.is_empty() {
         format!(" GENERATED {mode} AS IDENTITY")
     } else {
@@ -125,7 +144,11 @@ pub fn is_inline(constraint: &Constraint) -> bool {
 /// `CREATE TABLE …` with columns and the inline constraints.
 pub fn create_table(name: &QualName, table: &Table) -> String {
     let unlogged = if table.unlogged { "UNLOGGED " } else { "" };
-    let mut parts: Vec<String> = table.columns.iter().map(column_definition).collect();
+    let mut parts: Vec<String> = table
+        .columns
+        .iter()
+        .map(|c| column_definition(name, c))
+        .collect();
     for (constraint_name, constraint) in &table.constraints {
         if is_inline(constraint) {
             parts.push(format!(
@@ -177,13 +200,14 @@ pub fn add_constraint(table: &QualName, name: &str, constraint: &Constraint) -> 
     )
 }
 
-/// `CREATE SEQUENCE …`.
+/// `CREATE [UNLOGGED] SEQUENCE …`.
 pub fn create_sequence(name: &QualName, sequence: &Sequence) -> String {
     let options = sequence_options(&sequence.options, &sequence.options.data_type, true);
+    let unlogged = if sequence.unlogged { "UNLOGGED " } else { "" };
     if options.is_empty() {
-        format!("CREATE SEQUENCE {}", qualified(name))
+        format!("CREATE {unlogged}SEQUENCE {}", qualified(name))
     } else {
-        format!("CREATE SEQUENCE {} {options}", qualified(name))
+        format!("CREATE {unlogged}SEQUENCE {} {options}", qualified(name))
     }
 }
 

@@ -118,6 +118,22 @@ pub struct Identity {
     pub always: bool,
     /// The options of its sequence.
     pub sequence: SequenceOptions,
+    /// The name of its sequence (`SEQUENCE NAME`): `<table>_<column>_seq` unless chosen, or
+    /// kept from before the table or column was renamed.
+    pub sequence_name: QualName,
+    /// `COMMENT ON SEQUENCE` of its sequence.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub comment: Option<String>,
+    /// Privileges on its sequence (`GRANT USAGE ON SEQUENCE`).
+    #[serde(default, skip_serializing_if = "Privileges::is_default")]
+    pub privileges: Privileges,
+}
+
+impl Identity {
+    /// The name PostgreSQL gives the sequence of `table.column` when none is chosen.
+    pub fn default_sequence_name(table: &QualName, column: &str) -> QualName {
+        QualName::new(table.schema.clone(), format!("{}_{column}_seq", table.name))
+    }
 }
 
 /// The options of a sequence.
@@ -145,6 +161,9 @@ pub struct SequenceOptions {
 pub struct Sequence {
     /// Its options.
     pub options: SequenceOptions,
+    /// `UNLOGGED` (PostgreSQL 15+; a `serial` of an unlogged table has an unlogged sequence).
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub unlogged: bool,
     /// `OWNED BY table.column` (as `serial` makes it).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub owned_by: Option<(QualName, String)>,

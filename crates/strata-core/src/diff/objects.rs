@@ -650,6 +650,28 @@ impl Differ<'_> {
                 }
                 Some(_) => {}
             }
+            if let Some(old) = old.filter(|o| o.unlogged != sequence.unlogged) {
+                let mut needs = vec![deps::relation(name)];
+                // `ALTER TABLE … SET [UN]LOGGED` changes the sequences the table owns: this
+                // step comes after it.
+                for owner in old.owned_by.iter().chain(&sequence.owned_by) {
+                    needs.push(super::tables::persistence_ref(&owner.0));
+                }
+                self.push(
+                    Step::new(
+                        name.to_string(),
+                        format!(
+                            "ALTER SEQUENCE {target} SET {}",
+                            if sequence.unlogged {
+                                "UNLOGGED"
+                            } else {
+                                "LOGGED"
+                            }
+                        ),
+                    )
+                    .needs(needs),
+                );
+            }
             self.sequence_ownership(name, old, sequence);
             let target = format!("SEQUENCE {target}");
             self.describe(

@@ -379,6 +379,12 @@ fn apply_one(catalog: &mut Catalog, rename: &Rename) -> Result<Step, DiffError> 
             for name in &old_names {
                 rename_references(catalog, name, &move_key(name));
             }
+            // Identity sequences move with the schema too.
+            for table in catalog.tables.values_mut() {
+                for identity in table.columns.iter_mut().filter_map(|c| c.identity.as_mut()) {
+                    identity.sequence_name = move_key(&identity.sequence_name);
+                }
+            }
             let (from_s, to_s) = (from.clone(), to.clone());
             rewrite_texts(catalog, &move |text| replace_schema(text, &from_s, &to_s));
             for d in &mut catalog.default_privileges {

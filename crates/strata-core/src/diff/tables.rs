@@ -43,6 +43,11 @@ fn index_ref(table: &QualName, name: &str) -> ObjectRef {
     }
 }
 
+/// A table's persistence once `SET [UN]LOGGED` ran (which also changes the sequences it owns).
+pub(super) fn persistence_ref(table: &QualName) -> ObjectRef {
+    constraint_ref(table, "::persistence")
+}
+
 fn constraint_ref(table: &QualName, name: &str) -> ObjectRef {
     ObjectRef::Constraint {
         table: table.clone(),
@@ -374,6 +379,13 @@ impl Differ<'_> {
         let mut step = Step::new(name.to_string(), render::create_table(name, table))
             .needs(deps::table(to, name, table))
             .creates([deps::relation(name), deps::shape(name)])
+            .creates(
+                table
+                    .columns
+                    .iter()
+                    .filter_map(|c| c.identity.as_ref())
+                    .map(|i| deps::relation(&i.sequence_name)),
+            )
             .creates(inline.iter().map(|c| constraint_ref(name, c)))
             .creates(
                 table
@@ -490,7 +502,9 @@ impl Differ<'_> {
                 "SET LOGGED"
             };
             self.push(
-                alter(sql.to_owned()).hazards([Hazard::RewritesTable, Hazard::AccessExclusiveLock]),
+                alter(sql.to_owned())
+                    .creates([persistence_ref(name)])
+                    .hazards([Hazard::RewritesTable, Hazard::AccessExclusiveLock]),
             );
         }
         if old.options != new.options {
@@ -641,11 +655,17 @@ impl Differ<'_> {
                 format!(
                     "ALTER TABLE {} ADD COLUMN {}",
                     qualified(table),
-                    render::column_definition(column)
+                    render::column_definition(table, column)
                 ),
             )
             .needs(needs)
             .creates([deps::shape(table)])
+            .creates(
+                column
+                    .identity
+                    .iter()
+                    .map(|i| deps::relation(&i.sequence_name)),
+            )
             .hazards(hazards),
         );
     }
@@ -717,13 +737,12 @@ impl Differ<'_> {
             // The old default may not cast to the new type: it is set again below.
             self.push(step(format!("{target} DROP DEFAULT")).needs_old(old_default_refs.clone()));
         }
-        if old.identity.is_some() && new.identity.is_none() {
+        if let (Some(identity), None) = (&old.identity, &new.identity) {
             // Frees the name of its sequence, which a new sequence may take.
-            let sequence = QualName::new(
-                table.schema.clone(),
-                format!("{}_{}_seq", table.name, new.name),
+            self.push(
+                step(format!("{target} DROP IDENTITY"))
+                    .removes([deps::relation(&identity.sequence_name)]),
             );
-            self.push(step(format!("{target} DROP IDENTITY")).removes([deps::relation(&sequence)]));
         }
         if type_changes {
             let collation = new
@@ -797,18 +816,15 @@ impl Differ<'_> {
         }
         match (&old.identity, &new.identity) {
             (None, Some(identity)) => {
-                let clause = render::identity_clause(identity, &new.data_type);
-                // The identity's sequence takes the name `<table>_<column>_seq`: a sequence of that
-                // name that goes (a serial's) must be gone first.
-                let sequence = QualName::new(
-                    table.schema.clone(),
-                    format!("{}_{}_seq", table.name, new.name),
-                );
+                let clause = render::identity_clause(table, &new.name, identity, &new.data_type);
+                // The identity's sequence takes its name: a sequence of that name that goes (a
+                // serial's) must be gone first.
                 self.push(
-                    step(format!("{target} ADD{clause}")).creates([deps::relation(&sequence)]),
+                    step(format!("{target} ADD{clause}"))
+                        .creates([deps::relation(&identity.sequence_name)]),
                 );
             }
-            (Some(a), Some(b)) if a != b => {
+            (Some(a), Some(b)) if a.always != b.always || a.sequence != b.sequence => {
                 let mut parts = Vec::new();
                 if a.always != b.always {
                     parts.push(format!(
@@ -831,6 +847,30 @@ impl Differ<'_> {
                 self.push(step(format!("{target} {}", parts.join(" "))));
             }
             _ => {}
+        }
+        if let (Some(a), Some(b)) = (&old.identity, &new.identity)
+            && a.sequence_name != b.sequence_name
+        {
+            // A table or column renamed after the identity was made keeps its sequence's name.
+            let mut step = Step::new(
+                object.clone(),
+                format!(
+                    "ALTER SEQUENCE {} RENAME TO {}",
+                    qualified(&a.sequence_name),
+                    quote_ident(&b.sequence_name.name)
+                ),
+            )
+            .needs([deps::relation(table)])
+            .removes([deps::relation(&a.sequence_name)])
+            .creates([deps::relation(&b.sequence_name)]);
+            if a.sequence_name.schema != b.sequence_name.schema {
+                step.sql = format!(
+                    "ALTER SEQUENCE {} SET SCHEMA {}",
+                    qualified(&a.sequence_name),
+                    quote_ident(&b.sequence_name.schema)
+                );
+            }
+            self.push(step);
         }
     }
 
@@ -1050,6 +1090,28 @@ impl Differ<'_> {
                 &column.privileges,
                 vec![deps::relation(name), deps::shape(name)],
             );
+            // The sequence of an identity column: its own comment and grants.
+            if let Some(identity) = &column.identity {
+                let old_identity = old
+                    .columns
+                    .iter()
+                    .find(|c| c.name == column.name)
+                    .and_then(|c| c.identity.as_ref())
+                    .filter(|_| !fresh);
+                let sequence = format!("SEQUENCE {}", qualified(&identity.sequence_name));
+                let needs = vec![
+                    deps::relation(name),
+                    deps::shape(name),
+                    deps::relation(&identity.sequence_name),
+                ];
+                self.describe(
+                    &sequence,
+                    &sequence,
+                    old_identity.map(|i| (i.comment.as_deref(), &i.privileges)),
+                    (identity.comment.as_deref(), &identity.privileges),
+                    needs,
+                );
+            }
         }
     }
 

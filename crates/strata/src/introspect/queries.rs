@@ -246,8 +246,12 @@ impl Queries {
                         CASE WHEN a.attidentity <> '' THEN
                           (SELECT json_build_object('data_type', format_type(s.seqtypid, NULL), 'start', s.seqstart,
                                                     'increment', s.seqincrement, 'min', s.seqmin, 'max', s.seqmax,
-                                                    'cache', s.seqcache, 'cycle', s.seqcycle)
+                                                    'cache', s.seqcache, 'cycle', s.seqcycle,
+                                                    'schema', sn.nspname, 'name', sc.relname, 'comment', sd.description,
+                                                    'privileges', {sequence_privileges})
                            FROM pg_depend d JOIN pg_sequence s ON s.seqrelid = d.objid
+                           JOIN pg_class sc ON sc.oid = s.seqrelid JOIN pg_namespace sn ON sn.oid = sc.relnamespace
+                           LEFT JOIN pg_description sd ON sd.objoid = sc.oid AND sd.classoid = 'pg_class'::regclass AND sd.objsubid = 0
                            WHERE d.classid = 'pg_class'::regclass AND d.refclassid = 'pg_class'::regclass
                              AND d.refobjid = a.attrelid AND d.refobjsubid = a.attnum AND d.deptype = 'i') END AS identity_sequence,
                         ds.description AS comment, {privileges} AS privileges
@@ -260,6 +264,7 @@ impl Queries {
                  ORDER BY c.oid, a.attnum",
                 // Columns have no default privileges: acldefault('c') is the empty ACL.
                 privileges = object_privileges("a.attacl", 'c', "c.relowner"),
+                sequence_privileges = object_privileges("sc.relacl", 's', "sc.relowner"),
                 not_member = not_extension_member("pg_class", "c.oid"),
             )),
 
@@ -342,7 +347,7 @@ impl Queries {
 
             // Sequences, except identity sequences (their column has them).
             sequences: json_rows(&format!(
-                "SELECT m.nspname AS schema, c.relname AS name,
+                "SELECT m.nspname AS schema, c.relname AS name, c.relpersistence = 'u' AS unlogged,
                         json_build_object('data_type', format_type(s.seqtypid, NULL), 'start', s.seqstart,
                                           'increment', s.seqincrement, 'min', s.seqmin, 'max', s.seqmax,
                                           'cache', s.seqcache, 'cycle', s.seqcycle) AS options,

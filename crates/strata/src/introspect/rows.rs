@@ -62,7 +62,17 @@ pub(super) struct ColumnRow {
     generated: Option<String>,
     generated_virtual: bool,
     identity: Option<String>,
-    identity_sequence: Option<SequenceOptions>,
+    identity_sequence: Option<IdentitySequenceRow>,
+    comment: Option<String>,
+    privileges: Privileges,
+}
+
+#[derive(Deserialize)]
+struct IdentitySequenceRow {
+    #[serde(flatten)]
+    options: SequenceOptions,
+    schema: String,
+    name: String,
     comment: Option<String>,
     privileges: Privileges,
 }
@@ -147,6 +157,7 @@ struct OwnerRow {
 pub(super) struct SequenceRow {
     schema: String,
     name: String,
+    unlogged: bool,
     options: SequenceOptions,
     owned_by: Option<OwnerRow>,
     comment: Option<String>,
@@ -383,7 +394,10 @@ impl Rows {
             let identity = match (row.identity.as_deref(), row.identity_sequence) {
                 (Some(kind), Some(sequence)) => Some(Identity {
                     always: kind == "a",
-                    sequence,
+                    sequence: sequence.options,
+                    sequence_name: QualName::new(sequence.schema, sequence.name),
+                    comment: sequence.comment,
+                    privileges: sorted(sequence.privileges),
                 }),
                 _ => None,
             };
@@ -533,6 +547,7 @@ impl Rows {
                 QualName::new(row.schema, row.name),
                 Sequence {
                     options: row.options,
+                    unlogged: row.unlogged,
                     owned_by,
                     comment: row.comment,
                     privileges: sorted(row.privileges),
