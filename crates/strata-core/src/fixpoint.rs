@@ -23,7 +23,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::catalog::{Catalog, Column, ConstraintKind, FunctionKey, QualName, Table, TypeKind};
-use crate::refs::{objects_in, replace_qualified};
+use crate::refs::{objects_in, replace_qualified, spell};
 use crate::render::qualified;
 use crate::sql::{quote_ident, quote_literal};
 
@@ -38,9 +38,9 @@ pub enum Site {
         /// The constraint.
         name: String,
     },
-    /// A column default.
+    /// A column default of a table, or of a view (`ALTER VIEW … SET DEFAULT`).
     Default {
-        /// The table.
+        /// The table or view.
         table: QualName,
         /// The column.
         column: String,
@@ -95,6 +95,13 @@ pub enum Site {
         /// The function.
         key: FunctionKey,
     },
+    /// An extended statistics object (its expressions, PostgreSQL 14+).
+    Statistics {
+        /// The statistics object.
+        name: QualName,
+        /// Its table.
+        table: QualName,
+    },
 }
 
 impl std::fmt::Display for Site {
@@ -110,6 +117,7 @@ impl std::fmt::Display for Site {
             Site::DomainCheck { domain, name } => write!(f, "constraint {name} on domain {domain}"),
             Site::DomainDefault { domain } => write!(f, "default of domain {domain}"),
             Site::Function { key } => write!(f, "function {key}"),
+            Site::Statistics { name, .. } => write!(f, "statistics {name}"),
         }
     }
 }
@@ -175,6 +183,13 @@ pub fn pairs(from: &Catalog, to: &Catalog) -> Vec<Pair> {
         if !same_columns(&old.columns, &new.columns) {
             continue;
         }
+        for column in &new.columns {
+            let site = Site::Default {
+                table: name.clone(),
+                column: column.name.clone(),
+            };
+            add(site.clone(), text(from, &site), text(to, &site));
+        }
         for index in new.indexes.keys() {
             let site = Site::Index {
                 table: name.clone(),
@@ -218,6 +233,20 @@ pub fn pairs(from: &Catalog, to: &Catalog) -> Vec<Pair> {
             let site = Site::DomainCheck {
                 domain: name.clone(),
                 name: check.clone(),
+            };
+            add(site.clone(), text(from, &site), text(to, &site));
+        }
+    }
+    for (name, new) in &to.statistics {
+        if from
+            .statistics
+            .get(name)
+            .is_some_and(|old| old.table == new.table)
+            && same_inputs(from, to, std::slice::from_ref(&new.table))
+        {
+            let site = Site::Statistics {
+                name: name.clone(),
+                table: new.table.clone(),
             };
             add(site.clone(), text(from, &site), text(to, &site));
         }
@@ -355,8 +384,18 @@ fn unpack(text: &str) -> Option<Vec<Option<String>>> {
 /// The text of `site` in `catalog`, if the site exists there.
 pub fn text(catalog: &Catalog, site: &Site) -> Option<String> {
     match site {
+        Site::Default { table, column } => match catalog.tables.get(table) {
+            Some(t) => table_text(table, t, site),
+            None => catalog
+                .views
+                .get(table)?
+                .columns
+                .iter()
+                .find(|c| &c.name == column)?
+                .default
+                .clone(),
+        },
         Site::Constraint { table, .. }
-        | Site::Default { table, .. }
         | Site::Generated { table, .. }
         | Site::Policy { table, .. } => table_text(table, catalog.tables.get(table)?, site),
         Site::Index { table, name } => match catalog.tables.get(table) {
@@ -390,6 +429,7 @@ pub fn text(catalog: &Catalog, site: &Site) -> Option<String> {
             .functions
             .get(key)
             .map(|f| pack(&[Some(&f.definition), Some(&f.arguments)])),
+        Site::Statistics { name, .. } => catalog.statistics.get(name).map(|s| s.definition.clone()),
     }
 }
 
@@ -411,11 +451,14 @@ pub fn adopt(to: &mut Catalog, from: &Catalog, site: &Site) {
             let old = from
                 .tables
                 .get(table)
-                .and_then(|t| t.columns.iter().find(|c| &c.name == column));
-            let new = to
-                .tables
-                .get_mut(table)
-                .and_then(|t| t.columns.iter_mut().find(|c| &c.name == column));
+                .map(|t| &t.columns)
+                .or_else(|| from.views.get(table).map(|v| &v.columns))
+                .and_then(|columns| columns.iter().find(|c| &c.name == column));
+            let new = match to.tables.get_mut(table) {
+                Some(t) => Some(&mut t.columns),
+                None => to.views.get_mut(table).map(|v| &mut v.columns),
+            }
+            .and_then(|columns| columns.iter_mut().find(|c| &c.name == column));
             if let (Some(old), Some(new)) = (old, new) {
                 if matches!(site, Site::Default { .. }) {
                     new.default = old.default.clone();
@@ -508,6 +551,12 @@ pub fn adopt(to: &mut Catalog, from: &Catalog, site: &Site) {
                 new.arguments = old.arguments.clone();
             }
         }
+        Site::Statistics { name, .. } => {
+            if let (Some(old), Some(new)) = (from.statistics.get(name), to.statistics.get_mut(name))
+            {
+                new.definition = old.definition.clone();
+            }
+        }
     }
 }
 
@@ -560,6 +609,7 @@ pub fn context(catalog: &Catalog, site: &Site, text: &str) -> String {
             "{key} {}",
             catalog.functions.get(key).map_or("", |f| f.result.as_str())
         ),
+        Site::Statistics { table, .. } => format!("{table}({})", columns(table)),
     };
     let named: Vec<String> = objects_in(catalog, text)
         .iter()
@@ -719,6 +769,23 @@ pub fn probe(catalog: &Catalog, site: &Site, text: &str) -> Option<Probe> {
                 ),
             })
         }
+        Site::Statistics { table, .. } => {
+            columns_of(catalog, table)?;
+            Some(Probe {
+                statements: format!(
+                    "{}; {}",
+                    like(table),
+                    statistics_text(
+                        text,
+                        &format!("pg_temp.{PROBE}"),
+                        &format!("pg_temp.{PROBE}")
+                    )?
+                ),
+                read: format!(
+                    "SELECT pg_get_statisticsobjdef(oid) FROM pg_statistic_ext WHERE stxnamespace = pg_my_temp_schema() AND stxname = '{PROBE}'"
+                ),
+            })
+        }
         Site::Function { key } => {
             let parts = unpack(text)?;
             let definition = parts.first()?.as_deref()?;
@@ -730,6 +797,17 @@ pub fn probe(catalog: &Catalog, site: &Site, text: &str) -> Option<Probe> {
             })
         }
     }
+}
+
+/// A `CREATE STATISTICS name … FROM table` text with its name and table replaced.
+fn statistics_text(definition: &str, name: &str, table: &str) -> Option<String> {
+    let rest = definition.strip_prefix("CREATE STATISTICS ")?;
+    let (_, rest) = rest.split_once(' ')?;
+    let from = rest.rfind(" FROM ")?;
+    Some(format!(
+        "CREATE STATISTICS {name} {} FROM {table}",
+        &rest[..from]
+    ))
 }
 
 fn attribute_expression(relation: &str, column: &str) -> String {
@@ -774,8 +852,18 @@ pub fn read_back(site: &Site, result: &str) -> String {
             }
             None => result.to_owned(),
         },
+        // The statistics object and its table are both the probe's: their names go back.
+        Site::Statistics { name, table } => {
+            statistics_text(result, &spelled(name), &spelled(table))
+                .unwrap_or_else(|| result.to_owned())
+        }
         _ => result.to_owned(),
     }
+}
+
+/// A name spelled as the deparsers print a qualified name.
+fn spelled(name: &QualName) -> String {
+    format!("{}.{}", spell(&name.schema), spell(&name.name))
 }
 
 /// One step of a text towards its fixed point, as cached: the text a probe read back, or why
@@ -979,6 +1067,92 @@ mod tests {
             probe.statements,
             "CREATE DOMAIN \"pg_temp\".\"strata_probe\" AS character varying(3); ALTER DOMAIN \"pg_temp\".\"strata_probe\" ADD CONSTRAINT \"code_check\" CHECK ((VALUE)::text <> ''::text)"
         );
+    }
+
+    #[test]
+    fn view_defaults_are_sites_probed_on_a_table_like_the_view() {
+        let mut from = Catalog::default();
+        let name = QualName::new("app", "open_orders");
+        let view = |default: &str| crate::catalog::View {
+            kind: crate::catalog::ViewKind::View,
+            definition: " SELECT orders.status FROM app.orders;".into(),
+            columns: vec![Column {
+                name: "status".into(),
+                data_type: "character varying(10)".into(),
+                default: Some(default.into()),
+                ..Column::default()
+            }],
+            options: Vec::new(),
+            indexes: BTreeMap::new(),
+            triggers: BTreeMap::new(),
+            depends_on: Vec::new(),
+            comment: None,
+            privileges: Default::default(),
+        };
+        from.views
+            .insert(name.clone(), view("'pending'::character varying"));
+        let mut to = from.clone();
+        to.views
+            .insert(name.clone(), view("('pending'::character varying)::text"));
+        let site = Site::Default {
+            table: name.clone(),
+            column: "status".into(),
+        };
+        let found = pairs(&from, &to);
+        assert_eq!(found.len(), 1);
+        assert_eq!(found[0].site, site);
+        let probe = probe(&to, &site, &found[0].to).unwrap();
+        assert_eq!(
+            probe.statements,
+            "CREATE TEMP TABLE strata_probe (LIKE \"app\".\"open_orders\"); ALTER TABLE \"pg_temp\".\"strata_probe\" ALTER COLUMN \"status\" SET DEFAULT ('pending'::character varying)::text"
+        );
+        adopt(&mut to, &from, &site);
+        assert_eq!(to, from);
+    }
+
+    #[test]
+    fn statistics_probe_on_a_temporary_table_and_read_back_their_names() {
+        let mut from = table_with_check(FIRST);
+        let table = QualName::new("app", "orders");
+        let name = QualName::new("app", "orders_status");
+        let stats = |definition: &str| crate::catalog::Statistics {
+            table: table.clone(),
+            definition: definition.into(),
+            target: None,
+            comment: None,
+        };
+        let old = "CREATE STATISTICS app.orders_status ON status, ((status)::text = 'x'::text) FROM app.orders";
+        let new = "CREATE STATISTICS app.orders_status ON status, (((status)::text = 'x'::text)) FROM app.orders";
+        from.statistics.insert(name.clone(), stats(old));
+        let mut to = from.clone();
+        to.statistics.insert(name.clone(), stats(new));
+        let site = Site::Statistics {
+            name: name.clone(),
+            table: table.clone(),
+        };
+        assert_eq!(
+            pairs(&from, &to),
+            [Pair {
+                site: site.clone(),
+                from: old.into(),
+                to: new.into()
+            }]
+        );
+        let probe = probe(&to, &site, new).unwrap();
+        assert_eq!(
+            probe.statements,
+            "CREATE TEMP TABLE strata_probe (LIKE \"app\".\"orders\"); CREATE STATISTICS pg_temp.strata_probe ON status, (((status)::text = 'x'::text)) FROM pg_temp.strata_probe"
+        );
+        assert!(probe.read.contains("pg_get_statisticsobjdef"));
+        // As PostgreSQL prints it for the probe, the temporary table visible or not.
+        for printed in [
+            "CREATE STATISTICS pg_temp.strata_probe ON status, ((status)::text = 'x'::text) FROM strata_probe",
+            "CREATE STATISTICS pg_temp.strata_probe ON status, ((status)::text = 'x'::text) FROM pg_temp.strata_probe",
+        ] {
+            assert_eq!(read_back(&site, printed), old);
+        }
+        adopt(&mut to, &from, &site);
+        assert_eq!(to, from);
     }
 
     #[test]

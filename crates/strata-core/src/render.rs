@@ -3,9 +3,9 @@
 //! PostgreSQL's own deparsed text.
 
 use crate::catalog::{
-    Column, Constraint, ConstraintKind, Function, FunctionKey, FunctionKind, Grant, Identity,
-    Policy, Privileges, QualName, Sequence, SequenceOptions, Table, TypeDef, TypeKind, View,
-    ViewKind,
+    Collation, Column, Constraint, ConstraintKind, Function, FunctionKey, FunctionKind, Grant,
+    Identity, Policy, Privileges, QualName, Sequence, SequenceOptions, Table, TypeDef, TypeKind,
+    View, ViewKind,
 };
 use crate::sql::{quote_ident, quote_literal};
 
@@ -209,6 +209,31 @@ pub fn create_sequence(name: &QualName, sequence: &Sequence) -> String {
     } else {
         format!("CREATE {unlogged}SEQUENCE {} {options}", qualified(name))
     }
+}
+
+/// `CREATE COLLATION …`.
+pub fn create_collation(name: &QualName, collation: &Collation) -> String {
+    let mut options = vec![format!("provider = {}", collation.provider)];
+    for (key, value) in [
+        ("locale", &collation.locale),
+        ("lc_collate", &collation.lc_collate),
+        ("lc_ctype", &collation.lc_ctype),
+    ] {
+        if let Some(value) = value {
+            options.push(format!("{key} = {}", quote_literal(value)));
+        }
+    }
+    if !collation.deterministic {
+        options.push("deterministic = false".into());
+    }
+    if let Some(rules) = &collation.rules {
+        options.push(format!("rules = {}", quote_literal(rules)));
+    }
+    format!(
+        "CREATE COLLATION {} ({})",
+        qualified(name),
+        options.join(", ")
+    )
 }
 
 /// `CREATE TYPE …` / `CREATE DOMAIN …`.

@@ -29,7 +29,7 @@ use sha2::{Digest as _, Sha256};
 
 pub use relation::{
     Column, Constraint, ConstraintKind, ForeignKey, Identity, Index, Partitioning, Policy,
-    Sequence, SequenceOptions, Table, TableKind, Trigger, View, ViewKind,
+    Sequence, SequenceOptions, Storage, Table, TableKind, Trigger, View, ViewKind,
 };
 pub use routine::{Aggregate, Function, FunctionKind, MovingAggregate};
 pub use types::{CompositeAttribute, DomainCheck, TypeDef, TypeKind};
@@ -145,6 +145,12 @@ pub struct Catalog {
     /// Functions, procedures and aggregates, keyed by name and identity arguments.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub functions: BTreeMap<FunctionKey, Function>,
+    /// Collations (`CREATE COLLATION`).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub collations: BTreeMap<QualName, Collation>,
+    /// Extended statistics objects (`CREATE STATISTICS`).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub statistics: BTreeMap<QualName, Statistics>,
     /// `ALTER DEFAULT PRIVILEGES` entries.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub default_privileges: Vec<DefaultPrivilege>,
@@ -172,6 +178,65 @@ pub struct Extension {
     pub schema: String,
     /// Its installed version.
     pub version: String,
+    /// `COMMENT ON EXTENSION`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub comment: Option<String>,
+    /// The comment `CREATE EXTENSION` gives it (its control file's).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub installed_comment: Option<String>,
+}
+
+/// A collation (`CREATE COLLATION`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Collation {
+    /// `libc`, `icu` or `builtin` (PostgreSQL 17+).
+    pub provider: String,
+    /// `LC_COLLATE` of a libc collation.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lc_collate: Option<String>,
+    /// `LC_CTYPE` of a libc collation.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lc_ctype: Option<String>,
+    /// `LOCALE` of an ICU or builtin collation.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub locale: Option<String>,
+    /// `RULES` of an ICU collation (PostgreSQL 16+).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rules: Option<String>,
+    /// `DETERMINISTIC` (`false` for collations that compare strings of different bytes equal).
+    pub deterministic: bool,
+    /// `COMMENT ON COLLATION`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub comment: Option<String>,
+}
+
+impl Collation {
+    /// The same collation but for its comment: nothing to re-create.
+    pub fn same_definition(&self, other: &Collation) -> bool {
+        Collation {
+            comment: None,
+            ..self.clone()
+        } == Collation {
+            comment: None,
+            ..other.clone()
+        }
+    }
+}
+
+/// An extended statistics object (`CREATE STATISTICS`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Statistics {
+    /// The table (or materialized view) it is about.
+    pub table: QualName,
+    /// `CREATE STATISTICS …` as `pg_get_statisticsobjdef` prints it: kinds, columns and
+    /// expressions (PostgreSQL 14+).
+    pub definition: String,
+    /// `ALTER STATISTICS … SET STATISTICS`, when set.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub target: Option<i32>,
+    /// `COMMENT ON STATISTICS`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub comment: Option<String>,
 }
 
 /// The identity of a function: schema, name and the types of its input arguments
@@ -345,6 +410,7 @@ impl Catalog {
         if self.tables.remove(name).is_some() {
             self.sequences
                 .retain(|_, s| s.owned_by.as_ref().is_none_or(|(table, _)| table != name));
+            self.statistics.retain(|_, s| &s.table != name);
         }
     }
 
@@ -357,12 +423,16 @@ impl Catalog {
             && self.types.keys().all(|t| t.schema != name)
             && self.functions.keys().all(|f| f.name.schema != name)
             && self.extensions.values().all(|e| e.schema != name)
+            && self.collations.keys().all(|c| c.schema != name)
+            && self.statistics.keys().all(|s| s.schema != name)
     }
 
     /// The number of objects, for summaries: schemas, tables, views, sequences, types,
     /// functions, and the indexes, constraints, triggers and policies of tables and views.
     pub fn object_count(&self) -> usize {
         self.schemas.len()
+            + self.collations.len()
+            + self.statistics.len()
             + self.sequences.len()
             + self.types.len()
             + self.functions.len()

@@ -103,12 +103,34 @@ pub struct Column {
     /// `true` for a virtual generated column (PostgreSQL 18), `false` for a stored one.
     #[serde(default, skip_serializing_if = "is_false")]
     pub generated_virtual: bool,
+    /// Per-column options (`SET (n_distinct = …)`), sorted.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub options: Vec<String>,
+    /// `SET STORAGE`, when not the type's default.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub storage: Option<Storage>,
+    /// `SET COMPRESSION` (`pglz`, `lz4`; PostgreSQL 14+), when set.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub compression: Option<String>,
+    /// `SET STATISTICS`, when set.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub statistics: Option<i32>,
     /// `COMMENT ON COLUMN`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub comment: Option<String>,
     /// Column privileges (`GRANT SELECT (col)`).
     #[serde(default, skip_serializing_if = "Privileges::is_default")]
     pub privileges: Privileges,
+}
+
+/// A column's storage mode other than its type's default.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Storage {
+    /// `PLAIN`, `EXTERNAL`, `EXTENDED` or `MAIN`.
+    pub mode: String,
+    /// The type's default, which `SET STORAGE` goes back to (`SET STORAGE DEFAULT` is
+    /// PostgreSQL 16+).
+    pub type_default: String,
 }
 
 /// An identity column (`GENERATED … AS IDENTITY`).
@@ -269,6 +291,9 @@ pub struct Index {
     pub constraint: Option<String>,
     /// `false` for an index left invalid by a failed `CREATE INDEX CONCURRENTLY`.
     pub valid: bool,
+    /// `ALTER TABLE … CLUSTER ON` this index.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub clustered: bool,
     /// `COMMENT ON INDEX`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub comment: Option<String>,

@@ -1,16 +1,20 @@
 //! What each object needs to exist: the edges of the dependency graph that orders a plan.
 
 use crate::catalog::{
-    Catalog, Constraint, ConstraintKind, Function, FunctionKey, Index, Policy, QualName, Table,
-    Trigger, TypeDef, TypeKind, View,
+    Catalog, Constraint, ConstraintKind, Function, FunctionKey, Index, Policy, QualName,
+    Statistics, Table, Trigger, TypeDef, TypeKind, View,
 };
 use crate::plan::ObjectRef;
-use crate::refs::{objects_in, regclass_literals, type_refs};
+use crate::refs::{collation_refs, objects_in, regclass_literals, type_refs};
 
 pub(super) fn schema(name: &str) -> ObjectRef {
     ObjectRef::Schema {
         name: name.to_owned(),
     }
+}
+
+pub(super) fn collation(name: &QualName) -> ObjectRef {
+    ObjectRef::Collation { name: name.clone() }
 }
 
 pub(super) fn relation(name: &QualName) -> ObjectRef {
@@ -59,6 +63,7 @@ pub(super) fn table(catalog: &Catalog, name: &QualName, table: &Table) -> Vec<Ob
     }
     for column in &table.columns {
         out.extend(type_refs(catalog, &column.data_type));
+        out.extend(collation_refs(catalog, column.collation.as_ref()));
         for text in column.default.iter().chain(&column.generated) {
             out.extend(expression(catalog, text));
         }
@@ -142,8 +147,21 @@ pub(super) fn view(catalog: &Catalog, name: &QualName, view: &View) -> Vec<Objec
     out.extend(expression(catalog, &view.definition));
     for column in &view.columns {
         out.extend(type_refs(catalog, &column.data_type));
+        out.extend(collation_refs(catalog, column.collation.as_ref()));
     }
     without_self(out, name)
+}
+
+/// An extended statistics object's needs: its schema, its table's columns and what its
+/// expressions mention.
+pub(super) fn statistics(catalog: &Catalog, name: &QualName, stats: &Statistics) -> Vec<ObjectRef> {
+    let mut out = vec![schema(&name.schema), relation(&stats.table)];
+    if catalog.tables.contains_key(&stats.table) {
+        out.push(shape(&stats.table));
+    }
+    out.extend(expression(catalog, &stats.definition));
+    out.retain(|r| !matches!(r, ObjectRef::Statistics { name: n } if n == name));
+    out
 }
 
 /// A function's needs: its schema and the types of its signature; a body in SQL-standard form
@@ -212,11 +230,13 @@ pub(super) fn type_def(catalog: &Catalog, name: &QualName, ty: &TypeDef) -> Vec<
         TypeKind::Enum { .. } => {}
         TypeKind::Domain {
             base,
+            collation,
             default,
             checks,
             ..
         } => {
             out.extend(type_refs(catalog, base));
+            out.extend(collation_refs(catalog, collation.as_ref()));
             for text in default.iter().chain(checks.values().map(|c| &c.definition)) {
                 out.extend(expression(catalog, text));
             }
@@ -224,15 +244,18 @@ pub(super) fn type_def(catalog: &Catalog, name: &QualName, ty: &TypeDef) -> Vec<
         TypeKind::Composite { attributes } => {
             for attribute in attributes {
                 out.extend(type_refs(catalog, &attribute.data_type));
+                out.extend(collation_refs(catalog, attribute.collation.as_ref()));
             }
         }
         TypeKind::Range {
             subtype,
+            collation,
             canonical,
             subtype_diff,
             ..
         } => {
             out.extend(type_refs(catalog, subtype));
+            out.extend(collation_refs(catalog, collation.as_ref()));
             for function in canonical.iter().chain(subtype_diff) {
                 out.extend(objects_in(catalog, function));
             }

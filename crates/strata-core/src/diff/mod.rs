@@ -132,6 +132,9 @@ pub(crate) struct Differ<'a> {
     reshaped: BTreeSet<QualName>,
     /// Columns converted to a re-created type (with their defaults) by the type's steps.
     retyped_columns: BTreeSet<(QualName, String)>,
+    /// Collations whose definition changes: renamed away, created anew, their columns
+    /// converted, the old one dropped.
+    recollated: BTreeSet<QualName>,
 }
 
 impl<'a> Differ<'a> {
@@ -143,6 +146,7 @@ impl<'a> Differ<'a> {
             recreated: Recreated::default(),
             reshaped: BTreeSet::new(),
             retyped_columns: BTreeSet::new(),
+            recollated: BTreeSet::new(),
         }
     }
 
@@ -157,18 +161,43 @@ impl<'a> Differ<'a> {
         // what is gone.
         self.drop_recreated();
         self.schemas_and_extensions();
+        self.collations();
         self.types();
         self.sequences();
         self.functions();
         self.tables();
         self.views();
+        self.statistics();
         self.default_privileges();
         self.drop_removed();
     }
 
     /// Decides what is re-created, then spreads re-creation to dependents until nothing changes.
     fn find_recreated(&mut self) {
+        self.recollated = self
+            .from
+            .collations
+            .iter()
+            .filter(|(n, c)| {
+                self.to
+                    .collations
+                    .get(*n)
+                    .is_some_and(|new| !c.same_definition(new))
+            })
+            .map(|(n, _)| n.clone())
+            .collect();
         self.reshaped = tables::reshaped_tables(self.from, self.to);
+        // Tables with columns of a collation that is made anew: their columns are converted.
+        for (name, table) in &self.from.tables {
+            if self.to.tables.contains_key(name)
+                && table
+                    .columns
+                    .iter()
+                    .any(|c| self.uses_recollated(c.collation.as_ref()))
+            {
+                self.reshaped.insert(name.clone());
+            }
+        }
         let mut changed = true;
         let mut first = true;
         while changed {
@@ -203,6 +232,9 @@ impl<'a> Differ<'a> {
         }
         for table in &self.reshaped {
             gone.insert(deps::shape(table));
+        }
+        for name in &self.recollated {
+            gone.insert(deps::collation(name));
         }
         for name in self
             .from
@@ -251,6 +283,13 @@ impl<'a> Differ<'a> {
         objects::drop_removed_views(self);
         tables::drop_removed(self);
         objects::drop_removed(self);
+    }
+
+    /// Whether a `COLLATE` name refers to a collation that is made anew.
+    fn uses_recollated(&self, collation: Option<&String>) -> bool {
+        crate::refs::collation_refs(self.from, collation)
+            .iter()
+            .any(|r| matches!(r, ObjectRef::Collation { name } if self.recollated.contains(name)))
     }
 
     fn is_view_recreated(&self, name: &QualName) -> bool {

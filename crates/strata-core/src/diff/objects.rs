@@ -4,8 +4,8 @@ use std::collections::BTreeSet;
 
 use super::{Differ, deps};
 use crate::catalog::{
-    Catalog, FunctionKey, FunctionKind, Privileges, QualName, Sequence, TypeDef, TypeKind, View,
-    ViewKind,
+    Catalog, FunctionKey, FunctionKind, Privileges, QualName, Sequence, Statistics, TypeDef,
+    TypeKind, View, ViewKind,
 };
 use crate::plan::{Hazard, ObjectRef, Step};
 use crate::render::{self, qualified};
@@ -34,11 +34,17 @@ pub(super) fn own_recreations(d: &mut Differ) {
     }
 }
 
+/// Whether the view itself (its query, options or the columns it yields) changes. Column
+/// defaults, comments, privileges and a materialized view's column settings are altered in
+/// place.
 fn view_changed(old: &View, new: &View) -> bool {
     old.kind != new.kind
         || old.definition != new.definition
         || old.options != new.options
-        || old.columns != new.columns
+        || old.columns.len() != new.columns.len()
+        || old.columns.iter().zip(&new.columns).any(|(a, b)| {
+            a.name != b.name || a.data_type != b.data_type || a.collation != b.collation
+        })
 }
 
 /// `CREATE OR REPLACE VIEW` keeps the old columns and may add new ones at the end.
@@ -146,6 +152,15 @@ fn drop_function(
         .needs_old(deps::function(catalog, key, function))
 }
 
+fn drop_statistics(catalog: &Catalog, name: &QualName, stats: &Statistics) -> Step {
+    Step::new(
+        name.to_string(),
+        format!("DROP STATISTICS {}", qualified(name)),
+    )
+    .removes([ObjectRef::Statistics { name: name.clone() }])
+    .needs_old(deps::statistics(catalog, name, stats))
+}
+
 fn drop_view(catalog: &Catalog, name: &QualName, view: &View) -> Step {
     let mut step = Step::new(
         name.to_string(),
@@ -194,7 +209,19 @@ impl Differ<'_> {
             );
         }
         for (name, extension) in &self.to.extensions {
-            if !self.from.extensions.contains_key(name) {
+            let old = self.from.extensions.get(name);
+            // A new extension starts with the comment its control file gives it.
+            let old_comment = old.map_or(extension.installed_comment.as_deref(), |o| {
+                o.comment.as_deref()
+            });
+            self.comment(
+                &format!("EXTENSION {}", quote_ident(name)),
+                old_comment,
+                extension.comment.as_deref(),
+                vec![ObjectRef::Extension { name: name.clone() }],
+                false,
+            );
+            if old.is_none() {
                 self.push(
                     Step::new(
                         format!("extension {name}"),
@@ -208,6 +235,67 @@ impl Differ<'_> {
                     .creates([ObjectRef::Extension { name: name.clone() }]),
                 );
             }
+        }
+    }
+
+    pub(super) fn collations(&mut self) {
+        for (name, collation) in &self.to.collations {
+            let old = self.from.collations.get(name);
+            let target = format!("COLLATION {}", qualified(name));
+            let create = |sql: String| {
+                Step::new(name.to_string(), sql)
+                    .needs([deps::schema(&name.schema)])
+                    .creates([deps::collation(name)])
+            };
+            match old {
+                None => self.push(create(render::create_collation(name, collation))),
+                Some(old) if !old.same_definition(collation) => {
+                    // There is no ALTER for a collation's definition: the old one is renamed
+                    // away, the new one made, the columns using it converted (tables' steps),
+                    // and the old one dropped once nothing uses it.
+                    let away =
+                        QualName::new(name.schema.clone(), format!("{}__strata_old", name.name));
+                    self.push(
+                        Step::new(
+                            name.to_string(),
+                            format!("ALTER {target} RENAME TO {}", quote_ident(&away.name)),
+                        )
+                        .needs([deps::schema(&name.schema)])
+                        .removes([deps::collation(name)])
+                        .creates([deps::collation(&away)]),
+                    );
+                    self.push(create(render::create_collation(name, collation)));
+                    let users: Vec<ObjectRef> = self
+                        .from
+                        .tables
+                        .iter()
+                        .filter(|(_, t)| {
+                            t.columns
+                                .iter()
+                                .any(|c| self.uses_recollated(c.collation.as_ref()))
+                        })
+                        .map(|(n, _)| deps::shape(n))
+                        .collect();
+                    self.push(
+                        Step::new(
+                            name.to_string(),
+                            format!("DROP COLLATION {}", qualified(&away)),
+                        )
+                        .needs([deps::collation(&away), deps::collation(name)])
+                        .needs(users)
+                        .removes([deps::collation(&away)]),
+                    );
+                }
+                Some(_) => {}
+            }
+            let fresh = old.is_none_or(|o| !o.same_definition(collation));
+            self.comment(
+                &target,
+                old.and_then(|o| o.comment.as_deref()),
+                collation.comment.as_deref(),
+                vec![deps::collation(name)],
+                fresh,
+            );
         }
     }
 
@@ -852,6 +940,24 @@ impl Differ<'_> {
                 );
             }
         }
+        if view.kind == ViewKind::Materialized {
+            // An index built again (its definition changed) no longer clusters the view.
+            let was = old
+                .and_then(|o| {
+                    super::tables::clustered_index(&o.indexes).filter(|i| {
+                        view.indexes
+                            .get(*i)
+                            .is_some_and(|n| n.definition == o.indexes[*i].definition)
+                    })
+                })
+                .cloned();
+            self.cluster(
+                "MATERIALIZED VIEW",
+                name,
+                was.as_ref(),
+                super::tables::clustered_index(&view.indexes),
+            );
+        }
         let empty = std::collections::BTreeMap::new();
         super::tables::diff_triggers(
             self,
@@ -869,20 +975,46 @@ impl Differ<'_> {
             vec![reference.clone()],
             old.is_none(),
         );
+        let default = Privileges::default();
         for column in &view.columns {
-            let old_comment = old
-                .and_then(|o| o.columns.iter().find(|c| c.name == column.name))
-                .and_then(|c| c.comment.as_deref());
+            let old_column = old.and_then(|o| o.columns.iter().find(|c| c.name == column.name));
             let target = format!("COLUMN {}.{}", qualified(name), quote_ident(&column.name));
             self.comment(
                 &target,
-                old_comment,
+                old_column.and_then(|c| c.comment.as_deref()),
                 column.comment.as_deref(),
                 vec![reference.clone()],
                 old.is_none(),
             );
+            // A view's column default applies to INSERTs through the view.
+            let old_default = old_column.and_then(|c| c.default.as_ref());
+            if old_default != column.default.as_ref() {
+                let alter = format!(
+                    "ALTER VIEW {} ALTER COLUMN {}",
+                    qualified(name),
+                    quote_ident(&column.name)
+                );
+                let (sql, mut needs) = match &column.default {
+                    Some(text) => (
+                        format!("{alter} SET DEFAULT {text}"),
+                        deps::expression(self.to, text),
+                    ),
+                    None => (format!("{alter} DROP DEFAULT"), Vec::new()),
+                };
+                needs.push(reference.clone());
+                self.push(Step::new(format!("{name}.{}", column.name), sql).needs(needs));
+            }
+            self.privileges(
+                &format!("TABLE {}", qualified(name)),
+                Some(&column.name),
+                old_column.map_or(&default, |c| &c.privileges),
+                &column.privileges,
+                vec![reference.clone()],
+            );
+            if view.kind == ViewKind::Materialized {
+                self.column_settings("MATERIALIZED VIEW", name, old_column, column);
+            }
         }
-        let default = Privileges::default();
         self.privileges(
             &format!("TABLE {}", qualified(name)),
             None,
@@ -890,6 +1022,59 @@ impl Differ<'_> {
             &view.privileges,
             vec![reference],
         );
+    }
+
+    pub(super) fn statistics(&mut self) {
+        for (name, stats) in &self.to.statistics {
+            let old = self.from.statistics.get(name);
+            // A table dropped and made again (its partitioning changed) loses its statistics.
+            let owner_recreated = self.is_view_recreated(&stats.table)
+                || self
+                    .from
+                    .tables
+                    .get(&stats.table)
+                    .zip(self.to.tables.get(&stats.table))
+                    .is_some_and(|(a, b)| a.kind != b.kind || a.partition_key != b.partition_key);
+            let kept = old.filter(|o| {
+                o.table == stats.table && o.definition == stats.definition && !owner_recreated
+            });
+            let reference = ObjectRef::Statistics { name: name.clone() };
+            if let (Some(old), None) = (old, kept) {
+                self.push(drop_statistics(self.from, name, old));
+            }
+            if kept.is_none() {
+                self.push(
+                    Step::new(name.to_string(), stats.definition.clone())
+                        .needs(deps::statistics(self.to, name, stats))
+                        .creates([reference.clone()]),
+                );
+            }
+            let target = format!("STATISTICS {}", qualified(name));
+            if kept.and_then(|o| o.target) != stats.target {
+                self.push(
+                    Step::new(
+                        name.to_string(),
+                        format!(
+                            "ALTER {target} SET STATISTICS {}",
+                            stats.target.unwrap_or(-1)
+                        ),
+                    )
+                    .needs([reference.clone()]),
+                );
+            }
+            self.comment(
+                &target,
+                kept.and_then(|o| o.comment.as_deref()),
+                stats.comment.as_deref(),
+                vec![reference],
+                kept.is_none(),
+            );
+        }
+        let removed: Vec<QualName> = removed(&self.from.statistics, &self.to.statistics);
+        for name in removed {
+            let old = &self.from.statistics[&name];
+            self.push(drop_statistics(self.from, &name, old));
+        }
     }
 
     pub(super) fn default_privileges(&mut self) {
@@ -1039,6 +1224,17 @@ pub(super) fn drop_removed(d: &mut Differ) {
             )
             .removes([deps::relation(&name)])
             .needs_old(deps::type_def(d.from, &name, ty)),
+        );
+    }
+    let collations: Vec<QualName> = removed(&d.from.collations, &d.to.collations);
+    for name in collations {
+        d.push(
+            Step::new(
+                name.to_string(),
+                format!("DROP COLLATION {}", qualified(&name)),
+            )
+            .removes([deps::collation(&name)])
+            .needs_old([deps::schema(&name.schema)]),
         );
     }
     let extensions: Vec<String> = removed(&d.from.extensions, &d.to.extensions);

@@ -232,6 +232,7 @@ fn rewrite_texts(catalog: &mut Catalog, f: &dyn Fn(&str) -> String) {
         for column in &mut table.columns {
             rewrite_opt(&mut column.default, f);
             rewrite_opt(&mut column.generated, f);
+            rewrite_opt(&mut column.collation, f);
             column.data_type = f(&column.data_type);
         }
         for constraint in table.constraints.values_mut() {
@@ -256,6 +257,7 @@ fn rewrite_texts(catalog: &mut Catalog, f: &dyn Fn(&str) -> String) {
         view.definition = f(&view.definition);
         for column in &mut view.columns {
             column.data_type = f(&column.data_type);
+            rewrite_opt(&mut column.default, f);
         }
         for index in view.indexes.values_mut() {
             index.definition = f(&index.definition);
@@ -263,6 +265,9 @@ fn rewrite_texts(catalog: &mut Catalog, f: &dyn Fn(&str) -> String) {
         for trigger in view.triggers.values_mut() {
             trigger.definition = f(&trigger.definition);
         }
+    }
+    for stats in catalog.statistics.values_mut() {
+        stats.definition = f(&stats.definition);
     }
     for ty in catalog.types.values_mut() {
         match &mut ty.kind {
@@ -321,6 +326,9 @@ fn rename_references(catalog: &mut Catalog, old: &QualName, new: &QualName) {
             swap(table);
         }
     }
+    for stats in catalog.statistics.values_mut() {
+        swap(&mut stats.table);
+    }
 }
 
 fn apply_one(catalog: &mut Catalog, rename: &Rename) -> Result<Step, DiffError> {
@@ -363,6 +371,14 @@ fn apply_one(catalog: &mut Catalog, rename: &Rename) -> Result<Step, DiffError> 
                 .map(|(k, v)| (move_key(&k), v))
                 .collect();
             catalog.types = std::mem::take(&mut catalog.types)
+                .into_iter()
+                .map(|(k, v)| (move_key(&k), v))
+                .collect();
+            catalog.collations = std::mem::take(&mut catalog.collations)
+                .into_iter()
+                .map(|(k, v)| (move_key(&k), v))
+                .collect();
+            catalog.statistics = std::mem::take(&mut catalog.statistics)
                 .into_iter()
                 .map(|(k, v)| (move_key(&k), v))
                 .collect();

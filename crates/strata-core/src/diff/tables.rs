@@ -415,6 +415,9 @@ impl Differ<'_> {
             );
         }
         self.push(step);
+        for column in &table.columns {
+            self.column_settings("TABLE", name, None, column);
+        }
         for (c, constraint) in table
             .constraints
             .iter()
@@ -570,8 +573,9 @@ impl Differ<'_> {
                         table: name.clone(),
                         column: column.name.clone(),
                     })
-                    // Its type may only go once the column is gone.
+                    // Its type and collation may only go once the column is gone.
                     .needs_old(crate::refs::type_refs(from, &column.data_type))
+                    .needs_old(crate::refs::collation_refs(from, column.collation.as_ref()))
                     .removes([deps::shape(name)])
                     .creates([deps::shape(name)])
                     .hazards([
@@ -645,6 +649,10 @@ impl Differ<'_> {
         }
         let mut needs = vec![deps::relation(table)];
         needs.extend(crate::refs::type_refs(self.to, &column.data_type));
+        needs.extend(crate::refs::collation_refs(
+            self.to,
+            column.collation.as_ref(),
+        ));
         for text in column.default.iter().chain(&column.generated) {
             needs.extend(deps::expression(self.to, text));
         }
@@ -668,6 +676,7 @@ impl Differ<'_> {
             )
             .hazards(hazards),
         );
+        self.column_settings("TABLE", table, None, column);
     }
 
     fn alter_column(&mut self, table: &QualName, old: &Column, new: &Column) {
@@ -720,7 +729,10 @@ impl Differ<'_> {
                 return;
             }
         }
-        let type_changes = old.data_type != new.data_type || old.collation != new.collation;
+        // A column of a collation that is made anew is converted to the new one.
+        let type_changes = old.data_type != new.data_type
+            || old.collation != new.collation
+            || self.uses_recollated(new.collation.as_ref());
         // The sequence an old default draws from (a serial's) may only go once it is replaced.
         let old_default_refs: Vec<ObjectRef> = old
             .default
@@ -757,6 +769,7 @@ impl Differ<'_> {
                 hazards.extend([Hazard::RewritesTable, Hazard::MayFailOnExistingData]);
             }
             let mut needs = crate::refs::type_refs(self.to, &new.data_type);
+            needs.extend(crate::refs::collation_refs(self.to, new.collation.as_ref()));
             needs.push(deps::relation(table));
             self.push(
                 Step::new(
@@ -770,6 +783,11 @@ impl Differ<'_> {
                 )
                 .needs(needs)
                 .needs_old(crate::refs::type_refs(self.from, &old.data_type))
+                .needs_old(
+                    crate::refs::collation_refs(self.from, old.collation.as_ref())
+                        .into_iter()
+                        .filter(|r| !matches!(r, ObjectRef::Collation { name } if self.recollated.contains(name))),
+                )
                 .removes([deps::shape(table)])
                 .creates([deps::shape(table)])
                 .rows(RowCheck::Values {
@@ -871,6 +889,81 @@ impl Differ<'_> {
                 );
             }
             self.push(step);
+        }
+        // ALTER COLUMN … TYPE gives the column its new type's storage and compression.
+        let settled = if type_changes {
+            Column {
+                storage: None,
+                compression: None,
+                ..old.clone()
+            }
+        } else {
+            old.clone()
+        };
+        self.column_settings("TABLE", table, Some(&settled), new);
+    }
+
+    /// Steps for a column's options, storage, compression and statistics target, from `old`
+    /// (`None`: a column just made, with PostgreSQL's defaults) to `new`, on a table or
+    /// materialized view (`keyword`).
+    pub(super) fn column_settings(
+        &mut self,
+        keyword: &str,
+        relation: &QualName,
+        old: Option<&Column>,
+        new: &Column,
+    ) {
+        let target = format!(
+            "ALTER {keyword} {} ALTER COLUMN {}",
+            qualified(relation),
+            quote_ident(&new.name)
+        );
+        let mut sql = Vec::new();
+        let old_options = old.map_or(&[][..], |o| &o.options[..]);
+        let key = |o: &String| o.split('=').next().unwrap_or_default().to_owned();
+        let reset: Vec<String> = old_options
+            .iter()
+            .map(key)
+            .filter(|k| !new.options.iter().any(|n| &key(n) == k))
+            .collect();
+        if !reset.is_empty() {
+            sql.push(format!("{target} RESET ({})", reset.join(", ")));
+        }
+        let set: Vec<&str> = new
+            .options
+            .iter()
+            .filter(|o| !old_options.contains(o))
+            .map(String::as_str)
+            .collect();
+        if !set.is_empty() {
+            sql.push(format!("{target} SET ({})", set.join(", ")));
+        }
+        let old_storage = old.and_then(|o| o.storage.as_ref());
+        if old_storage != new.storage.as_ref() {
+            let mode = match (&new.storage, old_storage) {
+                (Some(s), _) => Some(&s.mode),
+                (None, Some(o)) => Some(&o.type_default),
+                (None, None) => None,
+            };
+            if let Some(mode) = mode {
+                sql.push(format!("{target} SET STORAGE {mode}"));
+            }
+        }
+        if old.and_then(|o| o.compression.as_ref()) != new.compression.as_ref() {
+            let method = new.compression.as_deref().unwrap_or("default");
+            sql.push(format!("{target} SET COMPRESSION {method}"));
+        }
+        if old.and_then(|o| o.statistics) != new.statistics {
+            sql.push(format!(
+                "{target} SET STATISTICS {}",
+                new.statistics.unwrap_or(-1)
+            ));
+        }
+        for statement in sql {
+            self.push(
+                Step::new(format!("{relation}.{}", new.name), statement)
+                    .needs([deps::relation(relation), deps::shape(relation)]),
+            );
         }
     }
 
@@ -988,6 +1081,23 @@ impl Differ<'_> {
                 }
             }
         }
+        // CLUSTER ON: a dropped or re-created index is no longer the clustering one.
+        let rebuilt = |i: &String| {
+            !new.indexes.contains_key(i)
+                || self.recreated.indexes.contains(&(name.clone(), i.clone()))
+                || old.indexes[i].constraint.as_ref().is_some_and(|c| {
+                    !new.constraints.contains_key(c)
+                        || self
+                            .recreated
+                            .constraints
+                            .contains(&(name.clone(), c.clone()))
+                })
+        };
+        let was = clustered_index(&old.indexes)
+            .filter(|_| !fresh)
+            .filter(|i| !rebuilt(i))
+            .cloned();
+        self.cluster("TABLE", name, was.as_ref(), clustered_index(&new.indexes));
         if old.rls_enabled != new.rls_enabled {
             let sql = if new.rls_enabled { "ENABLE" } else { "DISABLE" };
             self.push(
@@ -1115,6 +1225,34 @@ impl Differ<'_> {
         }
     }
 
+    /// `CLUSTER ON` (or `SET WITHOUT CLUSTER`) when the clustering index of a table or
+    /// materialized view (`keyword`) changes from `was` to `now`.
+    pub(super) fn cluster(
+        &mut self,
+        keyword: &str,
+        relation: &QualName,
+        was: Option<&String>,
+        now: Option<&String>,
+    ) {
+        if was == now {
+            return;
+        }
+        let target = format!("ALTER {keyword} {}", qualified(relation));
+        let step = match now {
+            Some(index) => Step::new(
+                relation.to_string(),
+                format!("{target} CLUSTER ON {}", quote_ident(index)),
+            )
+            .needs([deps::relation(relation), index_ref(relation, index)]),
+            None => Step::new(
+                relation.to_string(),
+                format!("{target} SET WITHOUT CLUSTER"),
+            )
+            .needs([deps::relation(relation)]),
+        };
+        self.push(step);
+    }
+
     fn create_policy_step(&self, table: &QualName, name: &str, policy: &Policy) -> Step {
         Step::new(
             format!("{table}.{name}"),
@@ -1126,6 +1264,11 @@ impl Differ<'_> {
             name: name.to_owned(),
         }])
     }
+}
+
+/// The index a table or materialized view is clustered on.
+pub(super) fn clustered_index(indexes: &BTreeMap<String, Index>) -> Option<&String> {
+    indexes.iter().find(|(_, i)| i.clustered).map(|(n, _)| n)
 }
 
 /// Trigger steps for a table or view.

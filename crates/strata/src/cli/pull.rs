@@ -98,11 +98,17 @@ fn step_schema(step: &Step) -> Option<String> {
                     None
                 }
             }
-            ObjectRef::Relation { name } | ObjectRef::Index { name } => Some(name.schema.clone()),
+            ObjectRef::Relation { name }
+            | ObjectRef::Index { name }
+            | ObjectRef::Collation { name }
+            | ObjectRef::Statistics { name } => Some(name.schema.clone()),
             ObjectRef::Shape { table }
             | ObjectRef::Constraint { table, .. }
             | ObjectRef::Trigger { table, .. }
-            | ObjectRef::Policy { table, .. } => Some(table.schema.clone()),
+            | ObjectRef::Policy { table, .. }
+            | ObjectRef::Rule { table, .. } => Some(table.schema.clone()),
             ObjectRef::Function { key } => Some(key.name.schema.clone()),
+            // Database-wide objects go with the first schema object that needs them.
+            ObjectRef::Cast { .. } | ObjectRef::Wrapper { .. } | ObjectRef::Server { .. } => None,
         })
 }

@@ -171,6 +171,7 @@ async fn read(client: &Session<'_>, scope: &Scope) -> Result<Introspection> {
         functions,
         default_privileges,
         dependencies,
+        objects,
         unmodeled,
     ) = tokio::join!(
         client.query_one("SELECT current_setting('server_version_num')::int", &[]),
@@ -192,6 +193,7 @@ async fn read(client: &Session<'_>, scope: &Scope) -> Result<Introspection> {
             "default privileges"
         ),
         fetch::<rows::DependencyRow>(client, &q.dependencies, &schemas, "view dependencies"),
+        fetch_object::<rows::ObjectRows>(client, &q.objects, &schemas, "collations, statistics"),
         fetch::<Unmodeled>(client, &q.unmodeled, &schemas, "unmodelled objects"),
     );
     // With pipelining, one failing query aborts the transaction under the others: report the
@@ -212,6 +214,7 @@ async fn read(client: &Session<'_>, scope: &Scope) -> Result<Introspection> {
         functions.as_ref().err(),
         default_privileges.as_ref().err(),
         dependencies.as_ref().err(),
+        objects.as_ref().err(),
         unmodeled.as_ref().err(),
     ]
     .into_iter()
@@ -235,6 +238,7 @@ async fn read(client: &Session<'_>, scope: &Scope) -> Result<Introspection> {
         functions: functions?,
         default_privileges: default_privileges?,
         dependencies: dependencies?,
+        objects: objects?,
     };
     let mut catalog = rows.into_catalog()?;
     catalog.unmodeled = unmodeled?;
@@ -268,6 +272,7 @@ pub fn query_texts() -> Vec<(&'static str, &'static str)> {
         ("functions", &q.functions),
         ("default_privileges", &q.default_privileges),
         ("dependencies", &q.dependencies),
+        ("objects", &q.objects),
         ("unmodeled", &q.unmodeled),
     ]
 }
@@ -279,6 +284,16 @@ async fn fetch<T: DeserializeOwned>(
     schemas: &Option<Vec<String>>,
     what: &str,
 ) -> Result<Vec<T>> {
+    fetch_object(client, sql, schemas, what).await
+}
+
+/// Runs one catalog query and parses its JSON value.
+async fn fetch_object<T: DeserializeOwned>(
+    client: &Session<'_>,
+    sql: &str,
+    schemas: &Option<Vec<String>>,
+    what: &str,
+) -> Result<T> {
     let row = client
         .query_one(sql, &[schemas])
         .await

@@ -63,8 +63,29 @@ fn object_privileges(acl: &str, kind: char, owner: &str) -> String {
     privileges(acl, &format!("acldefault('{kind}', {owner})"), owner)
 }
 
+/// A storage mode letter as `SET STORAGE` spells it.
+fn storage_word(letter: &str) -> String {
+    format!(
+        "CASE {letter} WHEN 'p' THEN 'PLAIN' WHEN 'e' THEN 'EXTERNAL' WHEN 'm' THEN 'MAIN' ELSE 'EXTENDED' END"
+    )
+}
+
 fn json_rows(select: &str) -> String {
     format!("{MANAGED}\nSELECT coalesce(json_agg(q), '[]')::text FROM (\n{select}\n) q")
+}
+
+/// Several kinds of rows in one request: a JSON object with one array per kind.
+fn json_object_of_rows(parts: &[(&str, String)]) -> String {
+    let fields: Vec<String> = parts
+        .iter()
+        .map(|(key, select)| {
+            format!("'{key}', (SELECT coalesce(json_agg(q), '[]') FROM (\n{select}\n) q)")
+        })
+        .collect();
+    format!(
+        "{MANAGED}\nSELECT json_build_object(\n{}\n)::text",
+        fields.join(",\n")
+    )
 }
 
 /// The census: every kind of object that can live in a managed schema (or, for event
@@ -143,16 +164,6 @@ pub const CENSUS: &[(&str, &str)] = &[
          FROM managed m JOIN pg_class c ON c.relnamespace = m.oid JOIN pg_rewrite rw ON rw.ev_class = c.oid
          WHERE rw.rulename <> '_RETURN'",
     ),
-    (
-        "collation",
-        "SELECT quote_ident(m.nspname) || '.' || quote_ident(o.collname), 'pg_collation'::regclass, o.oid
-         FROM managed m JOIN pg_collation o ON o.collnamespace = m.oid",
-    ),
-    (
-        "statistics object",
-        "SELECT quote_ident(m.nspname) || '.' || quote_ident(o.stxname), 'pg_statistic_ext'::regclass, o.oid
-         FROM managed m JOIN pg_statistic_ext o ON o.stxnamespace = m.oid",
-    ),
 ];
 
 /// The census query: [`CENSUS`] as one list of `{kind, name}`, sorted, without extension
@@ -189,6 +200,7 @@ pub(super) struct Queries {
     pub functions: String,
     pub default_privileges: String,
     pub dependencies: String,
+    pub objects: String,
     pub unmodeled: String,
 }
 
@@ -203,8 +215,11 @@ impl Queries {
             )),
 
             extensions: json_rows(
-                "SELECT x.extname AS name, n.nspname AS schema, x.extversion AS version
-                 FROM pg_extension x JOIN pg_namespace n ON n.oid = x.extnamespace",
+                "SELECT x.extname AS name, n.nspname AS schema, x.extversion AS version,
+                        ds.description AS comment,
+                        (SELECT a.comment FROM pg_available_extensions a WHERE a.name = x.extname) AS installed_comment
+                 FROM pg_extension x JOIN pg_namespace n ON n.oid = x.extnamespace
+                 LEFT JOIN pg_description ds ON ds.objoid = x.oid AND ds.classoid = 'pg_extension'::regclass AND ds.objsubid = 0",
             ),
 
             // Tables, partitioned tables, views and materialized views.
@@ -254,6 +269,11 @@ impl Queries {
                            LEFT JOIN pg_description sd ON sd.objoid = sc.oid AND sd.classoid = 'pg_class'::regclass AND sd.objsubid = 0
                            WHERE d.classid = 'pg_class'::regclass AND d.refclassid = 'pg_class'::regclass
                              AND d.refobjid = a.attrelid AND d.refobjsubid = a.attnum AND d.deptype = 'i') END AS identity_sequence,
+                        coalesce(a.attoptions, '{{}}') AS options,
+                        CASE WHEN a.attstorage <> t.typstorage THEN
+                          json_build_object('mode', {storage_a}, 'type_default', {storage_t}) END AS storage,
+                        CASE to_jsonb(a) ->> 'attcompression' WHEN 'p' THEN 'pglz' WHEN 'l' THEN 'lz4' END AS compression,
+                        NULLIF(a.attstattarget, -1) AS statistics,
                         ds.description AS comment, {privileges} AS privileges
                  FROM managed m JOIN pg_class c ON c.relnamespace = m.oid
                  JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
@@ -265,6 +285,8 @@ impl Queries {
                 // Columns have no default privileges: acldefault('c') is the empty ACL.
                 privileges = object_privileges("a.attacl", 'c', "c.relowner"),
                 sequence_privileges = object_privileges("sc.relacl", 's', "sc.relowner"),
+                storage_a = storage_word("a.attstorage"),
+                storage_t = storage_word("t.typstorage"),
                 not_member = not_extension_member("pg_class", "c.oid"),
             )),
 
@@ -307,7 +329,8 @@ impl Queries {
                         coalesce((SELECT json_agg(pg_get_indexdef(i.indexrelid, k, true) ORDER BY k)
                                   FROM generate_series(i.indnkeyatts + 1, i.indnatts) k), '[]') AS include,
                         pg_get_expr(i.indpred, i.indrelid) AS predicate,
-                        co.conname AS constraint, i.indisvalid AS valid, ds.description AS comment
+                        co.conname AS constraint, i.indisvalid AS valid, i.indisclustered AS clustered,
+                        ds.description AS comment
                  FROM managed m JOIN pg_class c ON c.relnamespace = m.oid
                  JOIN pg_index i ON i.indrelid = c.oid
                  JOIN pg_class ic ON ic.oid = i.indexrelid
@@ -481,6 +504,35 @@ impl Queries {
                  JOIN pg_namespace rn ON rn.oid = rc.relnamespace
                  WHERE c.relkind IN ('v', 'm')",
             ),
+
+            // Kinds with few objects, read in one request: collations, …
+            objects: json_object_of_rows(&[(
+                "collations",
+                format!(
+                    "SELECT m.nspname AS schema, o.collname AS name,
+                            CASE o.collprovider WHEN 'c' THEN 'libc' WHEN 'i' THEN 'icu' WHEN 'b' THEN 'builtin' ELSE 'default' END AS provider,
+                            NULLIF(to_jsonb(o) ->> 'collcollate', '') AS lc_collate, NULLIF(to_jsonb(o) ->> 'collctype', '') AS lc_ctype,
+                            NULLIF(coalesce(to_jsonb(o) ->> 'colllocale', to_jsonb(o) ->> 'colliculocale'), '') AS locale,
+                            to_jsonb(o) ->> 'collicurules' AS rules,
+                            o.collisdeterministic AS deterministic, ds.description AS comment
+                     FROM managed m JOIN pg_collation o ON o.collnamespace = m.oid
+                     LEFT JOIN pg_description ds ON ds.objoid = o.oid AND ds.classoid = 'pg_collation'::regclass
+                     WHERE {not_member}",
+                    not_member = not_extension_member("pg_collation", "o.oid"),
+                ),
+            ), (
+                "statistics",
+                format!(
+                    "SELECT m.nspname AS schema, s.stxname AS name, tn.nspname AS table_schema, tc.relname AS table_name,
+                            pg_get_statisticsobjdef(s.oid) AS definition,
+                            NULLIF((to_jsonb(s) ->> 'stxstattarget')::int, -1) AS target, ds.description AS comment
+                     FROM managed m JOIN pg_statistic_ext s ON s.stxnamespace = m.oid
+                     JOIN pg_class tc ON tc.oid = s.stxrelid JOIN pg_namespace tn ON tn.oid = tc.relnamespace
+                     LEFT JOIN pg_description ds ON ds.objoid = s.oid AND ds.classoid = 'pg_statistic_ext'::regclass
+                     WHERE {not_member}",
+                    not_member = not_extension_member("pg_statistic_ext", "s.oid"),
+                ),
+            )]),
 
             unmodeled: census(),
         }

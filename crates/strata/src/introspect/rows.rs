@@ -4,10 +4,10 @@ use std::collections::BTreeMap;
 
 use serde::Deserialize;
 use strata_core::catalog::{
-    Aggregate, Catalog, Column, CompositeAttribute, Constraint, ConstraintKind, DefaultPrivilege,
-    DomainCheck, Extension, ForeignKey, Function, FunctionKey, FunctionKind, Identity, Index,
-    Partitioning, Policy, Privileges, QualName, Schema, Sequence, SequenceOptions, Table,
-    TableKind, Trigger, TypeDef, TypeKind, View, ViewKind,
+    Aggregate, Catalog, Collation, Column, CompositeAttribute, Constraint, ConstraintKind,
+    DefaultPrivilege, DomainCheck, Extension, ForeignKey, Function, FunctionKey, FunctionKind,
+    Identity, Index, Partitioning, Policy, Privileges, QualName, Schema, Sequence, SequenceOptions,
+    Statistics, Storage, Table, TableKind, Trigger, TypeDef, TypeKind, View, ViewKind,
 };
 
 use crate::{Error, Result};
@@ -24,6 +24,8 @@ pub(super) struct ExtensionRow {
     name: String,
     schema: String,
     version: String,
+    comment: Option<String>,
+    installed_comment: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -63,6 +65,10 @@ pub(super) struct ColumnRow {
     generated_virtual: bool,
     identity: Option<String>,
     identity_sequence: Option<IdentitySequenceRow>,
+    options: Vec<String>,
+    storage: Option<Storage>,
+    compression: Option<String>,
+    statistics: Option<i32>,
     comment: Option<String>,
     privileges: Privileges,
 }
@@ -119,6 +125,7 @@ pub(super) struct IndexRow {
     predicate: Option<String>,
     constraint: Option<String>,
     valid: bool,
+    clustered: bool,
     comment: Option<String>,
 }
 
@@ -221,6 +228,37 @@ pub(super) struct DependencyRow {
     ref_name: String,
 }
 
+#[derive(Deserialize)]
+pub(super) struct CollationRow {
+    schema: String,
+    name: String,
+    provider: String,
+    lc_collate: Option<String>,
+    lc_ctype: Option<String>,
+    locale: Option<String>,
+    rules: Option<String>,
+    deterministic: bool,
+    comment: Option<String>,
+}
+
+#[derive(Deserialize)]
+pub(super) struct StatisticsRow {
+    schema: String,
+    name: String,
+    table_schema: String,
+    table_name: String,
+    definition: String,
+    target: Option<i32>,
+    comment: Option<String>,
+}
+
+/// The kinds read together in one request.
+#[derive(Deserialize)]
+pub(super) struct ObjectRows {
+    collations: Vec<CollationRow>,
+    statistics: Vec<StatisticsRow>,
+}
+
 /// All rows of one introspection.
 pub(super) struct Rows {
     pub schemas: Vec<SchemaRow>,
@@ -236,6 +274,7 @@ pub(super) struct Rows {
     pub functions: Vec<FunctionRow>,
     pub default_privileges: Vec<DefaultPrivilegeRow>,
     pub dependencies: Vec<DependencyRow>,
+    pub objects: ObjectRows,
 }
 
 fn unexpected(what: &str, name: &QualName) -> Error {
@@ -279,6 +318,8 @@ impl Rows {
                 Extension {
                     schema: row.schema,
                     version: row.version,
+                    comment: row.comment,
+                    installed_comment: row.installed_comment,
                 },
             );
         }
@@ -410,6 +451,14 @@ impl Rows {
                 identity,
                 generated: row.generated,
                 generated_virtual: row.generated_virtual,
+                options: {
+                    let mut options = row.options;
+                    options.sort();
+                    options
+                },
+                storage: row.storage,
+                compression: row.compression,
+                statistics: row.statistics,
                 comment: row.comment,
                 privileges: sorted(row.privileges),
             };
@@ -486,6 +535,7 @@ impl Rows {
                 predicate: row.predicate,
                 constraint: row.constraint,
                 valid: row.valid,
+                clustered: row.clustered,
                 comment: row.comment,
             };
             if let Some(table) = catalog.tables.get_mut(&relation) {
@@ -598,6 +648,42 @@ impl Rows {
         catalog.default_privileges.sort_by(|a, b| {
             (&a.role, &a.schema, &a.object_type).cmp(&(&b.role, &b.schema, &b.object_type))
         });
+
+        for row in self.objects.collations {
+            // Before PostgreSQL 15 an ICU collation keeps its locale in collcollate.
+            let icu_locale = row.provider == "icu" && row.locale.is_none();
+            let (locale, lc_collate, lc_ctype) = if icu_locale {
+                (row.lc_collate, None, None)
+            } else if row.provider == "libc" {
+                (None, row.lc_collate, row.lc_ctype)
+            } else {
+                (row.locale, None, None)
+            };
+            catalog.collations.insert(
+                QualName::new(row.schema, row.name),
+                Collation {
+                    provider: row.provider,
+                    lc_collate,
+                    lc_ctype,
+                    locale,
+                    rules: row.rules,
+                    deterministic: row.deterministic,
+                    comment: row.comment,
+                },
+            );
+        }
+
+        for row in self.objects.statistics {
+            catalog.statistics.insert(
+                QualName::new(row.schema, row.name),
+                Statistics {
+                    table: QualName::new(row.table_schema, row.table_name),
+                    definition: row.definition,
+                    target: row.target,
+                    comment: row.comment,
+                },
+            );
+        }
 
         for row in self.dependencies {
             if let Some(view) = catalog
