@@ -95,6 +95,13 @@ pub enum Site {
         /// The function.
         key: FunctionKey,
     },
+    /// A rule of a table or view (its condition and actions).
+    Rule {
+        /// The table or view.
+        table: QualName,
+        /// The rule.
+        name: String,
+    },
     /// An extended statistics object (its expressions, PostgreSQL 14+).
     Statistics {
         /// The statistics object.
@@ -117,6 +124,7 @@ impl std::fmt::Display for Site {
             Site::DomainCheck { domain, name } => write!(f, "constraint {name} on domain {domain}"),
             Site::DomainDefault { domain } => write!(f, "default of domain {domain}"),
             Site::Function { key } => write!(f, "function {key}"),
+            Site::Rule { table, name } => write!(f, "rule {name} on {table}"),
             Site::Statistics { name, .. } => write!(f, "statistics {name}"),
         }
     }
@@ -201,6 +209,13 @@ pub fn pairs(from: &Catalog, to: &Catalog) -> Vec<Pair> {
             let site = Site::Trigger {
                 table: name.clone(),
                 name: trigger.clone(),
+            };
+            add(site.clone(), text(from, &site), text(to, &site));
+        }
+        for rule in new.rules.keys() {
+            let site = Site::Rule {
+                table: name.clone(),
+                name: rule.clone(),
             };
             add(site.clone(), text(from, &site), text(to, &site));
         }
@@ -312,6 +327,12 @@ fn table_pairs(
             name: trigger.clone(),
         });
     }
+    for rule in new.rules.keys() {
+        sites.push(Site::Rule {
+            table: name.clone(),
+            name: rule.clone(),
+        });
+    }
     for site in sites {
         let (site, a, b) = catalogs(site);
         add(site, a, b);
@@ -368,6 +389,7 @@ fn table_text(_name: &QualName, table: &Table, site: &Site) -> Option<String> {
             .get(name)
             .map(|p| pack(&[p.using.as_deref(), p.with_check.as_deref()])),
         Site::Trigger { name, .. } => table.triggers.get(name).map(|t| t.definition.clone()),
+        Site::Rule { name, .. } => table.rules.get(name).map(|r| r.definition.clone()),
         _ => None,
     }
 }
@@ -415,6 +437,15 @@ pub fn text(catalog: &Catalog, site: &Site) -> Option<String> {
                 .triggers
                 .get(name)
                 .map(|t| t.definition.clone()),
+        },
+        Site::Rule { table, name } => match catalog.tables.get(table) {
+            Some(t) => table_text(table, t, site),
+            None => catalog
+                .views
+                .get(table)?
+                .rules
+                .get(name)
+                .map(|r| r.definition.clone()),
         },
         Site::View { name } => catalog.views.get(name).map(|v| v.definition.clone()),
         Site::DomainCheck { domain, name } => match &catalog.types.get(domain)?.kind {
@@ -522,6 +553,21 @@ pub fn adopt(to: &mut Catalog, from: &Catalog, site: &Site) {
                 new.definition = old.definition.clone();
             }
         }
+        Site::Rule { table, name } => {
+            let old = from
+                .tables
+                .get(table)
+                .map(|t| &t.rules)
+                .or_else(|| from.views.get(table).map(|v| &v.rules))
+                .and_then(|r| r.get(name));
+            let new = match to.tables.get_mut(table) {
+                Some(t) => t.rules.get_mut(name),
+                None => to.views.get_mut(table).and_then(|v| v.rules.get_mut(name)),
+            };
+            if let (Some(old), Some(new)) = (old, new) {
+                new.definition = old.definition.clone();
+            }
+        }
         Site::DomainCheck { domain, name } => {
             let old = match from.types.get(domain).map(|t| &t.kind) {
                 Some(TypeKind::Domain { checks, .. }) => checks.get(name),
@@ -585,7 +631,8 @@ pub fn context(catalog: &Catalog, site: &Site, text: &str) -> String {
         | Site::Generated { table, .. }
         | Site::Index { table, .. }
         | Site::Policy { table, .. }
-        | Site::Trigger { table, .. } => format!("{table}({})", columns(table)),
+        | Site::Trigger { table, .. }
+        | Site::Rule { table, .. } => format!("{table}({})", columns(table)),
         Site::View { name } => catalog
             .views
             .get(name)
@@ -735,6 +782,26 @@ pub fn probe(catalog: &Catalog, site: &Site, text: &str) -> Option<Probe> {
                 ),
             })
         }
+        Site::Rule { table, name } => {
+            let owner = if catalog.views.contains_key(table) {
+                format!(
+                    "CREATE TEMP VIEW {PROBE} AS SELECT * FROM {}",
+                    qualified(table)
+                )
+            } else {
+                like(table)
+            };
+            Some(Probe {
+                statements: format!(
+                    "{owner}; {}",
+                    replace_qualified(text, table, &probe_table())
+                ),
+                read: format!(
+                    "SELECT rtrim(pg_get_ruledef(oid), ';') FROM pg_rewrite WHERE ev_class = {temp_oid} AND rulename = {}",
+                    quote_literal(name)
+                ),
+            })
+        }
         Site::View { name } => {
             // A materialized view's query deparses as a view's would; temporary materialized
             // views do not exist.
@@ -833,7 +900,7 @@ fn domain_base(catalog: &Catalog, domain: &QualName) -> Option<String> {
 /// names put back, several parts packed as the catalog packs them.
 pub fn read_back(site: &Site, result: &str) -> String {
     match site {
-        Site::Index { table, .. } | Site::Trigger { table, .. } => {
+        Site::Index { table, .. } | Site::Trigger { table, .. } | Site::Rule { table, .. } => {
             replace_qualified(result, &probe_table(), table)
         }
         Site::Policy { .. } => match unpack(result) {
@@ -1085,6 +1152,7 @@ mod tests {
             options: Vec::new(),
             indexes: BTreeMap::new(),
             triggers: BTreeMap::new(),
+            rules: BTreeMap::new(),
             depends_on: Vec::new(),
             comment: None,
             privileges: Default::default(),
@@ -1153,6 +1221,54 @@ mod tests {
         }
         adopt(&mut to, &from, &site);
         assert_eq!(to, from);
+    }
+
+    #[test]
+    fn rules_probe_on_a_temporary_copy_of_their_table() {
+        let mut catalog = table_with_check(FIRST);
+        let table = QualName::new("app", "orders");
+        let definition = "CREATE RULE keep AS\n    ON DELETE TO app.orders\n   WHERE ((old.status)::text = ANY ((ARRAY['new'::character varying])::text[])) DO INSTEAD NOTHING";
+        catalog.tables.get_mut(&table).unwrap().rules.insert(
+            "keep".into(),
+            crate::catalog::Rule {
+                definition: definition.into(),
+                enabled: "O".into(),
+                comment: None,
+            },
+        );
+        let site = Site::Rule {
+            table: table.clone(),
+            name: "keep".into(),
+        };
+        assert_eq!(text(&catalog, &site).as_deref(), Some(definition));
+        let probe = probe(&catalog, &site, definition).unwrap();
+        assert!(
+            probe.statements.starts_with(
+                "CREATE TEMP TABLE strata_probe (LIKE \"app\".\"orders\"); CREATE RULE keep AS\n    ON DELETE TO pg_temp.strata_probe\n"
+            ),
+            "{}",
+            probe.statements
+        );
+        assert!(probe.read.contains("pg_get_ruledef"));
+        assert_eq!(
+            read_back(
+                &site,
+                &definition.replace("TO app.orders", "TO pg_temp.strata_probe")
+            ),
+            definition
+        );
+        let mut other = catalog.clone();
+        other
+            .tables
+            .get_mut(&table)
+            .unwrap()
+            .rules
+            .get_mut("keep")
+            .unwrap()
+            .definition = "changed".into();
+        assert_eq!(pairs(&catalog, &other).len(), 1);
+        adopt(&mut other, &catalog, &site);
+        assert_eq!(other, catalog);
     }
 
     #[test]

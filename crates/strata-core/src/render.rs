@@ -3,9 +3,9 @@
 //! PostgreSQL's own deparsed text.
 
 use crate::catalog::{
-    Collation, Column, Constraint, ConstraintKind, Function, FunctionKey, FunctionKind, Grant,
-    Identity, Policy, Privileges, QualName, Sequence, SequenceOptions, Table, TypeDef, TypeKind,
-    View, ViewKind,
+    Cast, Collation, Column, Constraint, ConstraintKind, Function, FunctionKey, FunctionKind,
+    Grant, Identity, Policy, Privileges, QualName, Sequence, SequenceOptions, Table, TypeDef,
+    TypeKind, View, ViewKind,
 };
 use crate::sql::{quote_ident, quote_literal};
 
@@ -209,6 +209,21 @@ pub fn create_sequence(name: &QualName, sequence: &Sequence) -> String {
     } else {
         format!("CREATE {unlogged}SEQUENCE {} {options}", qualified(name))
     }
+}
+
+/// `CREATE CAST …`.
+pub fn create_cast(cast: &Cast) -> String {
+    let how = match (&cast.function, cast.binary) {
+        (Some(function), _) => format!("WITH FUNCTION {function}"),
+        (None, true) => "WITHOUT FUNCTION".to_owned(),
+        (None, false) => "WITH INOUT".to_owned(),
+    };
+    let context = cast
+        .context
+        .as_ref()
+        .map(|c| format!(" AS {c}"))
+        .unwrap_or_default();
+    format!("CREATE CAST ({}) {how}{context}", cast.name())
 }
 
 /// `CREATE COLLATION …`.

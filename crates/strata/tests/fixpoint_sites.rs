@@ -82,3 +82,18 @@ async fn view_column_defaults() {
     )
     .await;
 }
+
+#[tokio::test]
+async fn rule_conditions() {
+    check(
+        &format!(
+            "{TABLE} CREATE RULE keep AS ON DELETE TO app.orders WHERE old.status IN ('new', 'open') DO INSTEAD NOTHING;"
+        ),
+        |first| {
+            let rule = &first.tables.values().next().unwrap().rules["keep"];
+            format!("{TABLE} {};", rule.definition)
+        },
+        "rule",
+    )
+    .await;
+}

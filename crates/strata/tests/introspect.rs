@@ -685,7 +685,6 @@ async fn census_reports_what_is_not_modelled() {
             "event trigger strata_census_ddl",
             "foreign table odd.ft",
             "operator odd.===(integer, integer)",
-            "rule odd.t keep",
         ]
     );
 }

@@ -28,7 +28,7 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest as _, Sha256};
 
 pub use relation::{
-    Column, Constraint, ConstraintKind, ForeignKey, Identity, Index, Partitioning, Policy,
+    Column, Constraint, ConstraintKind, ForeignKey, Identity, Index, Partitioning, Policy, Rule,
     Sequence, SequenceOptions, Storage, Table, TableKind, Trigger, View, ViewKind,
 };
 pub use routine::{Aggregate, Function, FunctionKind, MovingAggregate};
@@ -148,6 +148,10 @@ pub struct Catalog {
     /// Collations (`CREATE COLLATION`).
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub collations: BTreeMap<QualName, Collation>,
+    /// Casts from or to a type of the managed schemas, or through one of their functions, by
+    /// `source AS target`.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub casts: BTreeMap<String, Cast>,
     /// Extended statistics objects (`CREATE STATISTICS`).
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub statistics: BTreeMap<QualName, Statistics>,
@@ -217,6 +221,46 @@ impl Collation {
             comment: None,
             ..self.clone()
         } == Collation {
+            comment: None,
+            ..other.clone()
+        }
+    }
+}
+
+/// A cast (`CREATE CAST`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Cast {
+    /// The source type (`format_type`).
+    pub source: String,
+    /// The target type.
+    pub target: String,
+    /// `WITH FUNCTION`, as `regprocedure` prints it (`app.to_int(app.code)`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub function: Option<String>,
+    /// `WITHOUT FUNCTION` (binary coercible) rather than `WITH INOUT`, when there is no
+    /// function.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub binary: bool,
+    /// `AS ASSIGNMENT` or `AS IMPLICIT`, when not explicit only.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub context: Option<String>,
+    /// `COMMENT ON CAST`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub comment: Option<String>,
+}
+
+impl Cast {
+    /// `source AS target`: how PostgreSQL names a cast, and its key in the catalog.
+    pub fn name(&self) -> String {
+        format!("{} AS {}", self.source, self.target)
+    }
+
+    /// The same cast but for its comment.
+    pub fn same_definition(&self, other: &Cast) -> bool {
+        Cast {
+            comment: None,
+            ..self.clone()
+        } == Cast {
             comment: None,
             ..other.clone()
         }
@@ -432,6 +476,7 @@ impl Catalog {
     pub fn object_count(&self) -> usize {
         self.schemas.len()
             + self.collations.len()
+            + self.casts.len()
             + self.statistics.len()
             + self.sequences.len()
             + self.types.len()

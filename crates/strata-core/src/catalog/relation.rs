@@ -49,6 +49,9 @@ pub struct Table {
     /// Triggers by name (not the internal ones of foreign keys, nor clones on partitions).
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub triggers: BTreeMap<String, Trigger>,
+    /// Rules (`CREATE RULE`) by name, not a view's own `_RETURN` rule.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub rules: BTreeMap<String, Rule>,
     /// Row-level security policies by name.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub policies: BTreeMap<String, Policy>,
@@ -314,6 +317,18 @@ pub struct Trigger {
     pub comment: Option<String>,
 }
 
+/// A rule (`CREATE RULE`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Rule {
+    /// `CREATE RULE …` as `pg_get_ruledef` prints it, without the final semicolon.
+    pub definition: String,
+    /// `O` (enabled), `D` (disabled), `R` (replica), `A` (always).
+    pub enabled: String,
+    /// `COMMENT ON RULE`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub comment: Option<String>,
+}
+
 /// A row-level security policy.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Policy {
@@ -364,6 +379,9 @@ pub struct View {
     /// `INSTEAD OF` triggers on a view, by name.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub triggers: BTreeMap<String, Trigger>,
+    /// Rules (`CREATE RULE`) by name, not a view's own `_RETURN` rule.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub rules: BTreeMap<String, Rule>,
     /// Tables and views it reads, for ordering.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub depends_on: Vec<QualName>,

@@ -1,8 +1,8 @@
 //! What each object needs to exist: the edges of the dependency graph that orders a plan.
 
 use crate::catalog::{
-    Catalog, Constraint, ConstraintKind, Function, FunctionKey, Index, Policy, QualName,
-    Statistics, Table, Trigger, TypeDef, TypeKind, View,
+    Cast, Catalog, Constraint, ConstraintKind, Function, FunctionKey, Index, Policy, QualName,
+    Rule, Statistics, Table, Trigger, TypeDef, TypeKind, View,
 };
 use crate::plan::ObjectRef;
 use crate::refs::{collation_refs, objects_in, regclass_literals, type_refs};
@@ -211,6 +211,23 @@ fn is_sql_standard_body(definition: &str) -> bool {
 pub(super) fn trigger(catalog: &Catalog, table: &QualName, trigger: &Trigger) -> Vec<ObjectRef> {
     let mut out = vec![relation(table)];
     out.extend(expression(catalog, &trigger.definition));
+    out
+}
+
+/// A cast's needs: its types and its function.
+pub(super) fn cast(catalog: &Catalog, cast: &Cast) -> Vec<ObjectRef> {
+    let mut out = type_refs(catalog, &cast.source);
+    out.extend(type_refs(catalog, &cast.target));
+    if let Some(function) = &cast.function {
+        out.extend(objects_in(catalog, function));
+    }
+    out
+}
+
+/// A rule's needs: its table or view and what its condition and actions mention.
+pub(super) fn rule(catalog: &Catalog, table: &QualName, rule: &Rule) -> Vec<ObjectRef> {
+    let mut out = vec![relation(table)];
+    out.extend(expression(catalog, &rule.definition));
     out
 }
 

@@ -121,6 +121,8 @@ struct Recreated {
     triggers: BTreeSet<(QualName, String)>,
     /// (table, policy name)
     policies: BTreeSet<(QualName, String)>,
+    /// (table or view, rule name)
+    rules: BTreeSet<(QualName, String)>,
 }
 
 pub(crate) struct Differ<'a> {
@@ -168,6 +170,7 @@ impl<'a> Differ<'a> {
         self.tables();
         self.views();
         self.statistics();
+        self.casts();
         self.default_privileges();
         self.drop_removed();
     }

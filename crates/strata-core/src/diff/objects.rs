@@ -183,6 +183,12 @@ fn drop_view(catalog: &Catalog, name: &QualName, view: &View) -> Step {
             name: trigger.clone(),
         }]);
     }
+    for rule in view.rules.keys() {
+        step = step.removes([ObjectRef::Rule {
+            table: name.clone(),
+            name: rule.clone(),
+        }]);
+    }
     step
 }
 
@@ -966,6 +972,14 @@ impl Differ<'_> {
             &view.triggers,
             old.is_none(),
         );
+        let no_rules = std::collections::BTreeMap::new();
+        super::tables::diff_rules(
+            self,
+            name,
+            old.map_or(&no_rules, |o| &o.rules),
+            &view.rules,
+            old.is_none(),
+        );
         let keyword = Differ::view_kind_word(&view.kind);
         let target = format!("{keyword} {}", qualified(name));
         self.comment(
@@ -1074,6 +1088,46 @@ impl Differ<'_> {
         for name in removed {
             let old = &self.from.statistics[&name];
             self.push(drop_statistics(self.from, &name, old));
+        }
+    }
+
+    pub(super) fn casts(&mut self) {
+        // A cast through a function or of a type that is made anew goes and comes back.
+        let gone = self.gone_objects();
+        let drop = |catalog: &Catalog, cast: &crate::catalog::Cast| {
+            Step::new(
+                format!("cast ({})", cast.name()),
+                format!("DROP CAST ({})", cast.name()),
+            )
+            .removes([ObjectRef::Cast { name: cast.name() }])
+            .needs_old(deps::cast(catalog, cast))
+        };
+        for (name, cast) in &self.to.casts {
+            let reference = ObjectRef::Cast { name: name.clone() };
+            let old = self.from.casts.get(name).filter(|old| {
+                old.same_definition(cast)
+                    && !deps::cast(self.from, old).iter().any(|r| gone.contains(r))
+            });
+            if old.is_none() {
+                if let Some(previous) = self.from.casts.get(name) {
+                    self.push(drop(self.from, previous));
+                }
+                self.push(
+                    Step::new(format!("cast ({name})"), render::create_cast(cast))
+                        .needs(deps::cast(self.to, cast))
+                        .creates([reference.clone()]),
+                );
+            }
+            self.comment(
+                &format!("CAST ({name})"),
+                old.and_then(|o| o.comment.as_deref()),
+                cast.comment.as_deref(),
+                vec![reference],
+                old.is_none(),
+            );
+        }
+        for name in removed(&self.from.casts, &self.to.casts) {
+            self.push(drop(self.from, &self.from.casts[&name]));
         }
     }
 

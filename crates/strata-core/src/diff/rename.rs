@@ -252,6 +252,9 @@ fn rewrite_texts(catalog: &mut Catalog, f: &dyn Fn(&str) -> String) {
             rewrite_opt(&mut policy.using, f);
             rewrite_opt(&mut policy.with_check, f);
         }
+        for rule in table.rules.values_mut() {
+            rule.definition = f(&rule.definition);
+        }
     }
     for view in catalog.views.values_mut() {
         view.definition = f(&view.definition);
@@ -264,6 +267,9 @@ fn rewrite_texts(catalog: &mut Catalog, f: &dyn Fn(&str) -> String) {
         }
         for trigger in view.triggers.values_mut() {
             trigger.definition = f(&trigger.definition);
+        }
+        for rule in view.rules.values_mut() {
+            rule.definition = f(&rule.definition);
         }
     }
     for stats in catalog.statistics.values_mut() {
@@ -526,6 +532,9 @@ fn apply_one(catalog: &mut Catalog, rename: &Rename) -> Result<Step, DiffError> 
             for policy in t.policies.values_mut() {
                 rewrite_opt(&mut policy.using, &rw);
                 rewrite_opt(&mut policy.with_check, &rw);
+            }
+            for rule in t.rules.values_mut() {
+                rule.definition = rw(&rule.definition);
             }
             // Foreign keys elsewhere that reference the column.
             let target = format!("{}(", table);

@@ -5,7 +5,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use super::{Differ, deps};
 use crate::catalog::{
-    Catalog, Column, Constraint, ConstraintKind, Index, Policy, Privileges, QualName, Table,
+    Catalog, Column, Constraint, ConstraintKind, Index, Policy, Privileges, QualName, Rule, Table,
     TableKind, Trigger,
 };
 use crate::plan::{Hazard, ObjectRef, RowCheck, Step};
@@ -177,6 +177,39 @@ pub(super) fn spread(d: &mut Differ, gone: &BTreeSet<ObjectRef>) -> bool {
                 changed = true;
             }
         }
+        changed |= spread_rules(d, name, &old.rules, &new.rules, &gone);
+    }
+    for (name, old) in &d.from.views {
+        if let Some(new) = d.to.views.get(name)
+            && !d.recreated.views.contains(name)
+        {
+            changed |= spread_rules(d, name, &old.rules, &new.rules, &gone);
+        }
+    }
+    changed
+}
+
+/// Rules that read something gone (a column whose type changes, a re-created view or
+/// function) are dropped first and made again: PostgreSQL refuses to change what a rule uses.
+fn spread_rules(
+    d: &mut Differ,
+    table: &QualName,
+    old: &BTreeMap<String, Rule>,
+    new: &BTreeMap<String, Rule>,
+    gone: &BTreeSet<ObjectRef>,
+) -> bool {
+    let mut changed = false;
+    for (r, rule) in old {
+        let key = (table.clone(), r.clone());
+        if new.contains_key(r)
+            && !d.recreated.rules.contains(&key)
+            && deps::rule(d.from, table, rule)
+                .iter()
+                .any(|x| gone.contains(x))
+        {
+            d.recreated.rules.insert(key);
+            changed = true;
+        }
     }
     changed
 }
@@ -286,6 +319,95 @@ pub(super) fn drop_recreated(d: &mut Differ) {
             &from.tables[&table].policies[&name],
         ));
     }
+    for (table, name) in d.recreated.rules.clone() {
+        let rule = match from.tables.get(&table) {
+            Some(t) => &t.rules[&name],
+            None => &from.views[&table].rules[&name],
+        };
+        d.push(drop_rule(from, &table, &name, rule));
+    }
+}
+
+fn drop_rule(catalog: &Catalog, table: &QualName, name: &str, rule: &Rule) -> Step {
+    Step::new(
+        format!("{table}.{name}"),
+        format!("DROP RULE {} ON {}", quote_ident(name), qualified(table)),
+    )
+    .removes([ObjectRef::Rule {
+        table: table.clone(),
+        name: name.to_owned(),
+    }])
+    .needs_old(deps::rule(catalog, table, rule))
+}
+
+/// Rule steps for a table or view: made, replaced, dropped, enabled (tables only) and
+/// commented. `fresh` means the table or view was just created.
+pub(super) fn diff_rules(
+    d: &mut Differ,
+    table: &QualName,
+    old: &BTreeMap<String, Rule>,
+    new: &BTreeMap<String, Rule>,
+    fresh: bool,
+) {
+    let target = qualified(table);
+    if !fresh {
+        for (r, rule) in old.iter().filter(|(r, _)| !new.contains_key(*r)) {
+            d.push(drop_rule(d.from, table, r, rule));
+        }
+    }
+    for (r, rule) in new {
+        let recreated = d.recreated.rules.contains(&(table.clone(), r.clone()));
+        let old_rule = if fresh || recreated { None } else { old.get(r) };
+        let reference = ObjectRef::Rule {
+            table: table.clone(),
+            name: r.clone(),
+        };
+        let needs = deps::rule(d.to, table, rule);
+        match old_rule {
+            None => d.push(
+                Step::new(format!("{table}.{r}"), rule.definition.clone())
+                    .needs(needs)
+                    .creates([reference.clone()]),
+            ),
+            Some(o) if o.definition != rule.definition => {
+                let sql = match rule.definition.strip_prefix("CREATE RULE ") {
+                    Some(rest) => format!("CREATE OR REPLACE RULE {rest}"),
+                    None => rule.definition.clone(),
+                };
+                d.push(
+                    Step::new(format!("{table}.{r}"), sql)
+                        .needs(needs)
+                        .needs_old(deps::rule(d.from, table, o))
+                        .removes([reference.clone()])
+                        .creates([reference.clone()]),
+                );
+            }
+            Some(_) => {}
+        }
+        let old_enabled = old_rule.map_or("O", |o| o.enabled.as_str());
+        if old_enabled != rule.enabled {
+            let action = match rule.enabled.as_str() {
+                "D" => "DISABLE RULE",
+                "R" => "ENABLE REPLICA RULE",
+                "A" => "ENABLE ALWAYS RULE",
+                _ => "ENABLE RULE",
+            };
+            d.push(
+                Step::new(
+                    format!("{table}.{r}"),
+                    format!("ALTER TABLE {target} {action} {}", quote_ident(r)),
+                )
+                .needs([reference.clone()]),
+            );
+        }
+        d.comment(
+            &format!("RULE {} ON {target}", quote_ident(r)),
+            old_rule.and_then(|o| o.comment.as_deref()),
+            rule.comment.as_deref(),
+            vec![reference],
+            old_rule.is_none(),
+        );
+    }
 }
 
 /// Drops tables that are gone.
@@ -341,6 +463,10 @@ pub(super) fn drop_removed(d: &mut Differ) {
             .removes(table.policies.keys().map(|p| ObjectRef::Policy {
                 table: name.clone(),
                 name: p.clone(),
+            }))
+            .removes(table.rules.keys().map(|r| ObjectRef::Rule {
+                table: name.clone(),
+                name: r.clone(),
             }));
         d.push(step);
     }
@@ -1044,6 +1170,7 @@ impl Differ<'_> {
     /// was just created: everything of `new` is set.
     fn table_parts(&mut self, name: &QualName, old: &Table, new: &Table, fresh: bool) {
         diff_triggers(self, name, &old.triggers, &new.triggers, fresh);
+        diff_rules(self, name, &old.rules, &new.rules, fresh);
         let target = qualified(name);
         for (p, policy) in &new.policies {
             let recreated = self.recreated.policies.contains(&(name.clone(), p.clone()));

@@ -193,7 +193,12 @@ async fn read(client: &Session<'_>, scope: &Scope) -> Result<Introspection> {
             "default privileges"
         ),
         fetch::<rows::DependencyRow>(client, &q.dependencies, &schemas, "view dependencies"),
-        fetch_object::<rows::ObjectRows>(client, &q.objects, &schemas, "collations, statistics"),
+        fetch_object::<rows::ObjectRows>(
+            client,
+            &q.objects,
+            &schemas,
+            "collations, statistics, rules, casts"
+        ),
         fetch::<Unmodeled>(client, &q.unmodeled, &schemas, "unmodelled objects"),
     );
     // With pipelining, one failing query aborts the transaction under the others: report the

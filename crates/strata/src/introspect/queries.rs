@@ -158,12 +158,6 @@ pub const CENSUS: &[(&str, &str)] = &[
         "SELECT quote_ident(m.nspname) || '.' || quote_ident(c.relname), 'pg_class'::regclass, c.oid
          FROM managed m JOIN pg_class c ON c.relnamespace = m.oid WHERE c.relkind = 'f'",
     ),
-    (
-        "rule",
-        "SELECT quote_ident(m.nspname) || '.' || quote_ident(c.relname) || ' ' || quote_ident(rw.rulename), 'pg_rewrite'::regclass, rw.oid
-         FROM managed m JOIN pg_class c ON c.relnamespace = m.oid JOIN pg_rewrite rw ON rw.ev_class = c.oid
-         WHERE rw.rulename <> '_RETURN'",
-    ),
 ];
 
 /// The census query: [`CENSUS`] as one list of `{kind, name}`, sorted, without extension
@@ -531,6 +525,37 @@ impl Queries {
                      LEFT JOIN pg_description ds ON ds.objoid = s.oid AND ds.classoid = 'pg_statistic_ext'::regclass
                      WHERE {not_member}",
                     not_member = not_extension_member("pg_statistic_ext", "s.oid"),
+                ),
+            ), (
+                "rules",
+                format!(
+                    "SELECT m.nspname AS schema, c.relname AS relation, rw.rulename AS name,
+                            rtrim(pg_get_ruledef(rw.oid), ';') AS definition, rw.ev_enabled::text AS enabled,
+                            ds.description AS comment
+                     FROM managed m JOIN pg_class c ON c.relnamespace = m.oid
+                     JOIN pg_rewrite rw ON rw.ev_class = c.oid
+                     LEFT JOIN pg_description ds ON ds.objoid = rw.oid AND ds.classoid = 'pg_rewrite'::regclass
+                     WHERE rw.rulename <> '_RETURN' AND {not_member}",
+                    not_member = not_extension_member("pg_class", "c.oid"),
+                ),
+            ), (
+                // Casts belong to the database: those from or to a managed type, or through a
+                // managed function.
+                "casts",
+                format!(
+                    "SELECT format_type(c.castsource, NULL) AS source, format_type(c.casttarget, NULL) AS target,
+                            CASE WHEN c.castfunc <> 0 THEN c.castfunc::regprocedure::text END AS function,
+                            c.castmethod = 'b' AS binary,
+                            CASE c.castcontext WHEN 'a' THEN 'ASSIGNMENT' WHEN 'i' THEN 'IMPLICIT' END AS context,
+                            ds.description AS comment
+                     FROM pg_cast c
+                     LEFT JOIN pg_description ds ON ds.objoid = c.oid AND ds.classoid = 'pg_cast'::regclass
+                     WHERE (EXISTS (SELECT 1 FROM pg_type t JOIN managed m ON m.oid = t.typnamespace
+                                    WHERE t.oid IN (c.castsource, c.casttarget))
+                            OR EXISTS (SELECT 1 FROM pg_proc p JOIN managed m ON m.oid = p.pronamespace
+                                       WHERE p.oid = c.castfunc))
+                       AND {not_member}",
+                    not_member = not_extension_member("pg_cast", "c.oid"),
                 ),
             )]),
 

@@ -4,10 +4,11 @@ use std::collections::BTreeMap;
 
 use serde::Deserialize;
 use strata_core::catalog::{
-    Aggregate, Catalog, Collation, Column, CompositeAttribute, Constraint, ConstraintKind,
+    Aggregate, Cast, Catalog, Collation, Column, CompositeAttribute, Constraint, ConstraintKind,
     DefaultPrivilege, DomainCheck, Extension, ForeignKey, Function, FunctionKey, FunctionKind,
-    Identity, Index, Partitioning, Policy, Privileges, QualName, Schema, Sequence, SequenceOptions,
-    Statistics, Storage, Table, TableKind, Trigger, TypeDef, TypeKind, View, ViewKind,
+    Identity, Index, Partitioning, Policy, Privileges, QualName, Rule, Schema, Sequence,
+    SequenceOptions, Statistics, Storage, Table, TableKind, Trigger, TypeDef, TypeKind, View,
+    ViewKind,
 };
 
 use crate::{Error, Result};
@@ -252,11 +253,23 @@ pub(super) struct StatisticsRow {
     comment: Option<String>,
 }
 
+#[derive(Deserialize)]
+pub(super) struct RuleRow {
+    schema: String,
+    relation: String,
+    name: String,
+    definition: String,
+    enabled: String,
+    comment: Option<String>,
+}
+
 /// The kinds read together in one request.
 #[derive(Deserialize)]
 pub(super) struct ObjectRows {
+    casts: Vec<Cast>,
     collations: Vec<CollationRow>,
     statistics: Vec<StatisticsRow>,
+    rules: Vec<RuleRow>,
 }
 
 /// All rows of one introspection.
@@ -380,6 +393,7 @@ impl Rows {
                         options,
                         indexes: BTreeMap::new(),
                         triggers: BTreeMap::new(),
+                        rules: BTreeMap::new(),
                         depends_on: Vec::new(),
                         comment: row.comment,
                         privileges: sorted(row.privileges),
@@ -683,6 +697,25 @@ impl Rows {
                     comment: row.comment,
                 },
             );
+        }
+
+        for row in self.objects.rules {
+            let relation = QualName::new(row.schema, row.relation);
+            let rule = Rule {
+                definition: row.definition,
+                enabled: row.enabled,
+                comment: row.comment,
+            };
+            if let Some(table) = catalog.tables.get_mut(&relation) {
+                table.rules.insert(row.name, rule);
+            } else if let Some(view) = catalog.views.get_mut(&relation) {
+                view.rules.insert(row.name, rule);
+            }
+            // Otherwise a rule of a relation that is not modelled: the census reports that.
+        }
+
+        for cast in self.objects.casts {
+            catalog.casts.insert(cast.name(), cast);
         }
 
         for row in self.dependencies {
