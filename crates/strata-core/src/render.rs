@@ -4,8 +4,8 @@
 
 use crate::catalog::{
     Cast, Collation, Column, Constraint, ConstraintKind, Function, FunctionKey, FunctionKind,
-    Grant, Identity, Policy, Privileges, QualName, Sequence, SequenceOptions, Table, TypeDef,
-    TypeKind, View, ViewKind,
+    Grant, Identity, Policy, Privileges, QualName, Sequence, SequenceOptions, Server, Table,
+    TableKind, TypeDef, TypeKind, View, ViewKind, Wrapper,
 };
 use crate::sql::{quote_ident, quote_literal};
 
@@ -33,6 +33,7 @@ pub fn aggregate_signature(key: &FunctionKey) -> String {
 /// A column of `table` as it appears in `CREATE TABLE` or `ADD COLUMN`.
 pub fn column_definition(table: &QualName, column: &Column) -> String {
     let mut sql = format!("{} {}", quote_ident(&column.name), column.data_type);
+    sql.push_str(&options_clause(&column.foreign_options));
     if let Some(collation) = &column.collation {
         sql.push_str(&format!(" COLLATE {collation}"));
     }
@@ -59,6 +60,86 @@ pub fn column_definition(table: &QualName, column: &Column) -> String {
         sql.push_str(" NOT NULL");
     }
     sql
+}
+
+/// ` OPTIONS (key 'value', …)` of a foreign object (wrapper, server, user mapping, foreign
+/// table or column), from PostgreSQL's `key=value` list; empty when there are none.
+pub fn options_clause(options: &[String]) -> String {
+    if options.is_empty() {
+        return String::new();
+    }
+    let parts: Vec<String> = options
+        .iter()
+        .map(|o| {
+            let (key, value) = o.split_once('=').unwrap_or((o, ""));
+            format!("{} {}", quote_ident(key), quote_literal(value))
+        })
+        .collect();
+    format!(" OPTIONS ({})", parts.join(", "))
+}
+
+/// `OPTIONS (DROP …, SET …, ADD …)` that takes a foreign object's options from `old` to `new`,
+/// or `None` when they are the same.
+pub fn options_changes(old: &[String], new: &[String]) -> Option<String> {
+    if old == new {
+        return None;
+    }
+    let split = |o: &String| {
+        let (key, value) = o.split_once('=').unwrap_or((o, ""));
+        (key.to_owned(), value.to_owned())
+    };
+    let old: Vec<(String, String)> = old.iter().map(split).collect();
+    let new: Vec<(String, String)> = new.iter().map(split).collect();
+    let mut parts = Vec::new();
+    for (key, _) in old.iter().filter(|(k, _)| !new.iter().any(|(n, _)| n == k)) {
+        parts.push(format!("DROP {}", quote_ident(key)));
+    }
+    for (key, value) in &new {
+        match old.iter().find(|(k, _)| k == key) {
+            Some((_, v)) if v == value => {}
+            Some(_) => parts.push(format!("SET {} {}", quote_ident(key), quote_literal(value))),
+            None => parts.push(format!("ADD {} {}", quote_ident(key), quote_literal(value))),
+        }
+    }
+    if parts.is_empty() {
+        return None;
+    }
+    Some(format!("OPTIONS ({})", parts.join(", ")))
+}
+
+/// `CREATE FOREIGN DATA WRAPPER …`.
+pub fn create_wrapper(name: &str, wrapper: &Wrapper) -> String {
+    let mut sql = format!("CREATE FOREIGN DATA WRAPPER {}", quote_ident(name));
+    if let Some(handler) = &wrapper.handler {
+        sql.push_str(&format!(" HANDLER {handler}"));
+    }
+    if let Some(validator) = &wrapper.validator {
+        sql.push_str(&format!(" VALIDATOR {validator}"));
+    }
+    sql.push_str(&options_clause(&wrapper.options));
+    sql
+}
+
+/// `CREATE SERVER …`.
+pub fn create_server(name: &str, server: &Server) -> String {
+    let mut sql = format!("CREATE SERVER {}", quote_ident(name));
+    if let Some(server_type) = &server.server_type {
+        sql.push_str(&format!(" TYPE {}", quote_literal(server_type)));
+    }
+    if let Some(version) = &server.version {
+        sql.push_str(&format!(" VERSION {}", quote_literal(version)));
+    }
+    sql.push_str(&format!(
+        " FOREIGN DATA WRAPPER {}",
+        quote_ident(&server.wrapper)
+    ));
+    sql.push_str(&options_clause(&server.options));
+    sql
+}
+
+/// The role of a user mapping: `PUBLIC` bare, a role quoted.
+pub fn mapping_role(role: &str) -> String {
+    self::role(role)
 }
 
 /// ` GENERATED {ALWAYS|BY DEFAULT} AS IDENTITY [(options)]` for `table.column`; the sequence's
@@ -144,9 +225,11 @@ pub fn is_inline(constraint: &Constraint) -> bool {
 /// `CREATE TABLE …` with columns and the inline constraints.
 pub fn create_table(name: &QualName, table: &Table) -> String {
     let unlogged = if table.unlogged { "UNLOGGED " } else { "" };
+    // Columns taken from the parents are theirs: PostgreSQL adds them.
     let mut parts: Vec<String> = table
         .columns
         .iter()
+        .filter(|c| !c.inherited)
         .map(|c| column_definition(name, c))
         .collect();
     for (constraint_name, constraint) in &table.constraints {
@@ -158,10 +241,15 @@ pub fn create_table(name: &QualName, table: &Table) -> String {
             ));
         }
     }
+    let kind = if table.kind == TableKind::Foreign {
+        "FOREIGN TABLE"
+    } else {
+        "TABLE"
+    };
     let mut sql = match &table.partition_of {
         Some(partition) => {
             let mut sql = format!(
-                "CREATE {unlogged}TABLE {} PARTITION OF {}",
+                "CREATE {unlogged}{kind} {} PARTITION OF {}",
                 qualified(name),
                 qualified(&partition.parent)
             );
@@ -171,8 +259,9 @@ pub fn create_table(name: &QualName, table: &Table) -> String {
             sql.push_str(&format!(" {}", partition.bound));
             sql
         }
+        None if parts.is_empty() => format!("CREATE {unlogged}{kind} {} ()", qualified(name)),
         None => format!(
-            "CREATE {unlogged}TABLE {} (\n    {}\n)",
+            "CREATE {unlogged}{kind} {} (\n    {}\n)",
             qualified(name),
             parts.join(",\n    ")
         ),
@@ -180,6 +269,10 @@ pub fn create_table(name: &QualName, table: &Table) -> String {
     if !table.inherits.is_empty() {
         let parents: Vec<String> = table.inherits.iter().map(qualified).collect();
         sql.push_str(&format!(" INHERITS ({})", parents.join(", ")));
+    }
+    if let Some(foreign) = &table.foreign {
+        sql.push_str(&format!(" SERVER {}", quote_ident(&foreign.server)));
+        sql.push_str(&options_clause(&foreign.options));
     }
     if let Some(key) = &table.partition_key {
         sql.push_str(&format!(" PARTITION BY {key}"));

@@ -683,7 +683,6 @@ async fn census_reports_what_is_not_modelled() {
         found,
         [
             "event trigger strata_census_ddl",
-            "foreign table odd.ft",
             "operator odd.===(integer, integer)",
         ]
     );

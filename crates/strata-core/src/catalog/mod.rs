@@ -28,8 +28,8 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest as _, Sha256};
 
 pub use relation::{
-    Column, Constraint, ConstraintKind, ForeignKey, Identity, Index, Partitioning, Policy, Rule,
-    Sequence, SequenceOptions, Storage, Table, TableKind, Trigger, View, ViewKind,
+    Column, Constraint, ConstraintKind, ForeignKey, ForeignTable, Identity, Index, Partitioning,
+    Policy, Rule, Sequence, SequenceOptions, Storage, Table, TableKind, Trigger, View, ViewKind,
 };
 pub use routine::{Aggregate, Function, FunctionKind, MovingAggregate};
 pub use types::{CompositeAttribute, DomainCheck, TypeDef, TypeKind};
@@ -148,6 +148,14 @@ pub struct Catalog {
     /// Collations (`CREATE COLLATION`).
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub collations: BTreeMap<QualName, Collation>,
+    /// Foreign data wrappers that no extension made, by name: those of the servers below, and
+    /// those no server uses.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub wrappers: BTreeMap<String, Wrapper>,
+    /// Foreign servers, by name: those the managed foreign tables use, and those no foreign
+    /// table uses (database-wide objects, like extensions).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub servers: BTreeMap<String, Server>,
     /// Casts from or to a type of the managed schemas, or through one of their functions, by
     /// `source AS target`.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
@@ -224,6 +232,60 @@ impl Collation {
             comment: None,
             ..other.clone()
         }
+    }
+}
+
+/// A foreign data wrapper (`CREATE FOREIGN DATA WRAPPER`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Wrapper {
+    /// `HANDLER` (as `regproc` prints it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub handler: Option<String>,
+    /// `VALIDATOR`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub validator: Option<String>,
+    /// `OPTIONS (…)` as `key=value`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub options: Vec<String>,
+    /// `COMMENT ON FOREIGN DATA WRAPPER`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub comment: Option<String>,
+    /// Privileges (`USAGE`).
+    #[serde(default, skip_serializing_if = "Privileges::is_default")]
+    pub privileges: Privileges,
+}
+
+/// A foreign server (`CREATE SERVER`) and its user mappings.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Server {
+    /// `FOREIGN DATA WRAPPER`.
+    pub wrapper: String,
+    /// `TYPE`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub server_type: Option<String>,
+    /// `VERSION`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub version: Option<String>,
+    /// `OPTIONS (…)` as `key=value`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub options: Vec<String>,
+    /// `CREATE USER MAPPING FOR role SERVER …`: the role (`PUBLIC` for everyone) and the
+    /// mapping's options (`user`, `password`, … as PostgreSQL keeps them, as pg_dump writes them).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub user_mappings: BTreeMap<String, Vec<String>>,
+    /// `COMMENT ON SERVER`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub comment: Option<String>,
+    /// Privileges (`USAGE`).
+    #[serde(default, skip_serializing_if = "Privileges::is_default")]
+    pub privileges: Privileges,
+}
+
+impl Server {
+    /// Whether it must be dropped and made again to become `other` (PostgreSQL cannot change a
+    /// server's wrapper or type).
+    pub fn is_replaced_by(&self, other: &Server) -> bool {
+        self.wrapper != other.wrapper || self.server_type != other.server_type
     }
 }
 
@@ -435,10 +497,19 @@ impl Catalog {
         for function in self.functions.values() {
             add(&function.privileges);
         }
+        for wrapper in self.wrappers.values() {
+            add(&wrapper.privileges);
+        }
+        for server in self.servers.values() {
+            add(&server.privileges);
+        }
         for d in &self.default_privileges {
             add(&d.privileges);
         }
         roles.extend(self.default_privileges.iter().map(|d| d.role.clone()));
+        for server in self.servers.values() {
+            roles.extend(server.user_mappings.keys().cloned());
+        }
         for table in self.tables.values() {
             for policy in table.policies.values() {
                 roles.extend(policy.roles.iter().cloned());
@@ -477,6 +548,8 @@ impl Catalog {
         self.schemas.len()
             + self.collations.len()
             + self.casts.len()
+            + self.wrappers.len()
+            + self.servers.len()
             + self.statistics.len()
             + self.sequences.len()
             + self.types.len()

@@ -15,6 +15,8 @@ pub enum TableKind {
     Ordinary,
     /// A partitioned table (`PARTITION BY`).
     Partitioned,
+    /// A foreign table (`CREATE FOREIGN TABLE`), whose rows a foreign server holds.
+    Foreign,
 }
 
 /// A table.
@@ -64,12 +66,25 @@ pub struct Table {
     /// Storage parameters (`WITH (fillfactor=70)`), sorted.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub options: Vec<String>,
+    /// A foreign table's server and options.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub foreign: Option<ForeignTable>,
     /// `COMMENT ON TABLE`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub comment: Option<String>,
     /// Table privileges.
     #[serde(default, skip_serializing_if = "Privileges::is_default")]
     pub privileges: Privileges,
+}
+
+/// Where a foreign table's rows are.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ForeignTable {
+    /// `SERVER`.
+    pub server: String,
+    /// `OPTIONS (…)` as `key=value`, sorted.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub options: Vec<String>,
 }
 
 /// A partition's place: its parent and its bound.
@@ -106,6 +121,15 @@ pub struct Column {
     /// `true` for a virtual generated column (PostgreSQL 18), `false` for a stored one.
     #[serde(default, skip_serializing_if = "is_false")]
     pub generated_virtual: bool,
+    /// Taken from a parent (`INHERITS`) and not declared by the table itself
+    /// (`attislocal` false): `CREATE TABLE` does not name it, a column the parent gains or
+    /// loses comes and goes with the parent's. No DDL turns a declared column into an
+    /// inherited one, so a plan never changes this alone.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub inherited: bool,
+    /// A foreign table column's options (`OPTIONS (column_name 'x')`), as `key=value`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub foreign_options: Vec<String>,
     /// Per-column options (`SET (n_distinct = …)`), sorted.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub options: Vec<String>,

@@ -61,6 +61,11 @@ pub(super) fn table(catalog: &Catalog, name: &QualName, table: &Table) -> Vec<Ob
         out.push(relation(parent));
         out.push(shape(parent));
     }
+    if let Some(foreign) = &table.foreign {
+        out.push(ObjectRef::Server {
+            name: foreign.server.clone(),
+        });
+    }
     for column in &table.columns {
         out.extend(type_refs(catalog, &column.data_type));
         out.extend(collation_refs(catalog, column.collation.as_ref()));

@@ -163,6 +163,7 @@ impl<'a> Differ<'a> {
         // what is gone.
         self.drop_recreated();
         self.schemas_and_extensions();
+        self.foreign_data();
         self.collations();
         self.types();
         self.sequences();

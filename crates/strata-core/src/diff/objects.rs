@@ -244,6 +244,190 @@ impl Differ<'_> {
         }
     }
 
+    /// Foreign data wrappers, servers and their user mappings.
+    pub(super) fn foreign_data(&mut self) {
+        // A wrapper or server may come from an extension made in this plan.
+        let extensions: Vec<ObjectRef> = self
+            .to
+            .extensions
+            .keys()
+            .map(|name| ObjectRef::Extension { name: name.clone() })
+            .collect();
+        for (name, wrapper) in &self.to.wrappers {
+            let reference = ObjectRef::Wrapper { name: name.clone() };
+            let target = format!("FOREIGN DATA WRAPPER {}", quote_ident(name));
+            let old = self.from.wrappers.get(name);
+            let mut needs: Vec<ObjectRef> = wrapper
+                .handler
+                .iter()
+                .chain(&wrapper.validator)
+                .flat_map(|f| crate::refs::objects_in(self.to, f))
+                .collect();
+            needs.extend(extensions.iter().cloned());
+            match old {
+                None => self.push(
+                    Step::new(name.clone(), render::create_wrapper(name, wrapper))
+                        .needs(needs)
+                        .creates([reference.clone()]),
+                ),
+                Some(old) => {
+                    let mut parts = Vec::new();
+                    if old.handler != wrapper.handler {
+                        parts.push(match &wrapper.handler {
+                            Some(h) => format!("HANDLER {h}"),
+                            None => "NO HANDLER".into(),
+                        });
+                    }
+                    if old.validator != wrapper.validator {
+                        parts.push(match &wrapper.validator {
+                            Some(v) => format!("VALIDATOR {v}"),
+                            None => "NO VALIDATOR".into(),
+                        });
+                    }
+                    if let Some(changes) = render::options_changes(&old.options, &wrapper.options) {
+                        parts.push(changes);
+                    }
+                    if !parts.is_empty() {
+                        self.push(
+                            Step::new(name.clone(), format!("ALTER {target} {}", parts.join(" ")))
+                                .needs(needs)
+                                .needs([reference.clone()]),
+                        );
+                    }
+                }
+            }
+            self.describe(
+                &target,
+                &target,
+                old.map(|o| (o.comment.as_deref(), &o.privileges)),
+                (wrapper.comment.as_deref(), &wrapper.privileges),
+                vec![reference],
+            );
+        }
+        for (name, server) in &self.to.servers {
+            let reference = ObjectRef::Server { name: name.clone() };
+            let target = format!("SERVER {}", quote_ident(name));
+            let previous = self.from.servers.get(name);
+            let old = previous.filter(|o| !o.is_replaced_by(server));
+            if let (Some(previous), None) = (previous, old) {
+                self.drop_server(name, previous);
+            }
+            let mut needs = vec![ObjectRef::Wrapper {
+                name: server.wrapper.clone(),
+            }];
+            needs.extend(extensions.iter().cloned());
+            match old {
+                None => self.push(
+                    Step::new(name.clone(), render::create_server(name, server))
+                        .needs(needs)
+                        .creates([reference.clone()]),
+                ),
+                Some(old) => {
+                    let mut parts = Vec::new();
+                    if old.version != server.version {
+                        parts.push(format!(
+                            "VERSION {}",
+                            server
+                                .version
+                                .as_deref()
+                                .map_or_else(|| "NULL".to_owned(), quote_literal)
+                        ));
+                    }
+                    if let Some(changes) = render::options_changes(&old.options, &server.options) {
+                        parts.push(changes);
+                    }
+                    if !parts.is_empty() {
+                        self.push(
+                            Step::new(name.clone(), format!("ALTER {target} {}", parts.join(" ")))
+                                .needs([reference.clone()]),
+                        );
+                    }
+                }
+            }
+            let no_mappings = std::collections::BTreeMap::new();
+            let old_mappings = old.map_or(&no_mappings, |o| &o.user_mappings);
+            for (role, options) in old_mappings
+                .iter()
+                .filter(|(r, _)| !server.user_mappings.contains_key(*r))
+            {
+                let _ = options;
+                self.push(
+                    Step::new(
+                        name.clone(),
+                        format!(
+                            "DROP USER MAPPING FOR {} SERVER {}",
+                            render::mapping_role(role),
+                            quote_ident(name)
+                        ),
+                    )
+                    .needs([reference.clone()]),
+                );
+            }
+            for (role, options) in &server.user_mappings {
+                let mapping = format!(
+                    "USER MAPPING FOR {} SERVER {}",
+                    render::mapping_role(role),
+                    quote_ident(name)
+                );
+                let sql = match old_mappings.get(role) {
+                    None => Some(format!(
+                        "CREATE {mapping}{}",
+                        render::options_clause(options)
+                    )),
+                    Some(old) => render::options_changes(old, options)
+                        .map(|changes| format!("ALTER {mapping} {changes}")),
+                };
+                if let Some(sql) = sql {
+                    self.push(Step::new(name.clone(), sql).needs([reference.clone()]));
+                }
+            }
+            self.describe(
+                &target,
+                &format!("FOREIGN SERVER {}", quote_ident(name)),
+                old.map(|o| (o.comment.as_deref(), &o.privileges)),
+                (server.comment.as_deref(), &server.privileges),
+                vec![reference],
+            );
+        }
+    }
+
+    /// Drops a server, its user mappings first (PostgreSQL refuses otherwise).
+    fn drop_server(&mut self, name: &str, server: &crate::catalog::Server) {
+        let reference = ObjectRef::Server {
+            name: name.to_owned(),
+        };
+        for role in server.user_mappings.keys() {
+            self.push(
+                Step::new(
+                    name.to_owned(),
+                    format!(
+                        "DROP USER MAPPING FOR {} SERVER {}",
+                        render::mapping_role(role),
+                        quote_ident(name)
+                    ),
+                )
+                .needs_old([reference.clone()]),
+            );
+        }
+        self.push(
+            Step::new(
+                name.to_owned(),
+                format!("DROP SERVER {}", quote_ident(name)),
+            )
+            .removes([reference])
+            .needs_old([ObjectRef::Wrapper {
+                name: server.wrapper.clone(),
+            }])
+            // Its wrapper may be an extension's.
+            .needs_old(
+                self.from
+                    .extensions
+                    .keys()
+                    .map(|name| ObjectRef::Extension { name: name.clone() }),
+            ),
+        );
+    }
+
     pub(super) fn collations(&mut self) {
         for (name, collation) in &self.to.collations {
             let old = self.from.collations.get(name);
@@ -1048,7 +1232,7 @@ impl Differ<'_> {
                     .tables
                     .get(&stats.table)
                     .zip(self.to.tables.get(&stats.table))
-                    .is_some_and(|(a, b)| a.kind != b.kind || a.partition_key != b.partition_key);
+                    .is_some_and(|(a, b)| self.table_replaced(a, b));
             let kept = old.filter(|o| {
                 o.table == stats.table && o.definition == stats.definition && !owner_recreated
             });
@@ -1278,6 +1462,20 @@ pub(super) fn drop_removed(d: &mut Differ) {
             )
             .removes([deps::relation(&name)])
             .needs_old(deps::type_def(d.from, &name, ty)),
+        );
+    }
+    let servers: Vec<String> = removed(&d.from.servers, &d.to.servers);
+    for name in servers {
+        d.drop_server(&name, &d.from.servers[&name]);
+    }
+    let wrappers: Vec<String> = removed(&d.from.wrappers, &d.to.wrappers);
+    for name in wrappers {
+        d.push(
+            Step::new(
+                name.clone(),
+                format!("DROP FOREIGN DATA WRAPPER {}", quote_ident(&name)),
+            )
+            .removes([ObjectRef::Wrapper { name: name.clone() }]),
         );
     }
     let collations: Vec<QualName> = removed(&d.from.collations, &d.to.collations);

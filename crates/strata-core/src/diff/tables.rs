@@ -48,6 +48,35 @@ pub(super) fn persistence_ref(table: &QualName) -> ObjectRef {
     constraint_ref(table, "::persistence")
 }
 
+/// A table's columns once `NO INHERIT` made its inherited columns its own.
+fn inheritance_ref(table: &QualName) -> ObjectRef {
+    constraint_ref(table, "::inherit")
+}
+
+/// A column as `table` first has it when it takes it from `parents` (the first that has it):
+/// type, collation, NOT NULL, default, expression, storage and compression are the parent's;
+/// comments, grants and other settings are the table's own.
+fn inherited_base(catalog: &Catalog, parents: &[QualName], column: &str) -> Option<Column> {
+    let parent = parents
+        .iter()
+        .filter_map(|p| catalog.tables.get(p))
+        .find_map(|t| t.columns.iter().find(|c| c.name == column))?;
+    Some(Column {
+        name: parent.name.clone(),
+        data_type: parent.data_type.clone(),
+        collation: parent.collation.clone(),
+        not_null: parent.not_null,
+        default: parent.default.clone(),
+        identity: None,
+        generated: parent.generated.clone(),
+        generated_virtual: parent.generated_virtual,
+        inherited: true,
+        storage: parent.storage.clone(),
+        compression: parent.compression.clone(),
+        ..Column::default()
+    })
+}
+
 fn constraint_ref(table: &QualName, name: &str) -> ObjectRef {
     ObjectRef::Constraint {
         table: table.clone(),
@@ -278,6 +307,22 @@ fn drop_policy(catalog: &Catalog, table: &QualName, name: &str, policy: &Policy)
     .needs_old(deps::policy(catalog, table, policy))
 }
 
+/// `DROP TABLE` or `DROP FOREIGN TABLE`.
+fn drop_table_sql(name: &QualName, table: &Table) -> String {
+    match table.kind {
+        TableKind::Foreign => format!("DROP FOREIGN TABLE {}", qualified(name)),
+        _ => format!("DROP TABLE {}", qualified(name)),
+    }
+}
+
+/// A table's rows go with it; a foreign table's live on its server.
+fn drop_table_hazards(table: &Table) -> Vec<Hazard> {
+    match table.kind {
+        TableKind::Foreign => Vec::new(),
+        _ => vec![Hazard::DeletesData, Hazard::Irreversible],
+    }
+}
+
 /// Whether indexes on this existing table are built (and dropped) concurrently.
 fn concurrent(table: &Table) -> bool {
     table.kind == TableKind::Ordinary && table.partition_of.is_none()
@@ -441,12 +486,16 @@ pub(super) fn drop_removed(d: &mut Differ) {
                 own_fk_needs.extend(deps::constraint(from, name, constraint));
             }
         }
-        let mut step = Step::new(name.to_string(), format!("DROP TABLE {}", qualified(name)))
-            .rows(RowCheck::Rows { table: name.clone() })
+        let mut step = Step::new(name.to_string(), drop_table_sql(name, table))
             .removes([deps::relation(name), deps::shape(name)])
             .needs_old(deps::table(from, name, table))
             .needs_old(own_fk_needs.into_iter().filter(|r| !matches!(r, ObjectRef::Relation { name: n } | ObjectRef::Shape { table: n } if n == name)))
-            .hazards([Hazard::DeletesData, Hazard::Irreversible]);
+            .hazards(drop_table_hazards(table));
+        if table.kind != TableKind::Foreign {
+            step = step.rows(RowCheck::Rows {
+                table: name.clone(),
+            });
+        }
         for (other, t) in &from.tables {
             if t.partition_of.as_ref().is_some_and(|p| &p.parent == name) && removed.contains(other)
             {
@@ -478,14 +527,15 @@ impl Differ<'_> {
         for (name, table) in &to.tables {
             match self.from.tables.get(name) {
                 None => self.create_table(name, table),
-                Some(old) if old.kind != table.kind || old.partition_key != table.partition_key => {
-                    // The partitioning of a table cannot change in place.
+                Some(old) if self.table_replaced(old, table) => {
+                    // The partitioning of a table, a foreign table's server, cannot change in
+                    // place.
                     let from = self.from;
                     self.push(
-                        Step::new(name.to_string(), format!("DROP TABLE {}", qualified(name)))
+                        Step::new(name.to_string(), drop_table_sql(name, old))
                             .removes([deps::relation(name), deps::shape(name)])
                             .needs_old(deps::table(from, name, old))
-                            .hazards([Hazard::DeletesData, Hazard::Irreversible]),
+                            .hazards(drop_table_hazards(old)),
                     );
                     self.create_table(name, table);
                 }
@@ -494,7 +544,27 @@ impl Differ<'_> {
         }
     }
 
+    /// Whether a table is dropped and made again rather than altered: its kind or partitioning
+    /// changes, or a foreign table's server does (or is made anew).
+    pub(super) fn table_replaced(&self, old: &Table, new: &Table) -> bool {
+        let server = |t: &Table| t.foreign.as_ref().map(|f| f.server.clone());
+        old.kind != new.kind
+            || old.partition_key != new.partition_key
+            || server(old) != server(new)
+            || server(new).is_some_and(|s| self.server_replaced(&s))
+    }
+
+    /// Whether a foreign server is dropped and made again.
+    pub(super) fn server_replaced(&self, name: &str) -> bool {
+        self.from
+            .servers
+            .get(name)
+            .zip(self.to.servers.get(name))
+            .is_some_and(|(a, b)| a.is_replaced_by(b))
+    }
+
     fn create_table(&mut self, name: &QualName, table: &Table) {
+        let first_step = self.steps.len();
         let to = self.to;
         let inline: Vec<&String> = table
             .constraints
@@ -542,7 +612,11 @@ impl Differ<'_> {
         }
         self.push(step);
         for column in &table.columns {
-            self.column_settings("TABLE", name, None, column);
+            match inherited_base(to, &table.inherits, &column.name).filter(|_| column.inherited) {
+                // What the table changed on a column it takes from its parent.
+                Some(base) => self.alter_column(name, &base, column),
+                None => self.column_settings("TABLE", name, None, column),
+            }
         }
         for (c, constraint) in table
             .constraints
@@ -570,9 +644,11 @@ impl Differ<'_> {
             ..Table::default()
         };
         self.table_parts(name, &empty_table, table, true);
+        self.foreign_alters(name, table, first_step);
     }
 
     fn alter_table(&mut self, name: &QualName, old: &Table, new: &Table) {
+        let first_step = self.steps.len();
         let from = self.from;
         let to = self.to;
         let target = qualified(name);
@@ -611,9 +687,11 @@ impl Differ<'_> {
             }
         }
         for parent in old.inherits.iter().filter(|p| !new.inherits.contains(p)) {
+            // Its inherited columns become the table's own.
             self.push(
                 alter(format!("NO INHERIT {}", qualified(parent)))
-                    .needs_old([deps::relation(parent)]),
+                    .needs_old([deps::relation(parent)])
+                    .creates([inheritance_ref(name)]),
             );
         }
         for parent in new.inherits.iter().filter(|p| !old.inherits.contains(p)) {
@@ -634,6 +712,17 @@ impl Differ<'_> {
                 alter(sql.to_owned())
                     .creates([persistence_ref(name)])
                     .hazards([Hazard::RewritesTable, Hazard::AccessExclusiveLock]),
+            );
+        }
+        if let (Some(a), Some(b)) = (&old.foreign, &new.foreign)
+            && let Some(changes) = render::options_changes(&a.options, &b.options)
+        {
+            self.push(
+                Step::new(
+                    name.to_string(),
+                    format!("ALTER FOREIGN TABLE {target} {changes}"),
+                )
+                .needs([deps::relation(name)]),
             );
         }
         if old.options != new.options {
@@ -687,14 +776,38 @@ impl Differ<'_> {
             self.push(drop_policy(from, name, p, policy));
         }
 
-        // Columns.
+        // Columns. A column a kept parent had goes with the parent's (PostgreSQL refuses to
+        // drop an inherited column); one the table also declares goes after the parent's.
+        let kept_parents: Vec<&QualName> = old
+            .inherits
+            .iter()
+            .filter(|p| new.inherits.contains(p))
+            .collect();
+        let parents_with = |catalog: &Catalog, column: &str| -> Vec<QualName> {
+            kept_parents
+                .iter()
+                .filter(|p| {
+                    catalog
+                        .tables
+                        .get(**p)
+                        .is_some_and(|t| t.columns.iter().any(|c| c.name == column))
+                })
+                .map(|p| (*p).clone())
+                .collect()
+        };
         for column in old
             .columns
             .iter()
             .filter(|c| !new.columns.iter().any(|n| n.name == c.name))
         {
+            let parents = parents_with(from, &column.name);
+            if column.inherited && !parents.is_empty() {
+                continue;
+            }
             self.push(
                 alter(format!("DROP COLUMN {}", quote_ident(&column.name)))
+                    .needs(parents.iter().map(deps::shape))
+                    .needs([inheritance_ref(name)])
                     .rows(RowCheck::Values {
                         table: name.clone(),
                         column: column.name.clone(),
@@ -711,10 +824,46 @@ impl Differ<'_> {
                     ]),
             );
         }
+        let first = self.steps.len();
         for column in &new.columns {
             match old.columns.iter().find(|c| c.name == column.name) {
+                // A kept parent's new column reaches the table by itself; what differs from
+                // the parent's is altered once it is there.
+                None if column.inherited && !parents_with(to, &column.name).is_empty() => {
+                    let parents = parents_with(to, &column.name);
+                    if let Some(base) = inherited_base(to, &parents, &column.name) {
+                        let before = self.steps.len();
+                        self.alter_column(name, &base, column);
+                        for step in &mut self.steps[before..] {
+                            step.needs.extend(parents.iter().map(deps::shape));
+                        }
+                    }
+                }
                 None => self.add_column(name, column, true),
-                Some(old_column) => self.alter_column(name, old_column, column),
+                Some(old_column) => {
+                    self.alter_column(name, old_column, column);
+                    if let Some(changes) = render::options_changes(
+                        &old_column.foreign_options,
+                        &column.foreign_options,
+                    ) {
+                        self.push(
+                            Step::new(
+                                format!("{name}.{}", column.name),
+                                format!(
+                                    "ALTER FOREIGN TABLE {target} ALTER COLUMN {} {changes}",
+                                    quote_ident(&column.name)
+                                ),
+                            )
+                            .needs([deps::relation(name)]),
+                        );
+                    }
+                }
+            }
+        }
+        if new.kind == TableKind::Foreign {
+            // Counting a foreign table's rows would query its server: nothing is counted.
+            for step in &mut self.steps[first..] {
+                step.rows = None;
             }
         }
 
@@ -747,11 +896,39 @@ impl Differ<'_> {
                 if concurrent(new) {
                     step.sql = concurrently(&index.definition);
                     step = step.alone();
+                } else if new.kind == TableKind::Partitioned {
+                    // pg_get_indexdef prints ON ONLY for a partitioned table's index: on a table
+                    // with partitions that leaves it invalid, unattached to theirs. Without
+                    // ONLY the partitions get theirs too.
+                    step.sql = index.definition.replacen(" ON ONLY ", " ON ", 1);
                 }
                 self.push(step);
             }
         }
         self.table_parts(name, old, new, false);
+        self.foreign_alters(name, new, first_step);
+    }
+
+    /// A foreign table is altered with `ALTER FOREIGN TABLE` (`ALTER TABLE … TYPE` refuses it):
+    /// the steps emitted for it since `first` say so.
+    fn foreign_alters(&mut self, name: &QualName, table: &Table, first: usize) {
+        if table.kind != TableKind::Foreign {
+            return;
+        }
+        let plain = format!("ALTER TABLE {} ", qualified(name));
+        let foreign = format!("ALTER FOREIGN TABLE {} ", qualified(name));
+        for step in &mut self.steps[first..] {
+            if let Some(rest) = step.sql.strip_prefix(&plain) {
+                step.sql = format!("{foreign}{rest}");
+            }
+            // Its rows live on its server: nothing here is deleted or rewritten.
+            step.hazards.retain(|h| {
+                !matches!(
+                    h,
+                    Hazard::DeletesData | Hazard::Irreversible | Hazard::RewritesTable
+                )
+            });
+        }
     }
 
     fn add_column(&mut self, table: &QualName, column: &Column, existing_table: bool) {
@@ -783,6 +960,16 @@ impl Differ<'_> {
             needs.extend(deps::expression(self.to, text));
         }
         needs.retain(|r| !matches!(r, ObjectRef::Shape { table: t } if t == table));
+        // A child that declares the same column adds it first: the parent's ADD COLUMN then
+        // merges with it instead of failing on it.
+        let added = |t: &QualName| constraint_ref(t, &format!("{}::added", column.name));
+        needs.extend(
+            self.to
+                .tables
+                .iter()
+                .filter(|(_, t)| t.inherits.contains(table))
+                .map(|(child, _)| added(child)),
+        );
         self.push(
             Step::new(
                 format!("{table}.{}", column.name),
@@ -793,7 +980,7 @@ impl Differ<'_> {
                 ),
             )
             .needs(needs)
-            .creates([deps::shape(table)])
+            .creates([deps::shape(table), added(table)])
             .creates(
                 column
                     .identity
@@ -897,15 +1084,21 @@ impl Differ<'_> {
             let mut needs = crate::refs::type_refs(self.to, &new.data_type);
             needs.extend(crate::refs::collation_refs(self.to, new.collation.as_ref()));
             needs.push(deps::relation(table));
+            // A foreign table holds no rows here to convert, and takes no USING.
+            let foreign = self
+                .to
+                .tables
+                .get(table)
+                .is_some_and(|t| t.kind == TableKind::Foreign);
+            let using = if foreign {
+                String::new()
+            } else {
+                format!(" USING {}::{}", quote_ident(&new.name), new.data_type)
+            };
             self.push(
                 Step::new(
                     object.clone(),
-                    format!(
-                        "{target} TYPE {}{collation} USING {}::{}",
-                        new.data_type,
-                        quote_ident(&new.name),
-                        new.data_type
-                    ),
+                    format!("{target} TYPE {}{collation}{using}", new.data_type),
                 )
                 .needs(needs)
                 .needs_old(crate::refs::type_refs(self.from, &old.data_type))
@@ -1248,8 +1441,13 @@ impl Differ<'_> {
 
         // Comments.
         let relation = vec![deps::relation(name)];
+        let keyword = if new.kind == TableKind::Foreign {
+            "FOREIGN TABLE"
+        } else {
+            "TABLE"
+        };
         self.comment(
-            &format!("TABLE {target}"),
+            &format!("{keyword} {target}"),
             old.comment.as_deref(),
             new.comment.as_deref(),
             relation.clone(),

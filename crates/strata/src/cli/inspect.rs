@@ -93,6 +93,10 @@ fn summary(catalog: &Catalog) -> String {
                     table.partition_key.as_deref().unwrap_or("?")
                 ),
                 (TableKind::Ordinary, None) => "table".into(),
+                (TableKind::Foreign, None) => format!(
+                    "foreign table on {}",
+                    table.foreign.as_ref().map_or("?", |f| f.server.as_str())
+                ),
             };
             let _ = writeln!(out, "  {what} {}  ({})", name.name, parts.join(", "));
         }

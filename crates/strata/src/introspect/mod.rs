@@ -197,7 +197,7 @@ async fn read(client: &Session<'_>, scope: &Scope) -> Result<Introspection> {
             client,
             &q.objects,
             &schemas,
-            "collations, statistics, rules, casts"
+            "collations, statistics, rules, wrappers, servers, casts"
         ),
         fetch::<Unmodeled>(client, &q.unmodeled, &schemas, "unmodelled objects"),
     );

@@ -63,6 +63,13 @@ fn object_privileges(acl: &str, kind: char, owner: &str) -> String {
     privileges(acl, &format!("acldefault('{kind}', {owner})"), owner)
 }
 
+/// The foreign servers (`s`) a catalog holds: those a managed foreign table uses, and those no
+/// foreign table uses.
+const SERVER_READ: &str =
+    "(EXISTS (SELECT 1 FROM pg_foreign_table ft JOIN pg_class fc ON fc.oid = ft.ftrelid
+                         JOIN managed fm ON fm.oid = fc.relnamespace WHERE ft.ftserver = s.oid)
+         OR NOT EXISTS (SELECT 1 FROM pg_foreign_table ft WHERE ft.ftserver = s.oid))";
+
 /// A storage mode letter as `SET STORAGE` spells it.
 fn storage_word(letter: &str) -> String {
     format!(
@@ -153,11 +160,6 @@ pub const CENSUS: &[(&str, &str)] = &[
         "event trigger",
         "SELECT quote_ident(o.evtname), 'pg_event_trigger'::regclass, o.oid FROM pg_event_trigger o",
     ),
-    (
-        "foreign table",
-        "SELECT quote_ident(m.nspname) || '.' || quote_ident(c.relname), 'pg_class'::regclass, c.oid
-         FROM managed m JOIN pg_class c ON c.relnamespace = m.oid WHERE c.relkind = 'f'",
-    ),
 ];
 
 /// The census query: [`CENSUS`] as one list of `{kind, name}`, sorted, without extension
@@ -229,10 +231,14 @@ impl Queries {
                                   WHERE i.inhrelid = c.oid), '[]') AS parents,
                         c.relispartition AS is_partition,
                         CASE WHEN c.relkind IN ('v', 'm') THEN pg_get_viewdef(c.oid, true) END AS view_definition,
+                        CASE WHEN c.relkind = 'f' THEN
+                          (SELECT json_build_object('server', fs.srvname, 'options', coalesce(ft.ftoptions, '{{}}'))
+                           FROM pg_foreign_table ft JOIN pg_foreign_server fs ON fs.oid = ft.ftserver
+                           WHERE ft.ftrelid = c.oid) END AS foreign,
                         ds.description AS comment, {privileges} AS privileges
                  FROM managed m JOIN pg_class c ON c.relnamespace = m.oid
                  LEFT JOIN pg_description ds ON ds.objoid = c.oid AND ds.classoid = 'pg_class'::regclass AND ds.objsubid = 0
-                 WHERE c.relkind IN ('r', 'p', 'v', 'm') AND {not_member}",
+                 WHERE c.relkind IN ('r', 'p', 'f', 'v', 'm') AND {not_member}",
                 privileges = object_privileges("c.relacl", 'r', "c.relowner"),
                 not_member = not_extension_member("pg_class", "c.oid"),
             )),
@@ -250,7 +256,7 @@ impl Queries {
                         a.attnotnull AS not_null,
                         CASE WHEN a.attgenerated = '' THEN pg_get_expr(ad.adbin, ad.adrelid) END AS default,
                         CASE WHEN a.attgenerated <> '' THEN pg_get_expr(ad.adbin, ad.adrelid) END AS generated,
-                        a.attgenerated = 'v' AS generated_virtual,
+                        a.attgenerated = 'v' AS generated_virtual, NOT a.attislocal AS inherited,
                         NULLIF(a.attidentity, '')::text AS identity,
                         CASE WHEN a.attidentity <> '' THEN
                           (SELECT json_build_object('data_type', format_type(s.seqtypid, NULL), 'start', s.seqstart,
@@ -263,7 +269,7 @@ impl Queries {
                            LEFT JOIN pg_description sd ON sd.objoid = sc.oid AND sd.classoid = 'pg_class'::regclass AND sd.objsubid = 0
                            WHERE d.classid = 'pg_class'::regclass AND d.refclassid = 'pg_class'::regclass
                              AND d.refobjid = a.attrelid AND d.refobjsubid = a.attnum AND d.deptype = 'i') END AS identity_sequence,
-                        coalesce(a.attoptions, '{{}}') AS options,
+                        coalesce(a.attoptions, '{{}}') AS options, coalesce(a.attfdwoptions, '{{}}') AS foreign_options,
                         CASE WHEN a.attstorage <> t.typstorage THEN
                           json_build_object('mode', {storage_a}, 'type_default', {storage_t}) END AS storage,
                         CASE to_jsonb(a) ->> 'attcompression' WHEN 'p' THEN 'pglz' WHEN 'l' THEN 'lz4' END AS compression,
@@ -274,7 +280,7 @@ impl Queries {
                  JOIN pg_type t ON t.oid = a.atttypid
                  LEFT JOIN pg_attrdef ad ON ad.adrelid = a.attrelid AND ad.adnum = a.attnum
                  LEFT JOIN pg_description ds ON ds.objoid = c.oid AND ds.classoid = 'pg_class'::regclass AND ds.objsubid = a.attnum
-                 WHERE c.relkind IN ('r', 'p', 'v', 'm', 'c') AND NOT c.relispartition AND {not_member}
+                 WHERE c.relkind IN ('r', 'p', 'f', 'v', 'm', 'c') AND NOT c.relispartition AND {not_member}
                  ORDER BY c.oid, a.attnum",
                 // Columns have no default privileges: acldefault('c') is the empty ACL.
                 privileges = object_privileges("a.attacl", 'c', "c.relowner"),
@@ -306,7 +312,7 @@ impl Queries {
                  LEFT JOIN pg_namespace fn ON fn.oid = fc.relnamespace
                  LEFT JOIN pg_class ic ON ic.oid = co.conindid
                  LEFT JOIN pg_description ds ON ds.objoid = co.oid AND ds.classoid = 'pg_constraint'::regclass
-                 WHERE c.relkind IN ('r', 'p') AND co.contype IN ('p', 'u', 'f', 'c', 'x')
+                 WHERE c.relkind IN ('r', 'p', 'f') AND co.contype IN ('p', 'u', 'f', 'c', 'x')
                    AND co.conparentid = 0 AND co.conislocal AND {not_member}",
                 not_member = not_extension_member("pg_class", "c.oid"),
             )),
@@ -539,6 +545,41 @@ impl Queries {
                     not_member = not_extension_member("pg_class", "c.oid"),
                 ),
             ), (
+                // Foreign data wrappers and servers belong to the database: those of the
+                // managed foreign tables, and those no foreign table uses.
+                "wrappers",
+                format!(
+                    "SELECT w.fdwname AS name,
+                            CASE WHEN w.fdwhandler <> 0 THEN w.fdwhandler::regproc::text END AS handler,
+                            CASE WHEN w.fdwvalidator <> 0 THEN w.fdwvalidator::regproc::text END AS validator,
+                            coalesce(w.fdwoptions, '{{}}') AS options, ds.description AS comment,
+                            {privileges} AS privileges
+                     FROM pg_foreign_data_wrapper w
+                     LEFT JOIN pg_description ds ON ds.objoid = w.oid AND ds.classoid = 'pg_foreign_data_wrapper'::regclass
+                     WHERE {not_member}
+                       AND (NOT EXISTS (SELECT 1 FROM pg_foreign_server s WHERE s.srvfdw = w.oid)
+                            OR EXISTS (SELECT 1 FROM pg_foreign_server s WHERE s.srvfdw = w.oid AND {server_read}))",
+                    privileges = object_privileges("w.fdwacl", 'F', "w.fdwowner"),
+                    not_member = not_extension_member("pg_foreign_data_wrapper", "w.oid"),
+                    server_read = SERVER_READ,
+                ),
+            ), (
+                "servers",
+                format!(
+                    "SELECT s.srvname AS name, w.fdwname AS wrapper, s.srvtype AS server_type, s.srvversion AS version,
+                            coalesce(s.srvoptions, '{{}}') AS options,
+                            coalesce((SELECT json_object_agg(CASE WHEN u.umuser = 0 THEN 'PUBLIC' ELSE u.usename::text END,
+                                                             coalesce(u.umoptions, '{{}}'))
+                                      FROM pg_user_mappings u WHERE u.srvid = s.oid), '{{}}') AS user_mappings,
+                            ds.description AS comment, {privileges} AS privileges
+                     FROM pg_foreign_server s JOIN pg_foreign_data_wrapper w ON w.oid = s.srvfdw
+                     LEFT JOIN pg_description ds ON ds.objoid = s.oid AND ds.classoid = 'pg_foreign_server'::regclass
+                     WHERE {not_member} AND {server_read}",
+                    privileges = object_privileges("s.srvacl", 'S', "s.srvowner"),
+                    not_member = not_extension_member("pg_foreign_server", "s.oid"),
+                    server_read = SERVER_READ,
+                ),
+            ), (
                 // Casts belong to the database: those from or to a managed type, or through a
                 // managed function.
                 "casts",
@@ -554,6 +595,9 @@ impl Queries {
                                     WHERE t.oid IN (c.castsource, c.casttarget))
                             OR EXISTS (SELECT 1 FROM pg_proc p JOIN managed m ON m.oid = p.pronamespace
                                        WHERE p.oid = c.castfunc))
+                       -- A range's cast to its multirange is the type's own.
+                       AND NOT EXISTS (SELECT 1 FROM pg_depend i WHERE i.classid = 'pg_cast'::regclass
+                                       AND i.objid = c.oid AND i.deptype = 'i')
                        AND {not_member}",
                     not_member = not_extension_member("pg_cast", "c.oid"),
                 ),

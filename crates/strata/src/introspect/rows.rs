@@ -5,10 +5,10 @@ use std::collections::BTreeMap;
 use serde::Deserialize;
 use strata_core::catalog::{
     Aggregate, Cast, Catalog, Collation, Column, CompositeAttribute, Constraint, ConstraintKind,
-    DefaultPrivilege, DomainCheck, Extension, ForeignKey, Function, FunctionKey, FunctionKind,
-    Identity, Index, Partitioning, Policy, Privileges, QualName, Rule, Schema, Sequence,
-    SequenceOptions, Statistics, Storage, Table, TableKind, Trigger, TypeDef, TypeKind, View,
-    ViewKind,
+    DefaultPrivilege, DomainCheck, Extension, ForeignKey, ForeignTable, Function, FunctionKey,
+    FunctionKind, Identity, Index, Partitioning, Policy, Privileges, QualName, Rule, Schema,
+    Sequence, SequenceOptions, Server, Statistics, Storage, Table, TableKind, Trigger, TypeDef,
+    TypeKind, View, ViewKind, Wrapper,
 };
 
 use crate::{Error, Result};
@@ -49,6 +49,7 @@ pub(super) struct RelationRow {
     parents: Vec<NameRef>,
     is_partition: bool,
     view_definition: Option<String>,
+    foreign: Option<ForeignTable>,
     comment: Option<String>,
     privileges: Privileges,
 }
@@ -64,9 +65,11 @@ pub(super) struct ColumnRow {
     default: Option<String>,
     generated: Option<String>,
     generated_virtual: bool,
+    inherited: bool,
     identity: Option<String>,
     identity_sequence: Option<IdentitySequenceRow>,
     options: Vec<String>,
+    foreign_options: Vec<String>,
     storage: Option<Storage>,
     compression: Option<String>,
     statistics: Option<i32>,
@@ -263,9 +266,25 @@ pub(super) struct RuleRow {
     comment: Option<String>,
 }
 
+#[derive(Deserialize)]
+pub(super) struct NamedWrapper {
+    name: String,
+    #[serde(flatten)]
+    wrapper: Wrapper,
+}
+
+#[derive(Deserialize)]
+pub(super) struct NamedServer {
+    name: String,
+    #[serde(flatten)]
+    server: Server,
+}
+
 /// The kinds read together in one request.
 #[derive(Deserialize)]
 pub(super) struct ObjectRows {
+    wrappers: Vec<NamedWrapper>,
+    servers: Vec<NamedServer>,
     casts: Vec<Cast>,
     collations: Vec<CollationRow>,
     statistics: Vec<StatisticsRow>,
@@ -342,7 +361,7 @@ impl Rows {
             let mut options = row.options;
             options.sort();
             match row.relkind.as_str() {
-                "r" | "p" => {
+                "r" | "p" | "f" => {
                     let inherits = row
                         .parents
                         .into_iter()
@@ -363,11 +382,15 @@ impl Rows {
                         (None, inherits.collect())
                     };
                     let table = Table {
-                        kind: if row.relkind == "p" {
-                            TableKind::Partitioned
-                        } else {
-                            TableKind::Ordinary
+                        kind: match row.relkind.as_str() {
+                            "p" => TableKind::Partitioned,
+                            "f" => TableKind::Foreign,
+                            _ => TableKind::Ordinary,
                         },
+                        foreign: row.foreign.map(|mut f| {
+                            f.options.sort();
+                            f
+                        }),
                         unlogged: row.unlogged,
                         partition_key: row.partition_key,
                         partition_of,
@@ -465,8 +488,14 @@ impl Rows {
                 identity,
                 generated: row.generated,
                 generated_virtual: row.generated_virtual,
+                inherited: row.inherited,
                 options: {
                     let mut options = row.options;
+                    options.sort();
+                    options
+                },
+                foreign_options: {
+                    let mut options = row.foreign_options;
                     options.sort();
                     options
                 },
@@ -714,6 +743,23 @@ impl Rows {
             // Otherwise a rule of a relation that is not modelled: the census reports that.
         }
 
+        // Options of foreign objects are compared as sets: PostgreSQL keeps them in the order
+        // they were added, which a plan's OPTIONS (ADD …) changes.
+        for row in self.objects.wrappers {
+            let mut wrapper = row.wrapper;
+            wrapper.privileges = sorted(wrapper.privileges);
+            wrapper.options.sort();
+            catalog.wrappers.insert(row.name, wrapper);
+        }
+        for row in self.objects.servers {
+            let mut server = row.server;
+            server.privileges = sorted(server.privileges);
+            server.options.sort();
+            for options in server.user_mappings.values_mut() {
+                options.sort();
+            }
+            catalog.servers.insert(row.name, server);
+        }
         for cast in self.objects.casts {
             catalog.casts.insert(cast.name(), cast);
         }
