@@ -61,6 +61,9 @@ CREATE VIEW app.names AS SELECT id, name, status FROM app.base;
 ALTER VIEW app.names ALTER COLUMN status SET DEFAULT 'new';
 GRANT SELECT (id, name) ON app.names TO strata_every_reader;
 CREATE RULE names_delete AS ON DELETE TO app.names DO INSTEAD NOTHING;
+CREATE VIEW app.counted AS SELECT item AS id FROM app.log;
+CREATE FUNCTION app.log_size() RETURNS bigint LANGUAGE sql STABLE BEGIN ATOMIC SELECT count(*) FROM app.counted; END;
+CREATE OR REPLACE VIEW app.counted AS SELECT item AS id, app.log_size() AS total FROM app.log;
 
 CREATE SERVER remote FOREIGN DATA WRAPPER postgres_fdw OPTIONS (host 'db.internal', dbname 'orders');
 GRANT USAGE ON FOREIGN SERVER remote TO strata_every_reader;
@@ -149,6 +152,8 @@ async fn every_kind_survives_pull_and_push_and_none_is_unmodelled() {
         "CREATE SERVER \"remote\"",
         "CREATE USER MAPPING FOR PUBLIC SERVER \"remote\"",
         "CREATE FOREIGN TABLE \"app\".\"remote_orders\"",
+        // A view that reads itself through a function: a stand-in first.
+        "CREATE VIEW \"app\".\"counted\" AS\nSELECT NULL::integer AS \"id\"",
     ] {
         assert!(app.contains(expected), "{expected} is missing from:\n{app}");
     }
@@ -187,4 +192,30 @@ async fn every_kind_survives_pull_and_push_and_none_is_unmodelled() {
     let (code, out, err) = strata_in(dir.path(), &["push", "--url", original.url().expose()]);
     assert_eq!(code, 0, "{err}");
     assert!(out.starts_with("nothing to do"), "{out}");
+}
+
+#[tokio::test]
+async fn a_circle_through_a_materialized_view_is_named_never_written() {
+    let db = TestDb::new().await;
+    db.client()
+        .await
+        .batch_execute(
+            "CREATE SCHEMA app;
+             CREATE VIEW app.v AS SELECT 1 AS n;
+             CREATE MATERIALIZED VIEW app.m AS SELECT n FROM app.v;
+             CREATE FUNCTION app.f() RETURNS bigint LANGUAGE sql STABLE BEGIN ATOMIC SELECT count(*) FROM app.m; END;
+             CREATE OR REPLACE VIEW app.v AS SELECT 1 AS n, app.f() AS total;",
+        )
+        .await
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let (code, _, err) = strata_in(dir.path(), &["pull", "--url", db.url().expose()]);
+    assert_eq!(code, 2, "{err}");
+    assert!(
+        err.contains("depend on each other in a circle")
+            && err.contains("materialized view")
+            && err.contains("\"app\".\"m\""),
+        "{err}"
+    );
+    assert!(!dir.path().join("schemas").exists());
 }

@@ -474,6 +474,33 @@ pub fn create_view(name: &QualName, view: &View, or_replace: bool) -> String {
     }
 }
 
+/// `CREATE VIEW … AS SELECT NULL::type AS column, …`: a stand-in with the view's columns, for
+/// a view that reads itself through other objects (they are made in between; `CREATE OR
+/// REPLACE VIEW` then gives it its query).
+pub fn stand_in_view(name: &QualName, view: &View) -> String {
+    let columns: Vec<String> = view
+        .columns
+        .iter()
+        .map(|c| {
+            let collation = c
+                .collation
+                .as_ref()
+                .map(|co| format!(" COLLATE {co}"))
+                .unwrap_or_default();
+            format!(
+                "NULL::{}{collation} AS {}",
+                c.data_type,
+                quote_ident(&c.name)
+            )
+        })
+        .collect();
+    format!(
+        "CREATE VIEW {} AS\nSELECT {}",
+        qualified(name),
+        columns.join(",\n    ")
+    )
+}
+
 /// The statement that creates a function, procedure or aggregate.
 pub fn create_function(key: &FunctionKey, function: &Function) -> String {
     match (&function.kind, &function.aggregate) {

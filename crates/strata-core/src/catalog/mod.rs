@@ -14,7 +14,8 @@
 //!
 //! Not modelled, on purpose: owners (they differ between environments; the owner's own
 //! privileges are left out of grants for the same reason), sequence positions, table contents,
-//! statistics, tablespaces and storage parameters of columns.
+//! gathered statistics and tablespaces. Kinds of objects that are not modelled at all are
+//! listed in the catalog's census ([`Catalog::unmodeled`]), never dropped in silence.
 
 mod relation;
 mod routine;

@@ -38,7 +38,12 @@ impl fmt::Display for DiffError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             DiffError::Cycle(statements) => {
-                write!(f, "the plan's steps depend on each other in a circle:")?;
+                write!(
+                    f,
+                    "the plan's steps depend on each other in a circle, so no order of them applies \
+                     (objects that refer to each other are supported when a plain view closes the circle; \
+                     through a materialized view or between functions they are not):"
+                )?;
                 for statement in statements {
                     write!(f, "\n  {}", statement.lines().next().unwrap_or(""))?;
                 }
@@ -174,6 +179,7 @@ impl<'a> Differ<'a> {
         self.casts();
         self.default_privileges();
         self.drop_removed();
+        self.break_drop_cycles();
     }
 
     /// Decides what is re-created, then spreads re-creation to dependents until nothing changes.

@@ -152,6 +152,70 @@ fn drop_function(
         .needs_old(deps::function(catalog, key, function))
 }
 
+/// The plain views of `catalog` (those `view` selects) that read themselves through views
+/// and functions (those `function` selects), each with the members of its cycle.
+fn circular(
+    catalog: &Catalog,
+    view: &dyn Fn(&QualName) -> bool,
+    function: &dyn Fn(&FunctionKey) -> bool,
+) -> Vec<(QualName, BTreeSet<ObjectRef>)> {
+    let in_scope = |r: &ObjectRef| match r {
+        ObjectRef::Relation { name } => {
+            catalog
+                .views
+                .get(name)
+                .is_some_and(|v| v.kind == ViewKind::View)
+                && view(name)
+        }
+        ObjectRef::Function { key } => catalog.functions.contains_key(key) && function(key),
+        _ => false,
+    };
+    let successors = |node: &ObjectRef| -> Vec<ObjectRef> {
+        let needs = match node {
+            ObjectRef::Relation { name } => deps::view(catalog, name, &catalog.views[name]),
+            ObjectRef::Function { key } => deps::function(catalog, key, &catalog.functions[key]),
+            _ => Vec::new(),
+        };
+        needs.into_iter().filter(|r| in_scope(r)).collect()
+    };
+    let mut out = Vec::new();
+    for name in catalog.views.keys() {
+        let start = deps::relation(name);
+        if !in_scope(&start) {
+            continue;
+        }
+        // Everything reachable from the view; it is circular when it reaches itself, and its
+        // cycle is what it reaches that reaches it back.
+        let reach = |from: &ObjectRef| {
+            let mut seen = BTreeSet::new();
+            let mut stack = successors(from);
+            while let Some(node) = stack.pop() {
+                if seen.insert(node.clone()) {
+                    stack.extend(successors(&node));
+                }
+            }
+            seen
+        };
+        let reached = reach(&start);
+        if reached.contains(&start) {
+            let members = reached
+                .into_iter()
+                .filter(|n| reach(n).contains(&start))
+                .collect();
+            out.push((name.clone(), members));
+        }
+    }
+    out
+}
+
+/// A view once its real query replaced its stand-in (see [`Differ::views`]).
+fn complete_ref(view: &QualName) -> ObjectRef {
+    ObjectRef::Constraint {
+        table: view.clone(),
+        name: "::complete".into(),
+    }
+}
+
 fn drop_statistics(catalog: &Catalog, name: &QualName, stats: &Statistics) -> Step {
     Step::new(
         name.to_string(),
@@ -1039,12 +1103,39 @@ impl Differ<'_> {
     }
 
     pub(super) fn views(&mut self) {
+        let circular = self.circular_views();
         for (name, view) in &self.to.views {
             let old = self.from.views.get(name);
             let fresh = old.is_none() || self.is_view_recreated(name);
             let reference = deps::relation(name);
-            let needs = deps::view(self.to, name, view);
-            if fresh {
+            let mut needs = deps::view(self.to, name, view);
+            if fresh && circular.contains(name) {
+                // A view that reads itself through a function or another view cannot be made
+                // in one statement: a stand-in with its columns first (what reads it can then
+                // be made), its query once those exist — as pg_dump does.
+                let mut stand_in_needs = vec![deps::schema(&name.schema)];
+                for column in &view.columns {
+                    stand_in_needs.extend(crate::refs::type_refs(self.to, &column.data_type));
+                    stand_in_needs.extend(crate::refs::collation_refs(
+                        self.to,
+                        column.collation.as_ref(),
+                    ));
+                }
+                self.push(
+                    Step::new(name.to_string(), render::stand_in_view(name, view))
+                        .needs(stand_in_needs)
+                        .creates([reference.clone()]),
+                );
+                self.push(
+                    Step::new(name.to_string(), render::create_view(name, view, true))
+                        .needs(needs)
+                        .creates([complete_ref(name)]),
+                );
+            } else if fresh {
+                if view.kind == ViewKind::Materialized {
+                    // Its rows are computed now: from the views' real queries, not stand-ins.
+                    needs.extend(view.depends_on.iter().map(complete_ref));
+                }
                 let mut step = Step::new(name.to_string(), render::create_view(name, view, false))
                     .needs(needs)
                     .creates([reference.clone()]);
@@ -1064,6 +1155,58 @@ impl Differ<'_> {
             }
             let base = if fresh { None } else { old };
             self.view_parts(name, base, view);
+        }
+    }
+
+    /// Views made in this plan that read themselves, through a function made in this plan
+    /// (whose SQL-standard body reads the view) or through other such views.
+    fn circular_views(&self) -> BTreeSet<QualName> {
+        let made = |n: &QualName| !self.from.views.contains_key(n) || self.is_view_recreated(n);
+        let made_function = |k: &FunctionKey| {
+            !self.from.functions.contains_key(k) || self.recreated.functions.contains(k)
+        };
+        circular(self.to, &made, &made_function)
+            .into_iter()
+            .map(|(view, _)| view)
+            .collect()
+    }
+
+    /// Views dropped in this plan that read themselves through functions or views dropped
+    /// too: neither can be dropped first. Each is first replaced by a stand-in that reads
+    /// nothing; the drops then go in any order that respects the rest.
+    pub(super) fn break_drop_cycles(&mut self) {
+        let gone = |n: &QualName| !self.to.views.contains_key(n) || self.is_view_recreated(n);
+        let gone_function = |k: &FunctionKey| {
+            !self.to.functions.contains_key(k) || self.recreated.functions.contains(k)
+        };
+        let cycles = circular(self.from, &gone, &gone_function);
+        for (view, members) in cycles {
+            let stand_in = ObjectRef::Constraint {
+                table: view.clone(),
+                name: "::stand-in".into(),
+            };
+            for step in &mut self.steps {
+                let drops_member = step.sql.starts_with("DROP ")
+                    && step.removes.iter().any(|r| members.contains(r));
+                if drops_member {
+                    step.needs.push(stand_in.clone());
+                    if step.removes.contains(&deps::relation(&view)) {
+                        // The stand-in reads nothing: the view no longer holds on to the others.
+                        step.needs_old.retain(|r| !members.contains(r));
+                    }
+                }
+            }
+            let old = &self.from.views[&view];
+            let sql = render::stand_in_view(&view, old).replacen(
+                "CREATE VIEW",
+                "CREATE OR REPLACE VIEW",
+                1,
+            );
+            self.push(
+                Step::new(view.to_string(), sql)
+                    .needs_old([deps::relation(&view)])
+                    .creates([stand_in]),
+            );
         }
     }
 
