@@ -43,7 +43,10 @@ pub struct Introspection {
     pub statements: usize,
 }
 
-static QUERIES: LazyLock<queries::Queries> = LazyLock::new(queries::Queries::new);
+static QUERIES: LazyLock<queries::Queries> = LazyLock::new(|| queries::Queries::new(140_000));
+/// The queries for PostgreSQL 13, which lacks columns that reading through `to_jsonb` would
+/// make slow for every column of a large schema.
+static QUERIES_13: LazyLock<queries::Queries> = LazyLock::new(|| queries::Queries::new(130_000));
 
 /// Reads the catalog of the managed schemas.
 ///
@@ -154,10 +157,16 @@ async fn read(client: &Session<'_>, scope: &Scope) -> Result<Introspection> {
         Scope::AllUserSchemas => None,
         Scope::Schemas(names) => Some(names.clone()),
     };
-    let q = &*QUERIES;
+    // The version first: the queries are written for it.
+    let version = client
+        .query_one("SELECT current_setting('server_version_num')::int", &[])
+        .await;
+    let q = match &version {
+        Ok(row) if row.get::<_, i32>(0) < 140_000 => &*QUERIES_13,
+        _ => &*QUERIES,
+    };
     // Sent together: tokio-postgres pipelines concurrent queries on one connection.
     let (
-        version,
         schema_rows,
         extensions,
         relations,
@@ -174,7 +183,6 @@ async fn read(client: &Session<'_>, scope: &Scope) -> Result<Introspection> {
         objects,
         unmodeled,
     ) = tokio::join!(
-        client.query_one("SELECT current_setting('server_version_num')::int", &[]),
         fetch::<rows::SchemaRow>(client, &q.schemas, &schemas, "schemas"),
         fetch::<rows::ExtensionRow>(client, &q.extensions, &schemas, "extensions"),
         fetch::<rows::RelationRow>(client, &q.relations, &schemas, "tables and views"),

@@ -160,6 +160,14 @@ pub const CENSUS: &[(&str, &str)] = &[
         "event trigger",
         "SELECT quote_ident(o.evtname), 'pg_event_trigger'::regclass, o.oid FROM pg_event_trigger o",
     ),
+    (
+        // Logical replication of the managed tables.
+        "publication",
+        "SELECT quote_ident(p.pubname), 'pg_publication'::regclass, p.oid FROM pg_publication p
+         WHERE p.puballtables
+            OR EXISTS (SELECT 1 FROM pg_publication_rel r JOIN pg_class c ON c.oid = r.prrelid
+                       JOIN managed m ON m.oid = c.relnamespace WHERE r.prpubid = p.oid)",
+    ),
 ];
 
 /// The census query: [`CENSUS`] as one list of `{kind, name}`, sorted, without extension
@@ -201,7 +209,15 @@ pub(super) struct Queries {
 }
 
 impl Queries {
-    pub(super) fn new() -> Queries {
+    /// The queries for a server of `server_version` (`server_version_num`), 13 and up.
+    pub(super) fn new(server_version: u32) -> Queries {
+        // `attcompression` is PostgreSQL 14's; `to_jsonb(a)` would read it on 13 too, at the
+        // cost of a JSON object per column of the schema.
+        let compression = if server_version >= 140_000 {
+            "CASE a.attcompression WHEN 'p' THEN 'pglz' WHEN 'l' THEN 'lz4' END"
+        } else {
+            "NULL::text"
+        };
         Queries {
             schemas: json_rows(&format!(
                 "SELECT n.nspname AS name, ds.description AS comment, {privileges} AS privileges
@@ -272,7 +288,7 @@ impl Queries {
                         coalesce(a.attoptions, '{{}}') AS options, coalesce(a.attfdwoptions, '{{}}') AS foreign_options,
                         CASE WHEN a.attstorage <> t.typstorage THEN
                           json_build_object('mode', {storage_a}, 'type_default', {storage_t}) END AS storage,
-                        CASE to_jsonb(a) ->> 'attcompression' WHEN 'p' THEN 'pglz' WHEN 'l' THEN 'lz4' END AS compression,
+                        {compression} AS compression,
                         NULLIF(a.attstattarget, -1) AS statistics,
                         ds.description AS comment, {privileges} AS privileges
                  FROM managed m JOIN pg_class c ON c.relnamespace = m.oid
