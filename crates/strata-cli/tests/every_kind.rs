@@ -18,6 +18,7 @@ GRANT USAGE ON SCHEMA public TO strata_every_reader;
 COMMENT ON SCHEMA public IS 'the application''s shared things';
 CREATE EXTENSION IF NOT EXISTS postgres_fdw WITH SCHEMA public;
 COMMENT ON EXTENSION postgres_fdw IS 'remote reads';
+COMMENT ON EXTENSION plpgsql IS 'for the triggers';
 
 CREATE SCHEMA app;
 COMMENT ON SCHEMA app IS 'the application';
@@ -171,7 +172,8 @@ async fn every_kind_survives_pull_and_push_and_none_is_unmodelled() {
     let public = std::fs::read_to_string(dir.path().join("schemas/public/schema.sql")).unwrap();
     assert!(
         public.contains("GRANT USAGE ON SCHEMA \"public\" TO \"strata_every_reader\"")
-            && public.contains("COMMENT ON SCHEMA \"public\" IS"),
+            && public.contains("COMMENT ON SCHEMA \"public\" IS")
+            && public.contains("COMMENT ON EXTENSION \"plpgsql\" IS 'for the triggers'"),
         "{public}"
     );
 

@@ -410,11 +410,10 @@ impl Differ<'_> {
             }
             let no_mappings = std::collections::BTreeMap::new();
             let old_mappings = old.map_or(&no_mappings, |o| &o.user_mappings);
-            for (role, options) in old_mappings
-                .iter()
-                .filter(|(r, _)| !server.user_mappings.contains_key(*r))
+            for role in old_mappings
+                .keys()
+                .filter(|r| !server.user_mappings.contains_key(*r))
             {
-                let _ = options;
                 self.push(
                     Step::new(
                         name.clone(),

@@ -31,7 +31,10 @@ pub(super) async fn run(context: &Context, global: &Global, args: PullArgs) -> R
         base.schemas.insert("public".into(), fresh_public(version));
     }
     if let Some(plpgsql) = live.extensions.get("plpgsql") {
-        base.extensions.insert("plpgsql".into(), plpgsql.clone());
+        // As installed: a comment changed on it is written.
+        let mut fresh = plpgsql.clone();
+        fresh.comment = fresh.installed_comment.clone();
+        base.extensions.insert("plpgsql".into(), fresh);
     }
     let plan =
         diff(&base, &live, &[]).map_err(|e| Error::Invalid(format!("cannot render {url}: {e}")))?;
