@@ -23,7 +23,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::catalog::{Catalog, Column, ConstraintKind, FunctionKey, QualName, Table, TypeKind};
-use crate::refs::{objects_in, replace_qualified};
+use crate::refs::{objects_in, replace_qualified, spell};
 use crate::render::qualified;
 use crate::sql::{quote_ident, quote_literal};
 
@@ -38,9 +38,9 @@ pub enum Site {
         /// The constraint.
         name: String,
     },
-    /// A column default.
+    /// A column default of a table, or of a view (`ALTER VIEW … SET DEFAULT`).
     Default {
-        /// The table.
+        /// The table or view.
         table: QualName,
         /// The column.
         column: String,
@@ -95,6 +95,20 @@ pub enum Site {
         /// The function.
         key: FunctionKey,
     },
+    /// A rule of a table or view (its condition and actions).
+    Rule {
+        /// The table or view.
+        table: QualName,
+        /// The rule.
+        name: String,
+    },
+    /// An extended statistics object (its expressions, PostgreSQL 14+).
+    Statistics {
+        /// The statistics object.
+        name: QualName,
+        /// Its table.
+        table: QualName,
+    },
 }
 
 impl std::fmt::Display for Site {
@@ -110,6 +124,8 @@ impl std::fmt::Display for Site {
             Site::DomainCheck { domain, name } => write!(f, "constraint {name} on domain {domain}"),
             Site::DomainDefault { domain } => write!(f, "default of domain {domain}"),
             Site::Function { key } => write!(f, "function {key}"),
+            Site::Rule { table, name } => write!(f, "rule {name} on {table}"),
+            Site::Statistics { name, .. } => write!(f, "statistics {name}"),
         }
     }
 }
@@ -175,6 +191,13 @@ pub fn pairs(from: &Catalog, to: &Catalog) -> Vec<Pair> {
         if !same_columns(&old.columns, &new.columns) {
             continue;
         }
+        for column in &new.columns {
+            let site = Site::Default {
+                table: name.clone(),
+                column: column.name.clone(),
+            };
+            add(site.clone(), text(from, &site), text(to, &site));
+        }
         for index in new.indexes.keys() {
             let site = Site::Index {
                 table: name.clone(),
@@ -186,6 +209,13 @@ pub fn pairs(from: &Catalog, to: &Catalog) -> Vec<Pair> {
             let site = Site::Trigger {
                 table: name.clone(),
                 name: trigger.clone(),
+            };
+            add(site.clone(), text(from, &site), text(to, &site));
+        }
+        for rule in new.rules.keys() {
+            let site = Site::Rule {
+                table: name.clone(),
+                name: rule.clone(),
             };
             add(site.clone(), text(from, &site), text(to, &site));
         }
@@ -218,6 +248,20 @@ pub fn pairs(from: &Catalog, to: &Catalog) -> Vec<Pair> {
             let site = Site::DomainCheck {
                 domain: name.clone(),
                 name: check.clone(),
+            };
+            add(site.clone(), text(from, &site), text(to, &site));
+        }
+    }
+    for (name, new) in &to.statistics {
+        if from
+            .statistics
+            .get(name)
+            .is_some_and(|old| old.table == new.table)
+            && same_inputs(from, to, std::slice::from_ref(&new.table))
+        {
+            let site = Site::Statistics {
+                name: name.clone(),
+                table: new.table.clone(),
             };
             add(site.clone(), text(from, &site), text(to, &site));
         }
@@ -283,6 +327,12 @@ fn table_pairs(
             name: trigger.clone(),
         });
     }
+    for rule in new.rules.keys() {
+        sites.push(Site::Rule {
+            table: name.clone(),
+            name: rule.clone(),
+        });
+    }
     for site in sites {
         let (site, a, b) = catalogs(site);
         add(site, a, b);
@@ -342,6 +392,7 @@ fn table_text(_name: &QualName, table: &Table, site: &Site) -> Option<String> {
             .get(name)
             .map(|p| pack(&[p.using.as_deref(), p.with_check.as_deref()])),
         Site::Trigger { name, .. } => table.triggers.get(name).map(|t| t.definition.clone()),
+        Site::Rule { name, .. } => table.rules.get(name).map(|r| r.definition.clone()),
         _ => None,
     }
 }
@@ -358,8 +409,18 @@ fn unpack(text: &str) -> Option<Vec<Option<String>>> {
 /// The text of `site` in `catalog`, if the site exists there.
 pub fn text(catalog: &Catalog, site: &Site) -> Option<String> {
     match site {
+        Site::Default { table, column } => match catalog.tables.get(table) {
+            Some(t) => table_text(table, t, site),
+            None => catalog
+                .views
+                .get(table)?
+                .columns
+                .iter()
+                .find(|c| &c.name == column)?
+                .default
+                .clone(),
+        },
         Site::Constraint { table, .. }
-        | Site::Default { table, .. }
         | Site::Generated { table, .. }
         | Site::Policy { table, .. } => table_text(table, catalog.tables.get(table)?, site),
         Site::Index { table, name } => match catalog.tables.get(table) {
@@ -380,6 +441,15 @@ pub fn text(catalog: &Catalog, site: &Site) -> Option<String> {
                 .get(name)
                 .map(|t| t.definition.clone()),
         },
+        Site::Rule { table, name } => match catalog.tables.get(table) {
+            Some(t) => table_text(table, t, site),
+            None => catalog
+                .views
+                .get(table)?
+                .rules
+                .get(name)
+                .map(|r| r.definition.clone()),
+        },
         Site::View { name } => catalog.views.get(name).map(|v| v.definition.clone()),
         Site::DomainCheck { domain, name } => match &catalog.types.get(domain)?.kind {
             TypeKind::Domain { checks, .. } => checks.get(name).map(|c| c.definition.clone()),
@@ -393,6 +463,7 @@ pub fn text(catalog: &Catalog, site: &Site) -> Option<String> {
             .functions
             .get(key)
             .map(|f| pack(&[Some(&f.definition), Some(&f.arguments)])),
+        Site::Statistics { name, .. } => catalog.statistics.get(name).map(|s| s.definition.clone()),
     }
 }
 
@@ -414,11 +485,14 @@ pub fn adopt(to: &mut Catalog, from: &Catalog, site: &Site) {
             let old = from
                 .tables
                 .get(table)
-                .and_then(|t| t.columns.iter().find(|c| &c.name == column));
-            let new = to
-                .tables
-                .get_mut(table)
-                .and_then(|t| t.columns.iter_mut().find(|c| &c.name == column));
+                .map(|t| &t.columns)
+                .or_else(|| from.views.get(table).map(|v| &v.columns))
+                .and_then(|columns| columns.iter().find(|c| &c.name == column));
+            let new = match to.tables.get_mut(table) {
+                Some(t) => Some(&mut t.columns),
+                None => to.views.get_mut(table).map(|v| &mut v.columns),
+            }
+            .and_then(|columns| columns.iter_mut().find(|c| &c.name == column));
             if let (Some(old), Some(new)) = (old, new) {
                 if matches!(site, Site::Default { .. }) {
                     new.default = old.default.clone();
@@ -482,6 +556,21 @@ pub fn adopt(to: &mut Catalog, from: &Catalog, site: &Site) {
                 new.definition = old.definition.clone();
             }
         }
+        Site::Rule { table, name } => {
+            let old = from
+                .tables
+                .get(table)
+                .map(|t| &t.rules)
+                .or_else(|| from.views.get(table).map(|v| &v.rules))
+                .and_then(|r| r.get(name));
+            let new = match to.tables.get_mut(table) {
+                Some(t) => t.rules.get_mut(name),
+                None => to.views.get_mut(table).and_then(|v| v.rules.get_mut(name)),
+            };
+            if let (Some(old), Some(new)) = (old, new) {
+                new.definition = old.definition.clone();
+            }
+        }
         Site::DomainCheck { domain, name } => {
             let old = match from.types.get(domain).map(|t| &t.kind) {
                 Some(TypeKind::Domain { checks, .. }) => checks.get(name),
@@ -509,6 +598,12 @@ pub fn adopt(to: &mut Catalog, from: &Catalog, site: &Site) {
             if let (Some(old), Some(new)) = (from.functions.get(key), to.functions.get_mut(key)) {
                 new.definition = old.definition.clone();
                 new.arguments = old.arguments.clone();
+            }
+        }
+        Site::Statistics { name, .. } => {
+            if let (Some(old), Some(new)) = (from.statistics.get(name), to.statistics.get_mut(name))
+            {
+                new.definition = old.definition.clone();
             }
         }
     }
@@ -539,7 +634,8 @@ pub fn context(catalog: &Catalog, site: &Site, text: &str) -> String {
         | Site::Generated { table, .. }
         | Site::Index { table, .. }
         | Site::Policy { table, .. }
-        | Site::Trigger { table, .. } => format!("{table}({})", columns(table)),
+        | Site::Trigger { table, .. }
+        | Site::Rule { table, .. } => format!("{table}({})", columns(table)),
         Site::View { name } => catalog
             .views
             .get(name)
@@ -563,6 +659,7 @@ pub fn context(catalog: &Catalog, site: &Site, text: &str) -> String {
             "{key} {}",
             catalog.functions.get(key).map_or("", |f| f.result.as_str())
         ),
+        Site::Statistics { table, .. } => format!("{table}({})", columns(table)),
     };
     let named: Vec<String> = objects_in(catalog, text)
         .iter()
@@ -688,6 +785,26 @@ pub fn probe(catalog: &Catalog, site: &Site, text: &str) -> Option<Probe> {
                 ),
             })
         }
+        Site::Rule { table, name } => {
+            let owner = if catalog.views.contains_key(table) {
+                format!(
+                    "CREATE TEMP VIEW {PROBE} AS SELECT * FROM {}",
+                    qualified(table)
+                )
+            } else {
+                like(table)
+            };
+            Some(Probe {
+                statements: format!(
+                    "{owner}; {}",
+                    replace_qualified(text, table, &probe_table())
+                ),
+                read: format!(
+                    "SELECT rtrim(pg_get_ruledef(oid), ';') FROM pg_rewrite WHERE ev_class = {temp_oid} AND rulename = {}",
+                    quote_literal(name)
+                ),
+            })
+        }
         Site::View { name } => {
             // A materialized view's query deparses as a view's would; temporary materialized
             // views do not exist.
@@ -722,6 +839,23 @@ pub fn probe(catalog: &Catalog, site: &Site, text: &str) -> Option<Probe> {
                 ),
             })
         }
+        Site::Statistics { table, .. } => {
+            columns_of(catalog, table)?;
+            Some(Probe {
+                statements: format!(
+                    "{}; {}",
+                    like(table),
+                    statistics_text(
+                        text,
+                        &format!("pg_temp.{PROBE}"),
+                        &format!("pg_temp.{PROBE}")
+                    )?
+                ),
+                read: format!(
+                    "SELECT pg_get_statisticsobjdef(oid) FROM pg_statistic_ext WHERE stxnamespace = pg_my_temp_schema() AND stxname = '{PROBE}'"
+                ),
+            })
+        }
         Site::Function { key } => {
             let parts = unpack(text)?;
             let definition = parts.first()?.as_deref()?;
@@ -733,6 +867,17 @@ pub fn probe(catalog: &Catalog, site: &Site, text: &str) -> Option<Probe> {
             })
         }
     }
+}
+
+/// A `CREATE STATISTICS name … FROM table` text with its name and table replaced.
+fn statistics_text(definition: &str, name: &str, table: &str) -> Option<String> {
+    let rest = definition.strip_prefix("CREATE STATISTICS ")?;
+    let (_, rest) = rest.split_once(' ')?;
+    let from = rest.rfind(" FROM ")?;
+    Some(format!(
+        "CREATE STATISTICS {name} {} FROM {table}",
+        &rest[..from]
+    ))
 }
 
 fn attribute_expression(relation: &str, column: &str) -> String {
@@ -758,7 +903,7 @@ fn domain_base(catalog: &Catalog, domain: &QualName) -> Option<String> {
 /// names put back, several parts packed as the catalog packs them.
 pub fn read_back(site: &Site, result: &str) -> String {
     match site {
-        Site::Index { table, .. } | Site::Trigger { table, .. } => {
+        Site::Index { table, .. } | Site::Trigger { table, .. } | Site::Rule { table, .. } => {
             replace_qualified(result, &probe_table(), table)
         }
         Site::Policy { .. } => match unpack(result) {
@@ -777,8 +922,18 @@ pub fn read_back(site: &Site, result: &str) -> String {
             }
             None => result.to_owned(),
         },
+        // The statistics object and its table are both the probe's: their names go back.
+        Site::Statistics { name, table } => {
+            statistics_text(result, &spelled(name), &spelled(table))
+                .unwrap_or_else(|| result.to_owned())
+        }
         _ => result.to_owned(),
     }
+}
+
+/// A name spelled as the deparsers print a qualified name.
+fn spelled(name: &QualName) -> String {
+    format!("{}.{}", spell(&name.schema), spell(&name.name))
 }
 
 /// One step of a text towards its fixed point, as cached: the text a probe read back, or why
@@ -982,6 +1137,141 @@ mod tests {
             probe.statements,
             "CREATE DOMAIN \"pg_temp\".\"strata_probe\" AS character varying(3); ALTER DOMAIN \"pg_temp\".\"strata_probe\" ADD CONSTRAINT \"code_check\" CHECK ((VALUE)::text <> ''::text)"
         );
+    }
+
+    #[test]
+    fn view_defaults_are_sites_probed_on_a_table_like_the_view() {
+        let mut from = Catalog::default();
+        let name = QualName::new("app", "open_orders");
+        let view = |default: &str| crate::catalog::View {
+            kind: crate::catalog::ViewKind::View,
+            definition: " SELECT orders.status FROM app.orders;".into(),
+            columns: vec![Column {
+                name: "status".into(),
+                data_type: "character varying(10)".into(),
+                default: Some(default.into()),
+                ..Column::default()
+            }],
+            options: Vec::new(),
+            indexes: BTreeMap::new(),
+            triggers: BTreeMap::new(),
+            rules: BTreeMap::new(),
+            depends_on: Vec::new(),
+            comment: None,
+            privileges: Default::default(),
+        };
+        from.views
+            .insert(name.clone(), view("'pending'::character varying"));
+        let mut to = from.clone();
+        to.views
+            .insert(name.clone(), view("('pending'::character varying)::text"));
+        let site = Site::Default {
+            table: name.clone(),
+            column: "status".into(),
+        };
+        let found = pairs(&from, &to);
+        assert_eq!(found.len(), 1);
+        assert_eq!(found[0].site, site);
+        let probe = probe(&to, &site, &found[0].to).unwrap();
+        assert_eq!(
+            probe.statements,
+            "CREATE TEMP TABLE strata_probe (LIKE \"app\".\"open_orders\"); ALTER TABLE \"pg_temp\".\"strata_probe\" ALTER COLUMN \"status\" SET DEFAULT ('pending'::character varying)::text"
+        );
+        adopt(&mut to, &from, &site);
+        assert_eq!(to, from);
+    }
+
+    #[test]
+    fn statistics_probe_on_a_temporary_table_and_read_back_their_names() {
+        let mut from = table_with_check(FIRST);
+        let table = QualName::new("app", "orders");
+        let name = QualName::new("app", "orders_status");
+        let stats = |definition: &str| crate::catalog::Statistics {
+            table: table.clone(),
+            definition: definition.into(),
+            target: None,
+            comment: None,
+        };
+        let old = "CREATE STATISTICS app.orders_status ON status, ((status)::text = 'x'::text) FROM app.orders";
+        let new = "CREATE STATISTICS app.orders_status ON status, (((status)::text = 'x'::text)) FROM app.orders";
+        from.statistics.insert(name.clone(), stats(old));
+        let mut to = from.clone();
+        to.statistics.insert(name.clone(), stats(new));
+        let site = Site::Statistics {
+            name: name.clone(),
+            table: table.clone(),
+        };
+        assert_eq!(
+            pairs(&from, &to),
+            [Pair {
+                site: site.clone(),
+                from: old.into(),
+                to: new.into()
+            }]
+        );
+        let probe = probe(&to, &site, new).unwrap();
+        assert_eq!(
+            probe.statements,
+            "CREATE TEMP TABLE strata_probe (LIKE \"app\".\"orders\"); CREATE STATISTICS pg_temp.strata_probe ON status, (((status)::text = 'x'::text)) FROM pg_temp.strata_probe"
+        );
+        assert!(probe.read.contains("pg_get_statisticsobjdef"));
+        // As PostgreSQL prints it for the probe, the temporary table visible or not.
+        for printed in [
+            "CREATE STATISTICS pg_temp.strata_probe ON status, ((status)::text = 'x'::text) FROM strata_probe",
+            "CREATE STATISTICS pg_temp.strata_probe ON status, ((status)::text = 'x'::text) FROM pg_temp.strata_probe",
+        ] {
+            assert_eq!(read_back(&site, printed), old);
+        }
+        adopt(&mut to, &from, &site);
+        assert_eq!(to, from);
+    }
+
+    #[test]
+    fn rules_probe_on_a_temporary_copy_of_their_table() {
+        let mut catalog = table_with_check(FIRST);
+        let table = QualName::new("app", "orders");
+        let definition = "CREATE RULE keep AS\n    ON DELETE TO app.orders\n   WHERE ((old.status)::text = ANY ((ARRAY['new'::character varying])::text[])) DO INSTEAD NOTHING";
+        catalog.tables.get_mut(&table).unwrap().rules.insert(
+            "keep".into(),
+            crate::catalog::Rule {
+                definition: definition.into(),
+                enabled: "O".into(),
+                comment: None,
+            },
+        );
+        let site = Site::Rule {
+            table: table.clone(),
+            name: "keep".into(),
+        };
+        assert_eq!(text(&catalog, &site).as_deref(), Some(definition));
+        let probe = probe(&catalog, &site, definition).unwrap();
+        assert!(
+            probe.statements.starts_with(
+                "CREATE TEMP TABLE strata_probe (LIKE \"app\".\"orders\"); CREATE RULE keep AS\n    ON DELETE TO pg_temp.strata_probe\n"
+            ),
+            "{}",
+            probe.statements
+        );
+        assert!(probe.read.contains("pg_get_ruledef"));
+        assert_eq!(
+            read_back(
+                &site,
+                &definition.replace("TO app.orders", "TO pg_temp.strata_probe")
+            ),
+            definition
+        );
+        let mut other = catalog.clone();
+        other
+            .tables
+            .get_mut(&table)
+            .unwrap()
+            .rules
+            .get_mut("keep")
+            .unwrap()
+            .definition = "changed".into();
+        assert_eq!(pairs(&catalog, &other).len(), 1);
+        adopt(&mut other, &catalog, &site);
+        assert_eq!(other, catalog);
     }
 
     #[test]

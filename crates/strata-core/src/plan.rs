@@ -69,6 +69,38 @@ pub enum ObjectRef {
         /// The policy's name.
         name: String,
     },
+    /// A collation.
+    Collation {
+        /// Its name.
+        name: QualName,
+    },
+    /// An extended statistics object.
+    Statistics {
+        /// Its name.
+        name: QualName,
+    },
+    /// A rule of a table or view.
+    Rule {
+        /// The table or view.
+        table: QualName,
+        /// The rule's name.
+        name: String,
+    },
+    /// A cast.
+    Cast {
+        /// `source AS target`.
+        name: String,
+    },
+    /// A foreign data wrapper.
+    Wrapper {
+        /// Its name.
+        name: String,
+    },
+    /// A foreign server.
+    Server {
+        /// Its name.
+        name: String,
+    },
 }
 
 impl fmt::Display for ObjectRef {
@@ -84,6 +116,12 @@ impl fmt::Display for ObjectRef {
             ObjectRef::Signature { name, types } => write!(f, "function {name}({types})"),
             ObjectRef::Trigger { table, name } => write!(f, "trigger {name} on {table}"),
             ObjectRef::Policy { table, name } => write!(f, "policy {name} on {table}"),
+            ObjectRef::Collation { name } => write!(f, "collation {name}"),
+            ObjectRef::Statistics { name } => write!(f, "statistics {name}"),
+            ObjectRef::Rule { table, name } => write!(f, "rule {name} on {table}"),
+            ObjectRef::Cast { name } => write!(f, "cast ({name})"),
+            ObjectRef::Wrapper { name } => write!(f, "foreign data wrapper {name}"),
+            ObjectRef::Server { name } => write!(f, "server {name}"),
         }
     }
 }

@@ -272,6 +272,12 @@ pub fn objects_in(catalog: &Catalog, text: &str) -> Vec<ObjectRef> {
         {
             out.push(ObjectRef::Relation { name: name.clone() });
         }
+        if catalog.collations.contains_key(&name) {
+            out.push(ObjectRef::Collation { name: name.clone() });
+        }
+        if catalog.statistics.contains_key(&name) {
+            out.push(ObjectRef::Statistics { name: name.clone() });
+        }
         let overloads = catalog.functions.range(
             FunctionKey {
                 name: name.clone(),
@@ -299,6 +305,16 @@ pub fn regclass_literals(text: &str) -> Vec<QualName> {
         rest = &rest[end + 11..];
     }
     out
+}
+
+/// The user collation a `COLLATE` clause's name (`app.german`) refers to.
+pub fn collation_refs(catalog: &Catalog, collation: Option<&String>) -> Vec<ObjectRef> {
+    collation
+        .map(|c| objects_in(catalog, c))
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|r| matches!(r, ObjectRef::Collation { .. }))
+        .collect()
 }
 
 /// The user types (or tables, as row types) a type name like `app.status[]` refers to.

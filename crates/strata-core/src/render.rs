@@ -3,9 +3,9 @@
 //! PostgreSQL's own deparsed text.
 
 use crate::catalog::{
-    Column, Constraint, ConstraintKind, Function, FunctionKey, FunctionKind, Grant, Identity,
-    Policy, Privileges, QualName, Sequence, SequenceOptions, Table, TypeDef, TypeKind, View,
-    ViewKind,
+    Cast, Collation, Column, Constraint, ConstraintKind, Function, FunctionKey, FunctionKind,
+    Grant, Identity, Policy, Privileges, QualName, Sequence, SequenceOptions, Server, Table,
+    TableKind, TypeDef, TypeKind, View, ViewKind, Wrapper,
 };
 use crate::sql::{quote_ident, quote_literal};
 
@@ -19,9 +19,21 @@ pub fn function_signature(key: &FunctionKey) -> String {
     format!("{}({})", qualified(&key.name), key.arguments)
 }
 
-/// A column as it appears in `CREATE TABLE` or `ADD COLUMN`.
-pub fn column_definition(column: &Column) -> String {
+/// The signature an aggregate is named by in `DROP AGGREGATE` and `COMMENT ON AGGREGATE`: an
+/// aggregate without arguments is written `(*)` (as `count(*)`); `()` does not parse there.
+pub fn aggregate_signature(key: &FunctionKey) -> String {
+    let arguments = if key.arguments.is_empty() {
+        "*"
+    } else {
+        &key.arguments
+    };
+    format!("{}({arguments})", qualified(&key.name))
+}
+
+/// A column of `table` as it appears in `CREATE TABLE` or `ADD COLUMN`.
+pub fn column_definition(table: &QualName, column: &Column) -> String {
     let mut sql = format!("{} {}", quote_ident(&column.name), column.data_type);
+    sql.push_str(&options_clause(&column.foreign_options));
     if let Some(collation) = &column.collation {
         sql.push_str(&format!(" COLLATE {collation}"));
     }
@@ -34,7 +46,12 @@ pub fn column_definition(column: &Column) -> String {
         sql.push_str(&format!(" GENERATED ALWAYS AS ({expression}) {kind}"));
     }
     if let Some(identity) = &column.identity {
-        sql.push_str(&identity_clause(identity, &column.data_type));
+        sql.push_str(&identity_clause(
+            table,
+            &column.name,
+            identity,
+            &column.data_type,
+        ));
     }
     if let Some(default) = &column.default {
         sql.push_str(&format!(" DEFAULT {default}"));
@@ -45,14 +62,108 @@ pub fn column_definition(column: &Column) -> String {
     sql
 }
 
-/// ` GENERATED {ALWAYS|BY DEFAULT} AS IDENTITY [(options)]`.
-pub fn identity_clause(identity: &Identity, data_type: &str) -> String {
+/// ` OPTIONS (key 'value', …)` of a foreign object (wrapper, server, user mapping, foreign
+/// table or column), from PostgreSQL's `key=value` list; empty when there are none.
+pub fn options_clause(options: &[String]) -> String {
+    if options.is_empty() {
+        return String::new();
+    }
+    let parts: Vec<String> = options
+        .iter()
+        .map(|o| {
+            let (key, value) = o.split_once('=').unwrap_or((o, ""));
+            format!("{} {}", quote_ident(key), quote_literal(value))
+        })
+        .collect();
+    format!(" OPTIONS ({})", parts.join(", "))
+}
+
+/// `OPTIONS (DROP …, SET …, ADD …)` that takes a foreign object's options from `old` to `new`,
+/// or `None` when they are the same.
+pub fn options_changes(old: &[String], new: &[String]) -> Option<String> {
+    if old == new {
+        return None;
+    }
+    let split = |o: &String| {
+        let (key, value) = o.split_once('=').unwrap_or((o, ""));
+        (key.to_owned(), value.to_owned())
+    };
+    let old: Vec<(String, String)> = old.iter().map(split).collect();
+    let new: Vec<(String, String)> = new.iter().map(split).collect();
+    let mut parts = Vec::new();
+    for (key, _) in old.iter().filter(|(k, _)| !new.iter().any(|(n, _)| n == k)) {
+        parts.push(format!("DROP {}", quote_ident(key)));
+    }
+    for (key, value) in &new {
+        match old.iter().find(|(k, _)| k == key) {
+            Some((_, v)) if v == value => {}
+            Some(_) => parts.push(format!("SET {} {}", quote_ident(key), quote_literal(value))),
+            None => parts.push(format!("ADD {} {}", quote_ident(key), quote_literal(value))),
+        }
+    }
+    if parts.is_empty() {
+        return None;
+    }
+    Some(format!("OPTIONS ({})", parts.join(", ")))
+}
+
+/// `CREATE FOREIGN DATA WRAPPER …`.
+pub fn create_wrapper(name: &str, wrapper: &Wrapper) -> String {
+    let mut sql = format!("CREATE FOREIGN DATA WRAPPER {}", quote_ident(name));
+    if let Some(handler) = &wrapper.handler {
+        sql.push_str(&format!(" HANDLER {handler}"));
+    }
+    if let Some(validator) = &wrapper.validator {
+        sql.push_str(&format!(" VALIDATOR {validator}"));
+    }
+    sql.push_str(&options_clause(&wrapper.options));
+    sql
+}
+
+/// `CREATE SERVER …`.
+pub fn create_server(name: &str, server: &Server) -> String {
+    let mut sql = format!("CREATE SERVER {}", quote_ident(name));
+    if let Some(server_type) = &server.server_type {
+        sql.push_str(&format!(" TYPE {}", quote_literal(server_type)));
+    }
+    if let Some(version) = &server.version {
+        sql.push_str(&format!(" VERSION {}", quote_literal(version)));
+    }
+    sql.push_str(&format!(
+        " FOREIGN DATA WRAPPER {}",
+        quote_ident(&server.wrapper)
+    ));
+    sql.push_str(&options_clause(&server.options));
+    sql
+}
+
+/// The role of a user mapping: `PUBLIC` bare, a role quoted.
+pub fn mapping_role(role: &str) -> String {
+    self::role(role)
+}
+
+/// ` GENERATED {ALWAYS|BY DEFAULT} AS IDENTITY [(options)]` for `table.column`; the sequence's
+/// name is written when it is not the one PostgreSQL would choose.
+pub fn identity_clause(
+    table: &QualName,
+    column: &str,
+    identity: &Identity,
+    data_type: &str,
+) -> String {
     let mode = if identity.always {
         "ALWAYS"
     } else {
         "BY DEFAULT"
     };
-    let options = sequence_options(&identity.sequence, data_type, false);
+    let mut options = sequence_options(&identity.sequence, data_type, false);
+    if identity.sequence_name != Identity::default_sequence_name(table, column) {
+        let name = format!("SEQUENCE NAME {}", qualified(&identity.sequence_name));
+        options = if options.is_empty() {
+            name
+        } else {
+            format!("{name} {options}")
+        };
+    }
     if options.is_empty() {
         format!(" GENERATED {mode} AS IDENTITY")
     } else {
@@ -147,7 +258,13 @@ pub fn inline_constraints(table: &Table) -> Vec<&String> {
 /// `CREATE TABLE …` with columns and the inline constraints.
 pub fn create_table(name: &QualName, table: &Table) -> String {
     let unlogged = if table.unlogged { "UNLOGGED " } else { "" };
-    let mut parts: Vec<String> = table.columns.iter().map(column_definition).collect();
+    // Columns taken from the parents are theirs: PostgreSQL adds them.
+    let mut parts: Vec<String> = table
+        .columns
+        .iter()
+        .filter(|c| !c.inherited)
+        .map(|c| column_definition(name, c))
+        .collect();
     for constraint_name in inline_constraints(table) {
         parts.push(format!(
             "CONSTRAINT {} {}",
@@ -155,10 +272,15 @@ pub fn create_table(name: &QualName, table: &Table) -> String {
             table.constraints[constraint_name].definition
         ));
     }
+    let kind = if table.kind == TableKind::Foreign {
+        "FOREIGN TABLE"
+    } else {
+        "TABLE"
+    };
     let mut sql = match &table.partition_of {
         Some(partition) => {
             let mut sql = format!(
-                "CREATE {unlogged}TABLE {} PARTITION OF {}",
+                "CREATE {unlogged}{kind} {} PARTITION OF {}",
                 qualified(name),
                 qualified(&partition.parent)
             );
@@ -168,8 +290,9 @@ pub fn create_table(name: &QualName, table: &Table) -> String {
             sql.push_str(&format!(" {}", partition.bound));
             sql
         }
+        None if parts.is_empty() => format!("CREATE {unlogged}{kind} {} ()", qualified(name)),
         None => format!(
-            "CREATE {unlogged}TABLE {} (\n    {}\n)",
+            "CREATE {unlogged}{kind} {} (\n    {}\n)",
             qualified(name),
             parts.join(",\n    ")
         ),
@@ -177,6 +300,10 @@ pub fn create_table(name: &QualName, table: &Table) -> String {
     if !table.inherits.is_empty() {
         let parents: Vec<String> = table.inherits.iter().map(qualified).collect();
         sql.push_str(&format!(" INHERITS ({})", parents.join(", ")));
+    }
+    if let Some(foreign) = &table.foreign {
+        sql.push_str(&format!(" SERVER {}", quote_ident(&foreign.server)));
+        sql.push_str(&options_clause(&foreign.options));
     }
     if let Some(key) = &table.partition_key {
         sql.push_str(&format!(" PARTITION BY {key}"));
@@ -197,14 +324,55 @@ pub fn add_constraint(table: &QualName, name: &str, constraint: &Constraint) -> 
     )
 }
 
-/// `CREATE SEQUENCE …`.
+/// `CREATE [UNLOGGED] SEQUENCE …`.
 pub fn create_sequence(name: &QualName, sequence: &Sequence) -> String {
     let options = sequence_options(&sequence.options, &sequence.options.data_type, true);
+    let unlogged = if sequence.unlogged { "UNLOGGED " } else { "" };
     if options.is_empty() {
-        format!("CREATE SEQUENCE {}", qualified(name))
+        format!("CREATE {unlogged}SEQUENCE {}", qualified(name))
     } else {
-        format!("CREATE SEQUENCE {} {options}", qualified(name))
+        format!("CREATE {unlogged}SEQUENCE {} {options}", qualified(name))
     }
+}
+
+/// `CREATE CAST …`.
+pub fn create_cast(cast: &Cast) -> String {
+    let how = match (&cast.function, cast.binary) {
+        (Some(function), _) => format!("WITH FUNCTION {function}"),
+        (None, true) => "WITHOUT FUNCTION".to_owned(),
+        (None, false) => "WITH INOUT".to_owned(),
+    };
+    let context = cast
+        .context
+        .as_ref()
+        .map(|c| format!(" AS {c}"))
+        .unwrap_or_default();
+    format!("CREATE CAST ({}) {how}{context}", cast.name())
+}
+
+/// `CREATE COLLATION …`.
+pub fn create_collation(name: &QualName, collation: &Collation) -> String {
+    let mut options = vec![format!("provider = {}", collation.provider)];
+    for (key, value) in [
+        ("locale", &collation.locale),
+        ("lc_collate", &collation.lc_collate),
+        ("lc_ctype", &collation.lc_ctype),
+    ] {
+        if let Some(value) = value {
+            options.push(format!("{key} = {}", quote_literal(value)));
+        }
+    }
+    if !collation.deterministic {
+        options.push("deterministic = false".into());
+    }
+    if let Some(rules) = &collation.rules {
+        options.push(format!("rules = {}", quote_literal(rules)));
+    }
+    format!(
+        "CREATE COLLATION {} ({})",
+        qualified(name),
+        options.join(", ")
+    )
 }
 
 /// `CREATE TYPE …` / `CREATE DOMAIN …`.
@@ -337,6 +505,33 @@ pub fn create_view(name: &QualName, view: &View, or_replace: bool) -> String {
     }
 }
 
+/// `CREATE VIEW … AS SELECT NULL::type AS column, …`: a stand-in with the view's columns, for
+/// a view that reads itself through other objects (they are made in between; `CREATE OR
+/// REPLACE VIEW` then gives it its query).
+pub fn stand_in_view(name: &QualName, view: &View) -> String {
+    let columns: Vec<String> = view
+        .columns
+        .iter()
+        .map(|c| {
+            let collation = c
+                .collation
+                .as_ref()
+                .map(|co| format!(" COLLATE {co}"))
+                .unwrap_or_default();
+            format!(
+                "NULL::{}{collation} AS {}",
+                c.data_type,
+                quote_ident(&c.name)
+            )
+        })
+        .collect();
+    format!(
+        "CREATE VIEW {} AS\nSELECT {}",
+        qualified(name),
+        columns.join(",\n    ")
+    )
+}
+
 /// The statement that creates a function, procedure or aggregate.
 pub fn create_function(key: &FunctionKey, function: &Function) -> String {
     match (&function.kind, &function.aggregate) {
@@ -357,10 +552,56 @@ pub fn create_function(key: &FunctionKey, function: &Function) -> String {
             if let Some(op) = &aggregate.sort_operator {
                 options.push(format!("SORTOP = {}", op.split('(').next().unwrap_or(op)));
             }
+            if aggregate.final_extra {
+                options.push("FINALFUNC_EXTRA".into());
+            }
+            if let Some(modify) = &aggregate.final_modify {
+                options.push(format!("FINALFUNC_MODIFY = {modify}"));
+            }
+            if let Some(f) = &aggregate.serial_function {
+                options.push(format!("SERIALFUNC = {f}"));
+            }
+            if let Some(f) = &aggregate.deserial_function {
+                options.push(format!("DESERIALFUNC = {f}"));
+            }
+            if let Some(space) = aggregate.state_space {
+                options.push(format!("SSPACE = {space}"));
+            }
+            if let Some(moving) = &aggregate.moving {
+                options.push(format!("MSFUNC = {}", moving.transition));
+                options.push(format!("MINVFUNC = {}", moving.inverse));
+                options.push(format!("MSTYPE = {}", moving.state_type));
+                if let Some(space) = moving.state_space {
+                    options.push(format!("MSSPACE = {space}"));
+                }
+                if let Some(f) = &moving.final_function {
+                    options.push(format!("MFINALFUNC = {f}"));
+                }
+                if moving.final_extra {
+                    options.push("MFINALFUNC_EXTRA".into());
+                }
+                if let Some(modify) = &moving.final_modify {
+                    options.push(format!("MFINALFUNC_MODIFY = {modify}"));
+                }
+                if let Some(init) = &moving.initial_condition {
+                    options.push(format!("MINITCOND = {}", quote_literal(init)));
+                }
+            }
+            if aggregate.hypothetical {
+                options.push("HYPOTHETICAL".into());
+            }
+            if let Some(parallel) = &aggregate.parallel {
+                options.push(format!("PARALLEL = {parallel}"));
+            }
+            // An aggregate over no argument is `(*)`: `()` is a syntax error.
+            let arguments = if function.arguments.is_empty() {
+                "*"
+            } else {
+                &function.arguments
+            };
             format!(
-                "CREATE AGGREGATE {}({}) (\n    {}\n)",
+                "CREATE AGGREGATE {}({arguments}) (\n    {}\n)",
                 qualified(&key.name),
-                function.arguments,
                 options.join(",\n    ")
             )
         }
@@ -374,12 +615,13 @@ pub fn create_function(key: &FunctionKey, function: &Function) -> String {
 
 /// `DROP FUNCTION|PROCEDURE|AGGREGATE …`.
 pub fn drop_function(key: &FunctionKey, function: &Function) -> String {
-    let kind = match function.kind {
-        FunctionKind::Procedure => "PROCEDURE",
-        FunctionKind::Aggregate => "AGGREGATE",
-        FunctionKind::Function | FunctionKind::Window => "FUNCTION",
-    };
-    format!("DROP {kind} {}", function_signature(key))
+    match function.kind {
+        FunctionKind::Procedure => format!("DROP PROCEDURE {}", function_signature(key)),
+        FunctionKind::Aggregate => format!("DROP AGGREGATE {}", aggregate_signature(key)),
+        FunctionKind::Function | FunctionKind::Window => {
+            format!("DROP FUNCTION {}", function_signature(key))
+        }
+    }
 }
 
 /// `CREATE POLICY …`.
@@ -513,6 +755,47 @@ mod tests {
         assert_eq!(
             sequence_options(&custom, "integer", false),
             "INCREMENT BY 5 START WITH 10 CACHE 20 CYCLE"
+        );
+    }
+
+    #[test]
+    fn aggregates_without_arguments_are_star() {
+        let key = FunctionKey {
+            name: QualName::new("app", "tally"),
+            arguments: String::new(),
+        };
+        let function = Function {
+            kind: FunctionKind::Aggregate,
+            definition: String::new(),
+            arguments: String::new(),
+            result: "bigint".into(),
+            input_types: String::new(),
+            language: "internal".into(),
+            aggregate: Some(crate::catalog::Aggregate {
+                transition: "int8inc".into(),
+                state_type: "bigint".into(),
+                final_function: None,
+                combine_function: None,
+                initial_condition: Some("0".into()),
+                sort_operator: None,
+                final_extra: false,
+                final_modify: None,
+                serial_function: None,
+                deserial_function: None,
+                state_space: None,
+                hypothetical: false,
+                parallel: None,
+                moving: None,
+            }),
+            comment: None,
+            privileges: Privileges::default(),
+        };
+        assert!(
+            create_function(&key, &function).starts_with("CREATE AGGREGATE \"app\".\"tally\"(*) (")
+        );
+        assert_eq!(
+            drop_function(&key, &function),
+            "DROP AGGREGATE \"app\".\"tally\"(*)"
         );
     }
 

@@ -256,7 +256,11 @@ fn target(text: &str) -> Option<Target> {
         ] {
             h.eat(&[modifier]);
         }
-        if h.eat(&["table"]) || h.eat(&["view"]) || h.eat(&["materialized", "view"]) {
+        if h.eat(&["table"])
+            || h.eat(&["view"])
+            || h.eat(&["materialized", "view"])
+            || h.eat(&["foreign", "table"])
+        {
             h.eat(&["if", "not", "exists"]);
             return h.name().map(relation);
         }
@@ -617,8 +621,13 @@ pub fn drops(units: &BTreeSet<Unit>, catalog: &Catalog) -> Vec<String> {
         match unit {
             Unit::Relation(name) => {
                 let q = qualified(name);
-                if catalog.tables.contains_key(name) {
-                    out.push(format!("DROP TABLE IF EXISTS {q} CASCADE"));
+                if let Some(table) = catalog.tables.get(name) {
+                    let kind = if table.kind == crate::catalog::TableKind::Foreign {
+                        "FOREIGN TABLE"
+                    } else {
+                        "TABLE"
+                    };
+                    out.push(format!("DROP {kind} IF EXISTS {q} CASCADE"));
                 } else if let Some(view) = catalog.views.get(name) {
                     let kind = match view.kind {
                         ViewKind::View => "VIEW",

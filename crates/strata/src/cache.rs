@@ -14,7 +14,7 @@ use strata_core::catalog::Catalog;
 use crate::introspect::Scope;
 
 /// Bumped when the cached format or what normalisation produces changes.
-const FORMAT: &str = "1";
+const FORMAT: &str = "2";
 
 /// How many entries of each kind are kept (the newest by modification time).
 const KEEP: usize = 8;

@@ -76,6 +76,11 @@ pub struct SchemaSection {
     /// declared files just has no `schemas/`).
     #[serde(skip)]
     pub named: bool,
+    /// Objects strata does not model are an error, not a warning (as `--strict`).
+    pub strict: bool,
+    /// Objects strata does not model that are acknowledged: `kind:schema.name` entries (as the
+    /// warnings name them), left alone without a word.
+    pub ignore: Vec<String>,
 }
 
 impl Default for SchemaSection {
@@ -84,6 +89,8 @@ impl Default for SchemaSection {
             dir: PathBuf::from("schemas"),
             schemas: Vec::new(),
             named: false,
+            strict: false,
+            ignore: Vec::new(),
         }
     }
 }

@@ -504,10 +504,13 @@ pub fn remember(
     cache: &Cache,
     catalog: &Catalog,
 ) {
+    // The migrations create what the plan created: none of the objects strata does not model.
+    let mut catalog = catalog.clone();
+    catalog.unmodeled.clear();
     cache.store(
         "history",
         &history_key(migrations, server_version, scope),
-        catalog,
+        &catalog,
     );
 }
 

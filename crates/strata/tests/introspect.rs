@@ -670,21 +670,35 @@ async fn census_reports_what_is_not_modelled() {
          CREATE SERVER files FOREIGN DATA WRAPPER file_fdw;
          CREATE FOREIGN TABLE odd.ft (line text) SERVER files OPTIONS (filename '/dev/null');
          CREATE FUNCTION odd.on_ddl() RETURNS event_trigger LANGUAGE plpgsql AS 'BEGIN END';
-         CREATE EVENT TRIGGER strata_census_ddl ON ddl_command_end EXECUTE FUNCTION odd.on_ddl();",
+         CREATE EVENT TRIGGER strata_census_ddl ON ddl_command_end EXECUTE FUNCTION odd.on_ddl();
+         CREATE PUBLICATION strata_census_changes FOR TABLE odd.t;",
     )
     .await;
-    let found: Vec<String> = result.unmodeled.iter().map(|u| u.to_string()).collect();
+    let found: Vec<String> = result
+        .catalog
+        .unmodeled
+        .iter()
+        .map(|u| u.to_string())
+        .collect();
     assert_eq!(
         found,
         [
-            "collation odd.german",
             "event trigger strata_census_ddl",
-            "foreign table odd.ft",
             "operator odd.===(integer, integer)",
-            "rule odd.t keep",
-            "statistics object odd.ab",
+            "publication strata_census_changes",
         ]
     );
+    // What the census listed before they were modelled is in the catalog now.
+    let c = &result.catalog;
+    assert!(c.statistics.contains_key(&q("odd", "ab")));
+    assert!(c.tables[&q("odd", "t")].rules.contains_key("keep"));
+    assert!(c.collations.contains_key(&q("odd", "german")));
+    assert_eq!(c.tables[&q("odd", "ft")].kind, TableKind::Foreign);
+    assert_eq!(
+        c.tables[&q("odd", "ft")].foreign.as_ref().unwrap().server,
+        "files"
+    );
+    assert_eq!(c.servers["files"].wrapper, "file_fdw");
 }
 
 #[tokio::test]

@@ -14,7 +14,8 @@
 //!
 //! Not modelled, on purpose: owners (they differ between environments; the owner's own
 //! privileges are left out of grants for the same reason), sequence positions, table contents,
-//! statistics, tablespaces and storage parameters of columns.
+//! gathered statistics and tablespaces. Kinds of objects that are not modelled at all are
+//! listed in the catalog's census ([`Catalog::unmodeled`]), never dropped in silence.
 
 mod relation;
 mod routine;
@@ -28,10 +29,10 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest as _, Sha256};
 
 pub use relation::{
-    Column, Constraint, ConstraintKind, ForeignKey, Identity, Index, Partitioning, Policy,
-    Sequence, SequenceOptions, Table, TableKind, Trigger, View, ViewKind,
+    Column, Constraint, ConstraintKind, ForeignKey, ForeignTable, Identity, Index, Partitioning,
+    Policy, Rule, Sequence, SequenceOptions, Storage, Table, TableKind, Trigger, View, ViewKind,
 };
-pub use routine::{Aggregate, Function, FunctionKind};
+pub use routine::{Aggregate, Function, FunctionKind, MovingAggregate};
 pub use types::{CompositeAttribute, DomainCheck, TypeDef, TypeKind};
 
 /// A schema-qualified name. Its text form is `schema.name`, each part double-quoted when it is
@@ -145,9 +146,31 @@ pub struct Catalog {
     /// Functions, procedures and aggregates, keyed by name and identity arguments.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub functions: BTreeMap<FunctionKey, Function>,
+    /// Collations (`CREATE COLLATION`).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub collations: BTreeMap<QualName, Collation>,
+    /// Foreign data wrappers that no extension made, by name: those of the servers below, and
+    /// those no server uses.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub wrappers: BTreeMap<String, Wrapper>,
+    /// Foreign servers, by name: those the managed foreign tables use, and those no foreign
+    /// table uses (database-wide objects, like extensions).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub servers: BTreeMap<String, Server>,
+    /// Casts from or to a type of the managed schemas, or through one of their functions, by
+    /// `source AS target`.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub casts: BTreeMap<String, Cast>,
+    /// Extended statistics objects (`CREATE STATISTICS`).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub statistics: BTreeMap<QualName, Statistics>,
     /// `ALTER DEFAULT PRIVILEGES` entries.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub default_privileges: Vec<DefaultPrivilege>,
+    /// The census: objects of the managed schemas that the catalog does not model, sorted.
+    /// A plan neither creates nor drops them; every command names them.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub unmodeled: Vec<Unmodeled>,
 }
 
 /// A PostgreSQL schema.
@@ -168,6 +191,159 @@ pub struct Extension {
     pub schema: String,
     /// Its installed version.
     pub version: String,
+    /// `COMMENT ON EXTENSION`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub comment: Option<String>,
+    /// The comment `CREATE EXTENSION` gives it (its control file's).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub installed_comment: Option<String>,
+}
+
+/// A collation (`CREATE COLLATION`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Collation {
+    /// `libc`, `icu` or `builtin` (PostgreSQL 17+).
+    pub provider: String,
+    /// `LC_COLLATE` of a libc collation.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lc_collate: Option<String>,
+    /// `LC_CTYPE` of a libc collation.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lc_ctype: Option<String>,
+    /// `LOCALE` of an ICU or builtin collation.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub locale: Option<String>,
+    /// `RULES` of an ICU collation (PostgreSQL 16+).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rules: Option<String>,
+    /// `DETERMINISTIC` (`false` for collations that compare strings of different bytes equal).
+    pub deterministic: bool,
+    /// `COMMENT ON COLLATION`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub comment: Option<String>,
+}
+
+impl Collation {
+    /// The same collation but for its comment: nothing to re-create.
+    pub fn same_definition(&self, other: &Collation) -> bool {
+        Collation {
+            comment: None,
+            ..self.clone()
+        } == Collation {
+            comment: None,
+            ..other.clone()
+        }
+    }
+}
+
+/// A foreign data wrapper (`CREATE FOREIGN DATA WRAPPER`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Wrapper {
+    /// `HANDLER` (as `regproc` prints it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub handler: Option<String>,
+    /// `VALIDATOR`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub validator: Option<String>,
+    /// `OPTIONS (…)` as `key=value`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub options: Vec<String>,
+    /// `COMMENT ON FOREIGN DATA WRAPPER`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub comment: Option<String>,
+    /// Privileges (`USAGE`).
+    #[serde(default, skip_serializing_if = "Privileges::is_default")]
+    pub privileges: Privileges,
+}
+
+/// A foreign server (`CREATE SERVER`) and its user mappings.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Server {
+    /// `FOREIGN DATA WRAPPER`.
+    pub wrapper: String,
+    /// `TYPE`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub server_type: Option<String>,
+    /// `VERSION`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub version: Option<String>,
+    /// `OPTIONS (…)` as `key=value`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub options: Vec<String>,
+    /// `CREATE USER MAPPING FOR role SERVER …`: the role (`PUBLIC` for everyone) and the
+    /// mapping's options (`user`, `password`, … as PostgreSQL keeps them, as pg_dump writes them).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub user_mappings: BTreeMap<String, Vec<String>>,
+    /// `COMMENT ON SERVER`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub comment: Option<String>,
+    /// Privileges (`USAGE`).
+    #[serde(default, skip_serializing_if = "Privileges::is_default")]
+    pub privileges: Privileges,
+}
+
+impl Server {
+    /// Whether it must be dropped and made again to become `other` (PostgreSQL cannot change a
+    /// server's wrapper or type).
+    pub fn is_replaced_by(&self, other: &Server) -> bool {
+        self.wrapper != other.wrapper || self.server_type != other.server_type
+    }
+}
+
+/// A cast (`CREATE CAST`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Cast {
+    /// The source type (`format_type`).
+    pub source: String,
+    /// The target type.
+    pub target: String,
+    /// `WITH FUNCTION`, as `regprocedure` prints it (`app.to_int(app.code)`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub function: Option<String>,
+    /// `WITHOUT FUNCTION` (binary coercible) rather than `WITH INOUT`, when there is no
+    /// function.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub binary: bool,
+    /// `AS ASSIGNMENT` or `AS IMPLICIT`, when not explicit only.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub context: Option<String>,
+    /// `COMMENT ON CAST`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub comment: Option<String>,
+}
+
+impl Cast {
+    /// `source AS target`: how PostgreSQL names a cast, and its key in the catalog.
+    pub fn name(&self) -> String {
+        format!("{} AS {}", self.source, self.target)
+    }
+
+    /// The same cast but for its comment.
+    pub fn same_definition(&self, other: &Cast) -> bool {
+        Cast {
+            comment: None,
+            ..self.clone()
+        } == Cast {
+            comment: None,
+            ..other.clone()
+        }
+    }
+}
+
+/// An extended statistics object (`CREATE STATISTICS`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Statistics {
+    /// The table (or materialized view) it is about.
+    pub table: QualName,
+    /// `CREATE STATISTICS …` as `pg_get_statisticsobjdef` prints it: kinds, columns and
+    /// expressions (PostgreSQL 14+).
+    pub definition: String,
+    /// `ALTER STATISTICS … SET STATISTICS`, when set.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub target: Option<i32>,
+    /// `COMMENT ON STATISTICS`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub comment: Option<String>,
 }
 
 /// The identity of a function: schema, name and the types of its input arguments
@@ -265,6 +441,13 @@ pub struct Unmodeled {
     pub name: String,
 }
 
+impl Unmodeled {
+    /// The form `ignore` entries of `strata.toml` take: `kind:name`.
+    pub fn key(&self) -> String {
+        format!("{}:{}", self.kind, self.name)
+    }
+}
+
 impl fmt::Display for Unmodeled {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{} {}", self.kind, self.name)
@@ -315,10 +498,19 @@ impl Catalog {
         for function in self.functions.values() {
             add(&function.privileges);
         }
+        for wrapper in self.wrappers.values() {
+            add(&wrapper.privileges);
+        }
+        for server in self.servers.values() {
+            add(&server.privileges);
+        }
         for d in &self.default_privileges {
             add(&d.privileges);
         }
         roles.extend(self.default_privileges.iter().map(|d| d.role.clone()));
+        for server in self.servers.values() {
+            roles.extend(server.user_mappings.keys().cloned());
+        }
         for table in self.tables.values() {
             for policy in table.policies.values() {
                 roles.extend(policy.roles.iter().cloned());
@@ -334,6 +526,7 @@ impl Catalog {
         if self.tables.remove(name).is_some() {
             self.sequences
                 .retain(|_, s| s.owned_by.as_ref().is_none_or(|(table, _)| table != name));
+            self.statistics.retain(|_, s| &s.table != name);
         }
     }
 
@@ -346,12 +539,19 @@ impl Catalog {
             && self.types.keys().all(|t| t.schema != name)
             && self.functions.keys().all(|f| f.name.schema != name)
             && self.extensions.values().all(|e| e.schema != name)
+            && self.collations.keys().all(|c| c.schema != name)
+            && self.statistics.keys().all(|s| s.schema != name)
     }
 
     /// The number of objects, for summaries: schemas, tables, views, sequences, types,
     /// functions, and the indexes, constraints, triggers and policies of tables and views.
     pub fn object_count(&self) -> usize {
         self.schemas.len()
+            + self.collations.len()
+            + self.casts.len()
+            + self.wrappers.len()
+            + self.servers.len()
+            + self.statistics.len()
             + self.sequences.len()
             + self.types.len()
             + self.functions.len()

@@ -15,6 +15,8 @@ pub enum TableKind {
     Ordinary,
     /// A partitioned table (`PARTITION BY`).
     Partitioned,
+    /// A foreign table (`CREATE FOREIGN TABLE`), whose rows a foreign server holds.
+    Foreign,
 }
 
 /// A table.
@@ -49,6 +51,9 @@ pub struct Table {
     /// Triggers by name (not the internal ones of foreign keys, nor clones on partitions).
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub triggers: BTreeMap<String, Trigger>,
+    /// Rules (`CREATE RULE`) by name, not a view's own `_RETURN` rule.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub rules: BTreeMap<String, Rule>,
     /// Row-level security policies by name.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub policies: BTreeMap<String, Policy>,
@@ -61,12 +66,25 @@ pub struct Table {
     /// Storage parameters (`WITH (fillfactor=70)`), sorted.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub options: Vec<String>,
+    /// A foreign table's server and options.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub foreign: Option<ForeignTable>,
     /// `COMMENT ON TABLE`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub comment: Option<String>,
     /// Table privileges.
     #[serde(default, skip_serializing_if = "Privileges::is_default")]
     pub privileges: Privileges,
+}
+
+/// Where a foreign table's rows are.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ForeignTable {
+    /// `SERVER`.
+    pub server: String,
+    /// `OPTIONS (…)` as `key=value`, sorted.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub options: Vec<String>,
 }
 
 /// A partition's place: its parent and its bound.
@@ -103,12 +121,43 @@ pub struct Column {
     /// `true` for a virtual generated column (PostgreSQL 18), `false` for a stored one.
     #[serde(default, skip_serializing_if = "is_false")]
     pub generated_virtual: bool,
+    /// Taken from a parent (`INHERITS`) and not declared by the table itself
+    /// (`attislocal` false): `CREATE TABLE` does not name it, a column the parent gains or
+    /// loses comes and goes with the parent's. No DDL turns a declared column into an
+    /// inherited one, so a plan never changes this alone.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub inherited: bool,
+    /// A foreign table column's options (`OPTIONS (column_name 'x')`), as `key=value`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub foreign_options: Vec<String>,
+    /// Per-column options (`SET (n_distinct = …)`), sorted.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub options: Vec<String>,
+    /// `SET STORAGE`, when not the type's default.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub storage: Option<Storage>,
+    /// `SET COMPRESSION` (`pglz`, `lz4`; PostgreSQL 14+), when set.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub compression: Option<String>,
+    /// `SET STATISTICS`, when set.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub statistics: Option<i32>,
     /// `COMMENT ON COLUMN`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub comment: Option<String>,
     /// Column privileges (`GRANT SELECT (col)`).
     #[serde(default, skip_serializing_if = "Privileges::is_default")]
     pub privileges: Privileges,
+}
+
+/// A column's storage mode other than its type's default.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Storage {
+    /// `PLAIN`, `EXTERNAL`, `EXTENDED` or `MAIN`.
+    pub mode: String,
+    /// The type's default, which `SET STORAGE` goes back to (`SET STORAGE DEFAULT` is
+    /// PostgreSQL 16+).
+    pub type_default: String,
 }
 
 /// An identity column (`GENERATED … AS IDENTITY`).
@@ -118,6 +167,22 @@ pub struct Identity {
     pub always: bool,
     /// The options of its sequence.
     pub sequence: SequenceOptions,
+    /// The name of its sequence (`SEQUENCE NAME`): `<table>_<column>_seq` unless chosen, or
+    /// kept from before the table or column was renamed.
+    pub sequence_name: QualName,
+    /// `COMMENT ON SEQUENCE` of its sequence.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub comment: Option<String>,
+    /// Privileges on its sequence (`GRANT USAGE ON SEQUENCE`).
+    #[serde(default, skip_serializing_if = "Privileges::is_default")]
+    pub privileges: Privileges,
+}
+
+impl Identity {
+    /// The name PostgreSQL gives the sequence of `table.column` when none is chosen.
+    pub fn default_sequence_name(table: &QualName, column: &str) -> QualName {
+        QualName::new(table.schema.clone(), format!("{}_{column}_seq", table.name))
+    }
 }
 
 /// The options of a sequence.
@@ -145,6 +210,9 @@ pub struct SequenceOptions {
 pub struct Sequence {
     /// Its options.
     pub options: SequenceOptions,
+    /// `UNLOGGED` (PostgreSQL 15+; a `serial` of an unlogged table has an unlogged sequence).
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub unlogged: bool,
     /// `OWNED BY table.column` (as `serial` makes it).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub owned_by: Option<(QualName, String)>,
@@ -250,6 +318,9 @@ pub struct Index {
     pub constraint: Option<String>,
     /// `false` for an index left invalid by a failed `CREATE INDEX CONCURRENTLY`.
     pub valid: bool,
+    /// `ALTER TABLE … CLUSTER ON` this index.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub clustered: bool,
     /// `COMMENT ON INDEX`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub comment: Option<String>,
@@ -266,6 +337,18 @@ pub struct Trigger {
     /// `O` (enabled), `D` (disabled), `R` (replica), `A` (always).
     pub enabled: String,
     /// `COMMENT ON TRIGGER`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub comment: Option<String>,
+}
+
+/// A rule (`CREATE RULE`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Rule {
+    /// `CREATE RULE …` as `pg_get_ruledef` prints it, without the final semicolon.
+    pub definition: String,
+    /// `O` (enabled), `D` (disabled), `R` (replica), `A` (always).
+    pub enabled: String,
+    /// `COMMENT ON RULE`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub comment: Option<String>,
 }
@@ -320,6 +403,9 @@ pub struct View {
     /// `INSTEAD OF` triggers on a view, by name.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub triggers: BTreeMap<String, Trigger>,
+    /// Rules (`CREATE RULE`) by name, not a view's own `_RETURN` rule.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub rules: BTreeMap<String, Rule>,
     /// Tables and views it reads, for ordering.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub depends_on: Vec<QualName>,

@@ -2,7 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::Privileges;
+use super::{Privileges, is_false};
 
 /// The kind of a routine.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -68,4 +68,55 @@ pub struct Aggregate {
     /// `SORTOP`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sort_operator: Option<String>,
+    /// `FINALFUNC_EXTRA`.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub final_extra: bool,
+    /// `FINALFUNC_MODIFY` (`READ_ONLY`, `SHAREABLE`, `READ_WRITE`), when not the default of the
+    /// aggregate's kind.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub final_modify: Option<String>,
+    /// `SERIALFUNC`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub serial_function: Option<String>,
+    /// `DESERIALFUNC`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub deserial_function: Option<String>,
+    /// `SSPACE`, when set.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub state_space: Option<i32>,
+    /// `HYPOTHETICAL` (an ordered-set aggregate whose direct arguments are hypothetical rows).
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub hypothetical: bool,
+    /// `PARALLEL` (`SAFE`, `RESTRICTED`), when not `UNSAFE`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub parallel: Option<String>,
+    /// The moving-aggregate implementation (`MSFUNC`, `MINVFUNC`, …), when there is one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub moving: Option<MovingAggregate>,
+}
+
+/// The moving-aggregate mode of an aggregate (window frames that move).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MovingAggregate {
+    /// `MSFUNC`.
+    pub transition: String,
+    /// `MINVFUNC`.
+    pub inverse: String,
+    /// `MSTYPE`.
+    pub state_type: String,
+    /// `MSSPACE`, when set.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub state_space: Option<i32>,
+    /// `MFINALFUNC`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub final_function: Option<String>,
+    /// `MFINALFUNC_EXTRA`.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub final_extra: bool,
+    /// `MFINALFUNC_MODIFY`, when not the default.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub final_modify: Option<String>,
+    /// `MINITCOND`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub initial_condition: Option<String>,
 }

@@ -1,16 +1,20 @@
 //! What each object needs to exist: the edges of the dependency graph that orders a plan.
 
 use crate::catalog::{
-    Catalog, Constraint, ConstraintKind, Function, FunctionKey, Index, Policy, QualName, Table,
-    Trigger, TypeDef, TypeKind, View,
+    Cast, Catalog, Constraint, ConstraintKind, Function, FunctionKey, Index, Policy, QualName,
+    Rule, Statistics, Table, Trigger, TypeDef, TypeKind, View,
 };
 use crate::plan::ObjectRef;
-use crate::refs::{objects_in, regclass_literals, type_refs};
+use crate::refs::{collation_refs, objects_in, regclass_literals, type_refs};
 
 pub(super) fn schema(name: &str) -> ObjectRef {
     ObjectRef::Schema {
         name: name.to_owned(),
     }
+}
+
+pub(super) fn collation(name: &QualName) -> ObjectRef {
+    ObjectRef::Collation { name: name.clone() }
 }
 
 pub(super) fn relation(name: &QualName) -> ObjectRef {
@@ -57,8 +61,14 @@ pub(super) fn table(catalog: &Catalog, name: &QualName, table: &Table) -> Vec<Ob
         out.push(relation(parent));
         out.push(shape(parent));
     }
+    if let Some(foreign) = &table.foreign {
+        out.push(ObjectRef::Server {
+            name: foreign.server.clone(),
+        });
+    }
     for column in &table.columns {
         out.extend(type_refs(catalog, &column.data_type));
+        out.extend(collation_refs(catalog, column.collation.as_ref()));
         for text in column.default.iter().chain(&column.generated) {
             out.extend(expression(catalog, text));
         }
@@ -138,8 +148,21 @@ pub(super) fn view(catalog: &Catalog, name: &QualName, view: &View) -> Vec<Objec
     out.extend(expression(catalog, &view.definition));
     for column in &view.columns {
         out.extend(type_refs(catalog, &column.data_type));
+        out.extend(collation_refs(catalog, column.collation.as_ref()));
     }
     without_self(out, name)
+}
+
+/// An extended statistics object's needs: its schema, its table's columns and what its
+/// expressions mention.
+pub(super) fn statistics(catalog: &Catalog, name: &QualName, stats: &Statistics) -> Vec<ObjectRef> {
+    let mut out = vec![schema(&name.schema), relation(&stats.table)];
+    if catalog.tables.contains_key(&stats.table) {
+        out.push(shape(&stats.table));
+    }
+    out.extend(expression(catalog, &stats.definition));
+    out.retain(|r| !matches!(r, ObjectRef::Statistics { name: n } if n == name));
+    out
 }
 
 /// A function's needs: its schema and the types of its signature; a body in SQL-standard form
@@ -154,15 +177,24 @@ pub(super) fn function(
     out.extend(type_refs(catalog, &function.arguments));
     out.extend(type_refs(catalog, &function.result));
     if let Some(aggregate) = &function.aggregate {
+        let moving = aggregate.moving.as_ref();
         let parts = [
             Some(&aggregate.transition),
             aggregate.final_function.as_ref(),
             aggregate.combine_function.as_ref(),
+            aggregate.serial_function.as_ref(),
+            aggregate.deserial_function.as_ref(),
+            moving.map(|m| &m.transition),
+            moving.map(|m| &m.inverse),
+            moving.and_then(|m| m.final_function.as_ref()),
         ];
         for part in parts.into_iter().flatten() {
             out.extend(objects_in(catalog, part));
         }
         out.extend(type_refs(catalog, &aggregate.state_type));
+        if let Some(moving) = moving {
+            out.extend(type_refs(catalog, &moving.state_type));
+        }
     } else if is_sql_standard_body(&function.definition) {
         out.extend(expression(catalog, &function.definition));
     }
@@ -187,6 +219,23 @@ pub(super) fn trigger(catalog: &Catalog, table: &QualName, trigger: &Trigger) ->
     out
 }
 
+/// A cast's needs: its types and its function.
+pub(super) fn cast(catalog: &Catalog, cast: &Cast) -> Vec<ObjectRef> {
+    let mut out = type_refs(catalog, &cast.source);
+    out.extend(type_refs(catalog, &cast.target));
+    if let Some(function) = &cast.function {
+        out.extend(objects_in(catalog, function));
+    }
+    out
+}
+
+/// A rule's needs: its table or view and what its condition and actions mention.
+pub(super) fn rule(catalog: &Catalog, table: &QualName, rule: &Rule) -> Vec<ObjectRef> {
+    let mut out = vec![relation(table)];
+    out.extend(expression(catalog, &rule.definition));
+    out
+}
+
 /// A policy's needs: its table and what its expressions mention.
 pub(super) fn policy(catalog: &Catalog, table: &QualName, policy: &Policy) -> Vec<ObjectRef> {
     let mut out = vec![relation(table), shape(table)];
@@ -203,11 +252,13 @@ pub(super) fn type_def(catalog: &Catalog, name: &QualName, ty: &TypeDef) -> Vec<
         TypeKind::Enum { .. } => {}
         TypeKind::Domain {
             base,
+            collation,
             default,
             checks,
             ..
         } => {
             out.extend(type_refs(catalog, base));
+            out.extend(collation_refs(catalog, collation.as_ref()));
             for text in default.iter().chain(checks.values().map(|c| &c.definition)) {
                 out.extend(expression(catalog, text));
             }
@@ -215,15 +266,18 @@ pub(super) fn type_def(catalog: &Catalog, name: &QualName, ty: &TypeDef) -> Vec<
         TypeKind::Composite { attributes } => {
             for attribute in attributes {
                 out.extend(type_refs(catalog, &attribute.data_type));
+                out.extend(collation_refs(catalog, attribute.collation.as_ref()));
             }
         }
         TypeKind::Range {
             subtype,
+            collation,
             canonical,
             subtype_diff,
             ..
         } => {
             out.extend(type_refs(catalog, subtype));
+            out.extend(collation_refs(catalog, collation.as_ref()));
             for function in canonical.iter().chain(subtype_diff) {
                 out.extend(objects_in(catalog, function));
             }

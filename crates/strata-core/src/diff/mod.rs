@@ -38,7 +38,12 @@ impl fmt::Display for DiffError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             DiffError::Cycle(statements) => {
-                write!(f, "the plan's steps depend on each other in a circle:")?;
+                write!(
+                    f,
+                    "the plan's steps depend on each other in a circle, so no order of them applies \
+                     (objects that refer to each other are supported when a plain view closes the circle; \
+                     through a materialized view or between functions they are not):"
+                )?;
                 for statement in statements {
                     write!(f, "\n  {}", statement.lines().next().unwrap_or(""))?;
                 }
@@ -123,6 +128,8 @@ struct Recreated {
     policies: BTreeSet<(QualName, String)>,
     /// (table, column): defaults dropped first and set again (they call a re-created function).
     defaults: BTreeSet<(QualName, String)>,
+    /// (table or view, rule name)
+    rules: BTreeSet<(QualName, String)>,
 }
 
 pub(crate) struct Differ<'a> {
@@ -134,6 +141,9 @@ pub(crate) struct Differ<'a> {
     reshaped: BTreeSet<QualName>,
     /// Columns converted to a re-created type (with their defaults) by the type's steps.
     retyped_columns: BTreeSet<(QualName, String)>,
+    /// Collations whose definition changes: renamed away, created anew, their columns
+    /// converted, the old one dropped.
+    recollated: BTreeSet<QualName>,
 }
 
 impl<'a> Differ<'a> {
@@ -145,6 +155,7 @@ impl<'a> Differ<'a> {
             recreated: Recreated::default(),
             reshaped: BTreeSet::new(),
             retyped_columns: BTreeSet::new(),
+            recollated: BTreeSet::new(),
         }
     }
 
@@ -159,18 +170,46 @@ impl<'a> Differ<'a> {
         // what is gone.
         self.drop_recreated();
         self.schemas_and_extensions();
+        self.foreign_data();
+        self.collations();
         self.types();
         self.sequences();
         self.functions();
         self.tables();
         self.views();
+        self.statistics();
+        self.casts();
         self.default_privileges();
         self.drop_removed();
+        self.break_drop_cycles();
     }
 
     /// Decides what is re-created, then spreads re-creation to dependents until nothing changes.
     fn find_recreated(&mut self) {
+        self.recollated = self
+            .from
+            .collations
+            .iter()
+            .filter(|(n, c)| {
+                self.to
+                    .collations
+                    .get(*n)
+                    .is_some_and(|new| !c.same_definition(new))
+            })
+            .map(|(n, _)| n.clone())
+            .collect();
         self.reshaped = tables::reshaped_tables(self.from, self.to);
+        // Tables with columns of a collation that is made anew: their columns are converted.
+        for (name, table) in &self.from.tables {
+            if self.to.tables.contains_key(name)
+                && table
+                    .columns
+                    .iter()
+                    .any(|c| self.uses_recollated(c.collation.as_ref()))
+            {
+                self.reshaped.insert(name.clone());
+            }
+        }
         let mut changed = true;
         let mut first = true;
         while changed {
@@ -205,6 +244,9 @@ impl<'a> Differ<'a> {
         }
         for table in &self.reshaped {
             gone.insert(deps::shape(table));
+        }
+        for name in &self.recollated {
+            gone.insert(deps::collation(name));
         }
         for name in self
             .from
@@ -253,6 +295,13 @@ impl<'a> Differ<'a> {
         objects::drop_removed_views(self);
         tables::drop_removed(self);
         objects::drop_removed(self);
+    }
+
+    /// Whether a `COLLATE` name refers to a collation that is made anew.
+    fn uses_recollated(&self, collation: Option<&String>) -> bool {
+        crate::refs::collation_refs(self.from, collation)
+            .iter()
+            .any(|r| matches!(r, ObjectRef::Collation { name } if self.recollated.contains(name)))
     }
 
     fn is_view_recreated(&self, name: &QualName) -> bool {

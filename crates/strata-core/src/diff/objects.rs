@@ -4,8 +4,8 @@ use std::collections::BTreeSet;
 
 use super::{Differ, deps};
 use crate::catalog::{
-    Catalog, FunctionKey, FunctionKind, Privileges, QualName, Sequence, TypeDef, TypeKind, View,
-    ViewKind,
+    Catalog, FunctionKey, FunctionKind, Privileges, QualName, Sequence, Statistics, TypeDef,
+    TypeKind, View, ViewKind,
 };
 use crate::plan::{Hazard, ObjectRef, Step};
 use crate::render::{self, qualified};
@@ -34,11 +34,17 @@ pub(super) fn own_recreations(d: &mut Differ) {
     }
 }
 
+/// Whether the view itself (its query, options or the columns it yields) changes. Column
+/// defaults, comments, privileges and a materialized view's column settings are altered in
+/// place.
 fn view_changed(old: &View, new: &View) -> bool {
     old.kind != new.kind
         || old.definition != new.definition
         || old.options != new.options
-        || old.columns != new.columns
+        || old.columns.len() != new.columns.len()
+        || old.columns.iter().zip(&new.columns).any(|(a, b)| {
+            a.name != b.name || a.data_type != b.data_type || a.collation != b.collation
+        })
 }
 
 /// `CREATE OR REPLACE VIEW` keeps the old columns and may add new ones at the end.
@@ -158,6 +164,79 @@ fn signature(key: &FunctionKey, function: &crate::catalog::Function) -> ObjectRe
     }
 }
 
+/// The plain views of `catalog` (those `view` selects) that read themselves through views
+/// and functions (those `function` selects), each with the members of its cycle.
+fn circular(
+    catalog: &Catalog,
+    view: &dyn Fn(&QualName) -> bool,
+    function: &dyn Fn(&FunctionKey) -> bool,
+) -> Vec<(QualName, BTreeSet<ObjectRef>)> {
+    let in_scope = |r: &ObjectRef| match r {
+        ObjectRef::Relation { name } => {
+            catalog
+                .views
+                .get(name)
+                .is_some_and(|v| v.kind == ViewKind::View)
+                && view(name)
+        }
+        ObjectRef::Function { key } => catalog.functions.contains_key(key) && function(key),
+        _ => false,
+    };
+    let successors = |node: &ObjectRef| -> Vec<ObjectRef> {
+        let needs = match node {
+            ObjectRef::Relation { name } => deps::view(catalog, name, &catalog.views[name]),
+            ObjectRef::Function { key } => deps::function(catalog, key, &catalog.functions[key]),
+            _ => Vec::new(),
+        };
+        needs.into_iter().filter(|r| in_scope(r)).collect()
+    };
+    let mut out = Vec::new();
+    for name in catalog.views.keys() {
+        let start = deps::relation(name);
+        if !in_scope(&start) {
+            continue;
+        }
+        // Everything reachable from the view; it is circular when it reaches itself, and its
+        // cycle is what it reaches that reaches it back.
+        let reach = |from: &ObjectRef| {
+            let mut seen = BTreeSet::new();
+            let mut stack = successors(from);
+            while let Some(node) = stack.pop() {
+                if seen.insert(node.clone()) {
+                    stack.extend(successors(&node));
+                }
+            }
+            seen
+        };
+        let reached = reach(&start);
+        if reached.contains(&start) {
+            let members = reached
+                .into_iter()
+                .filter(|n| reach(n).contains(&start))
+                .collect();
+            out.push((name.clone(), members));
+        }
+    }
+    out
+}
+
+/// A view once its real query replaced its stand-in (see [`Differ::views`]).
+fn complete_ref(view: &QualName) -> ObjectRef {
+    ObjectRef::Constraint {
+        table: view.clone(),
+        name: "::complete".into(),
+    }
+}
+
+fn drop_statistics(catalog: &Catalog, name: &QualName, stats: &Statistics) -> Step {
+    Step::new(
+        name.to_string(),
+        format!("DROP STATISTICS {}", qualified(name)),
+    )
+    .removes([ObjectRef::Statistics { name: name.clone() }])
+    .needs_old(deps::statistics(catalog, name, stats))
+}
+
 fn drop_view(catalog: &Catalog, name: &QualName, view: &View) -> Step {
     let mut step = Step::new(
         name.to_string(),
@@ -178,6 +257,12 @@ fn drop_view(catalog: &Catalog, name: &QualName, view: &View) -> Step {
         step = step.removes([ObjectRef::Trigger {
             table: name.clone(),
             name: trigger.clone(),
+        }]);
+    }
+    for rule in view.rules.keys() {
+        step = step.removes([ObjectRef::Rule {
+            table: name.clone(),
+            name: rule.clone(),
         }]);
     }
     step
@@ -206,7 +291,19 @@ impl Differ<'_> {
             );
         }
         for (name, extension) in &self.to.extensions {
-            if !self.from.extensions.contains_key(name) {
+            let old = self.from.extensions.get(name);
+            // A new extension starts with the comment its control file gives it.
+            let old_comment = old.map_or(extension.installed_comment.as_deref(), |o| {
+                o.comment.as_deref()
+            });
+            self.comment(
+                &format!("EXTENSION {}", quote_ident(name)),
+                old_comment,
+                extension.comment.as_deref(),
+                vec![ObjectRef::Extension { name: name.clone() }],
+                false,
+            );
+            if old.is_none() {
                 self.push(
                     Step::new(
                         format!("extension {name}"),
@@ -220,6 +317,250 @@ impl Differ<'_> {
                     .creates([ObjectRef::Extension { name: name.clone() }]),
                 );
             }
+        }
+    }
+
+    /// Foreign data wrappers, servers and their user mappings.
+    pub(super) fn foreign_data(&mut self) {
+        // A wrapper or server may come from an extension made in this plan.
+        let extensions: Vec<ObjectRef> = self
+            .to
+            .extensions
+            .keys()
+            .map(|name| ObjectRef::Extension { name: name.clone() })
+            .collect();
+        for (name, wrapper) in &self.to.wrappers {
+            let reference = ObjectRef::Wrapper { name: name.clone() };
+            let target = format!("FOREIGN DATA WRAPPER {}", quote_ident(name));
+            let old = self.from.wrappers.get(name);
+            let mut needs: Vec<ObjectRef> = wrapper
+                .handler
+                .iter()
+                .chain(&wrapper.validator)
+                .flat_map(|f| crate::refs::objects_in(self.to, f))
+                .collect();
+            needs.extend(extensions.iter().cloned());
+            match old {
+                None => self.push(
+                    Step::new(name.clone(), render::create_wrapper(name, wrapper))
+                        .needs(needs)
+                        .creates([reference.clone()]),
+                ),
+                Some(old) => {
+                    let mut parts = Vec::new();
+                    if old.handler != wrapper.handler {
+                        parts.push(match &wrapper.handler {
+                            Some(h) => format!("HANDLER {h}"),
+                            None => "NO HANDLER".into(),
+                        });
+                    }
+                    if old.validator != wrapper.validator {
+                        parts.push(match &wrapper.validator {
+                            Some(v) => format!("VALIDATOR {v}"),
+                            None => "NO VALIDATOR".into(),
+                        });
+                    }
+                    if let Some(changes) = render::options_changes(&old.options, &wrapper.options) {
+                        parts.push(changes);
+                    }
+                    if !parts.is_empty() {
+                        self.push(
+                            Step::new(name.clone(), format!("ALTER {target} {}", parts.join(" ")))
+                                .needs(needs)
+                                .needs([reference.clone()]),
+                        );
+                    }
+                }
+            }
+            self.describe(
+                &target,
+                &target,
+                old.map(|o| (o.comment.as_deref(), &o.privileges)),
+                (wrapper.comment.as_deref(), &wrapper.privileges),
+                vec![reference],
+            );
+        }
+        for (name, server) in &self.to.servers {
+            let reference = ObjectRef::Server { name: name.clone() };
+            let target = format!("SERVER {}", quote_ident(name));
+            let previous = self.from.servers.get(name);
+            let old = previous.filter(|o| !o.is_replaced_by(server));
+            if let (Some(previous), None) = (previous, old) {
+                self.drop_server(name, previous);
+            }
+            let mut needs = vec![ObjectRef::Wrapper {
+                name: server.wrapper.clone(),
+            }];
+            needs.extend(extensions.iter().cloned());
+            match old {
+                None => self.push(
+                    Step::new(name.clone(), render::create_server(name, server))
+                        .needs(needs)
+                        .creates([reference.clone()]),
+                ),
+                Some(old) => {
+                    let mut parts = Vec::new();
+                    if old.version != server.version {
+                        parts.push(format!(
+                            "VERSION {}",
+                            server
+                                .version
+                                .as_deref()
+                                .map_or_else(|| "NULL".to_owned(), quote_literal)
+                        ));
+                    }
+                    if let Some(changes) = render::options_changes(&old.options, &server.options) {
+                        parts.push(changes);
+                    }
+                    if !parts.is_empty() {
+                        self.push(
+                            Step::new(name.clone(), format!("ALTER {target} {}", parts.join(" ")))
+                                .needs([reference.clone()]),
+                        );
+                    }
+                }
+            }
+            let no_mappings = std::collections::BTreeMap::new();
+            let old_mappings = old.map_or(&no_mappings, |o| &o.user_mappings);
+            for role in old_mappings
+                .keys()
+                .filter(|r| !server.user_mappings.contains_key(*r))
+            {
+                self.push(
+                    Step::new(
+                        name.clone(),
+                        format!(
+                            "DROP USER MAPPING FOR {} SERVER {}",
+                            render::mapping_role(role),
+                            quote_ident(name)
+                        ),
+                    )
+                    .needs([reference.clone()]),
+                );
+            }
+            for (role, options) in &server.user_mappings {
+                let mapping = format!(
+                    "USER MAPPING FOR {} SERVER {}",
+                    render::mapping_role(role),
+                    quote_ident(name)
+                );
+                let sql = match old_mappings.get(role) {
+                    None => Some(format!(
+                        "CREATE {mapping}{}",
+                        render::options_clause(options)
+                    )),
+                    Some(old) => render::options_changes(old, options)
+                        .map(|changes| format!("ALTER {mapping} {changes}")),
+                };
+                if let Some(sql) = sql {
+                    self.push(Step::new(name.clone(), sql).needs([reference.clone()]));
+                }
+            }
+            self.describe(
+                &target,
+                &format!("FOREIGN SERVER {}", quote_ident(name)),
+                old.map(|o| (o.comment.as_deref(), &o.privileges)),
+                (server.comment.as_deref(), &server.privileges),
+                vec![reference],
+            );
+        }
+    }
+
+    /// Drops a server, its user mappings first (PostgreSQL refuses otherwise).
+    fn drop_server(&mut self, name: &str, server: &crate::catalog::Server) {
+        let reference = ObjectRef::Server {
+            name: name.to_owned(),
+        };
+        for role in server.user_mappings.keys() {
+            self.push(
+                Step::new(
+                    name.to_owned(),
+                    format!(
+                        "DROP USER MAPPING FOR {} SERVER {}",
+                        render::mapping_role(role),
+                        quote_ident(name)
+                    ),
+                )
+                .needs_old([reference.clone()]),
+            );
+        }
+        self.push(
+            Step::new(
+                name.to_owned(),
+                format!("DROP SERVER {}", quote_ident(name)),
+            )
+            .removes([reference])
+            .needs_old([ObjectRef::Wrapper {
+                name: server.wrapper.clone(),
+            }])
+            // Its wrapper may be an extension's.
+            .needs_old(
+                self.from
+                    .extensions
+                    .keys()
+                    .map(|name| ObjectRef::Extension { name: name.clone() }),
+            ),
+        );
+    }
+
+    pub(super) fn collations(&mut self) {
+        for (name, collation) in &self.to.collations {
+            let old = self.from.collations.get(name);
+            let target = format!("COLLATION {}", qualified(name));
+            let create = |sql: String| {
+                Step::new(name.to_string(), sql)
+                    .needs([deps::schema(&name.schema)])
+                    .creates([deps::collation(name)])
+            };
+            match old {
+                None => self.push(create(render::create_collation(name, collation))),
+                Some(old) if !old.same_definition(collation) => {
+                    // There is no ALTER for a collation's definition: the old one is renamed
+                    // away, the new one made, the columns using it converted (tables' steps),
+                    // and the old one dropped once nothing uses it.
+                    let away =
+                        QualName::new(name.schema.clone(), format!("{}__strata_old", name.name));
+                    self.push(
+                        Step::new(
+                            name.to_string(),
+                            format!("ALTER {target} RENAME TO {}", quote_ident(&away.name)),
+                        )
+                        .needs([deps::schema(&name.schema)])
+                        .removes([deps::collation(name)])
+                        .creates([deps::collation(&away)]),
+                    );
+                    self.push(create(render::create_collation(name, collation)));
+                    let users: Vec<ObjectRef> = self
+                        .from
+                        .tables
+                        .iter()
+                        .filter(|(_, t)| {
+                            t.columns
+                                .iter()
+                                .any(|c| self.uses_recollated(c.collation.as_ref()))
+                        })
+                        .map(|(n, _)| deps::shape(n))
+                        .collect();
+                    self.push(
+                        Step::new(
+                            name.to_string(),
+                            format!("DROP COLLATION {}", qualified(&away)),
+                        )
+                        .needs([deps::collation(&away), deps::collation(name)])
+                        .needs(users)
+                        .removes([deps::collation(&away)]),
+                    );
+                }
+                Some(_) => {}
+            }
+            let fresh = old.is_none_or(|o| !o.same_definition(collation));
+            self.comment(
+                &target,
+                old.and_then(|o| o.comment.as_deref()),
+                collation.comment.as_deref(),
+                vec![deps::collation(name)],
+                fresh,
+            );
         }
     }
 
@@ -674,6 +1015,28 @@ impl Differ<'_> {
                 }
                 Some(_) => {}
             }
+            if let Some(old) = old.filter(|o| o.unlogged != sequence.unlogged) {
+                let mut needs = vec![deps::relation(name)];
+                // `ALTER TABLE … SET [UN]LOGGED` changes the sequences the table owns: this
+                // step comes after it.
+                for owner in old.owned_by.iter().chain(&sequence.owned_by) {
+                    needs.push(super::tables::persistence_ref(&owner.0));
+                }
+                self.push(
+                    Step::new(
+                        name.to_string(),
+                        format!(
+                            "ALTER SEQUENCE {target} SET {}",
+                            if sequence.unlogged {
+                                "UNLOGGED"
+                            } else {
+                                "LOGGED"
+                            }
+                        ),
+                    )
+                    .needs(needs),
+                );
+            }
             self.sequence_ownership(name, old, sequence);
             let target = format!("SEQUENCE {target}");
             self.describe(
@@ -737,12 +1100,15 @@ impl Differ<'_> {
                         .creates([reference.clone()]),
                 );
             }
-            let keyword = match function.kind {
-                FunctionKind::Procedure => "PROCEDURE",
-                FunctionKind::Aggregate => "AGGREGATE",
-                _ => "FUNCTION",
+            let target = match function.kind {
+                FunctionKind::Procedure => {
+                    format!("PROCEDURE {}", render::function_signature(key))
+                }
+                FunctionKind::Aggregate => {
+                    format!("AGGREGATE {}", render::aggregate_signature(key))
+                }
+                _ => format!("FUNCTION {}", render::function_signature(key)),
             };
-            let target = format!("{keyword} {}", render::function_signature(key));
             let privilege_target = if function.kind == FunctionKind::Procedure {
                 target.clone()
             } else {
@@ -760,12 +1126,39 @@ impl Differ<'_> {
     }
 
     pub(super) fn views(&mut self) {
+        let circular = self.circular_views();
         for (name, view) in &self.to.views {
             let old = self.from.views.get(name);
             let fresh = old.is_none() || self.is_view_recreated(name);
             let reference = deps::relation(name);
-            let needs = deps::view(self.to, name, view);
-            if fresh {
+            let mut needs = deps::view(self.to, name, view);
+            if fresh && circular.contains(name) {
+                // A view that reads itself through a function or another view cannot be made
+                // in one statement: a stand-in with its columns first (what reads it can then
+                // be made), its query once those exist — as pg_dump does.
+                let mut stand_in_needs = vec![deps::schema(&name.schema)];
+                for column in &view.columns {
+                    stand_in_needs.extend(crate::refs::type_refs(self.to, &column.data_type));
+                    stand_in_needs.extend(crate::refs::collation_refs(
+                        self.to,
+                        column.collation.as_ref(),
+                    ));
+                }
+                self.push(
+                    Step::new(name.to_string(), render::stand_in_view(name, view))
+                        .needs(stand_in_needs)
+                        .creates([reference.clone()]),
+                );
+                self.push(
+                    Step::new(name.to_string(), render::create_view(name, view, true))
+                        .needs(needs)
+                        .creates([complete_ref(name)]),
+                );
+            } else if fresh {
+                if view.kind == ViewKind::Materialized {
+                    // Its rows are computed now: from the views' real queries, not stand-ins.
+                    needs.extend(view.depends_on.iter().map(complete_ref));
+                }
                 let mut step = Step::new(name.to_string(), render::create_view(name, view, false))
                     .needs(needs)
                     .creates([reference.clone()]);
@@ -785,6 +1178,58 @@ impl Differ<'_> {
             }
             let base = if fresh { None } else { old };
             self.view_parts(name, base, view);
+        }
+    }
+
+    /// Views made in this plan that read themselves, through a function made in this plan
+    /// (whose SQL-standard body reads the view) or through other such views.
+    fn circular_views(&self) -> BTreeSet<QualName> {
+        let made = |n: &QualName| !self.from.views.contains_key(n) || self.is_view_recreated(n);
+        let made_function = |k: &FunctionKey| {
+            !self.from.functions.contains_key(k) || self.recreated.functions.contains(k)
+        };
+        circular(self.to, &made, &made_function)
+            .into_iter()
+            .map(|(view, _)| view)
+            .collect()
+    }
+
+    /// Views dropped in this plan that read themselves through functions or views dropped
+    /// too: neither can be dropped first. Each is first replaced by a stand-in that reads
+    /// nothing; the drops then go in any order that respects the rest.
+    pub(super) fn break_drop_cycles(&mut self) {
+        let gone = |n: &QualName| !self.to.views.contains_key(n) || self.is_view_recreated(n);
+        let gone_function = |k: &FunctionKey| {
+            !self.to.functions.contains_key(k) || self.recreated.functions.contains(k)
+        };
+        let cycles = circular(self.from, &gone, &gone_function);
+        for (view, members) in cycles {
+            let stand_in = ObjectRef::Constraint {
+                table: view.clone(),
+                name: "::stand-in".into(),
+            };
+            for step in &mut self.steps {
+                let drops_member = step.sql.starts_with("DROP ")
+                    && step.removes.iter().any(|r| members.contains(r));
+                if drops_member {
+                    step.needs.push(stand_in.clone());
+                    if step.removes.contains(&deps::relation(&view)) {
+                        // The stand-in reads nothing: the view no longer holds on to the others.
+                        step.needs_old.retain(|r| !members.contains(r));
+                    }
+                }
+            }
+            let old = &self.from.views[&view];
+            let sql = render::stand_in_view(&view, old).replacen(
+                "CREATE VIEW",
+                "CREATE OR REPLACE VIEW",
+                1,
+            );
+            self.push(
+                Step::new(view.to_string(), sql)
+                    .needs_old([deps::relation(&view)])
+                    .creates([stand_in]),
+            );
         }
     }
 
@@ -851,12 +1296,38 @@ impl Differ<'_> {
                 );
             }
         }
+        if view.kind == ViewKind::Materialized {
+            // An index built again (its definition changed) no longer clusters the view.
+            let was = old
+                .and_then(|o| {
+                    super::tables::clustered_index(&o.indexes).filter(|i| {
+                        view.indexes
+                            .get(*i)
+                            .is_some_and(|n| n.definition == o.indexes[*i].definition)
+                    })
+                })
+                .cloned();
+            self.cluster(
+                "MATERIALIZED VIEW",
+                name,
+                was.as_ref(),
+                super::tables::clustered_index(&view.indexes),
+            );
+        }
         let empty = std::collections::BTreeMap::new();
         super::tables::diff_triggers(
             self,
             name,
             old.map_or(&empty, |o| &o.triggers),
             &view.triggers,
+            old.is_none(),
+        );
+        let no_rules = std::collections::BTreeMap::new();
+        super::tables::diff_rules(
+            self,
+            name,
+            old.map_or(&no_rules, |o| &o.rules),
+            &view.rules,
             old.is_none(),
         );
         let keyword = Differ::view_kind_word(&view.kind);
@@ -868,20 +1339,46 @@ impl Differ<'_> {
             vec![reference.clone()],
             old.is_none(),
         );
+        let default = Privileges::default();
         for column in &view.columns {
-            let old_comment = old
-                .and_then(|o| o.columns.iter().find(|c| c.name == column.name))
-                .and_then(|c| c.comment.as_deref());
+            let old_column = old.and_then(|o| o.columns.iter().find(|c| c.name == column.name));
             let target = format!("COLUMN {}.{}", qualified(name), quote_ident(&column.name));
             self.comment(
                 &target,
-                old_comment,
+                old_column.and_then(|c| c.comment.as_deref()),
                 column.comment.as_deref(),
                 vec![reference.clone()],
                 old.is_none(),
             );
+            // A view's column default applies to INSERTs through the view.
+            let old_default = old_column.and_then(|c| c.default.as_ref());
+            if old_default != column.default.as_ref() {
+                let alter = format!(
+                    "ALTER VIEW {} ALTER COLUMN {}",
+                    qualified(name),
+                    quote_ident(&column.name)
+                );
+                let (sql, mut needs) = match &column.default {
+                    Some(text) => (
+                        format!("{alter} SET DEFAULT {text}"),
+                        deps::expression(self.to, text),
+                    ),
+                    None => (format!("{alter} DROP DEFAULT"), Vec::new()),
+                };
+                needs.push(reference.clone());
+                self.push(Step::new(format!("{name}.{}", column.name), sql).needs(needs));
+            }
+            self.privileges(
+                &format!("TABLE {}", qualified(name)),
+                Some(&column.name),
+                old_column.map_or(&default, |c| &c.privileges),
+                &column.privileges,
+                vec![reference.clone()],
+            );
+            if view.kind == ViewKind::Materialized {
+                self.column_settings("MATERIALIZED VIEW", name, old_column, column);
+            }
         }
-        let default = Privileges::default();
         self.privileges(
             &format!("TABLE {}", qualified(name)),
             None,
@@ -889,6 +1386,99 @@ impl Differ<'_> {
             &view.privileges,
             vec![reference],
         );
+    }
+
+    pub(super) fn statistics(&mut self) {
+        for (name, stats) in &self.to.statistics {
+            let old = self.from.statistics.get(name);
+            // A table dropped and made again (its partitioning changed) loses its statistics.
+            let owner_recreated = self.is_view_recreated(&stats.table)
+                || self
+                    .from
+                    .tables
+                    .get(&stats.table)
+                    .zip(self.to.tables.get(&stats.table))
+                    .is_some_and(|(a, b)| self.table_replaced(a, b));
+            let kept = old.filter(|o| {
+                o.table == stats.table && o.definition == stats.definition && !owner_recreated
+            });
+            let reference = ObjectRef::Statistics { name: name.clone() };
+            if let (Some(old), None) = (old, kept) {
+                self.push(drop_statistics(self.from, name, old));
+            }
+            if kept.is_none() {
+                self.push(
+                    Step::new(name.to_string(), stats.definition.clone())
+                        .needs(deps::statistics(self.to, name, stats))
+                        .creates([reference.clone()]),
+                );
+            }
+            let target = format!("STATISTICS {}", qualified(name));
+            if kept.and_then(|o| o.target) != stats.target {
+                self.push(
+                    Step::new(
+                        name.to_string(),
+                        format!(
+                            "ALTER {target} SET STATISTICS {}",
+                            stats.target.unwrap_or(-1)
+                        ),
+                    )
+                    .needs([reference.clone()]),
+                );
+            }
+            self.comment(
+                &target,
+                kept.and_then(|o| o.comment.as_deref()),
+                stats.comment.as_deref(),
+                vec![reference],
+                kept.is_none(),
+            );
+        }
+        let removed: Vec<QualName> = removed(&self.from.statistics, &self.to.statistics);
+        for name in removed {
+            let old = &self.from.statistics[&name];
+            self.push(drop_statistics(self.from, &name, old));
+        }
+    }
+
+    pub(super) fn casts(&mut self) {
+        // A cast through a function or of a type that is made anew goes and comes back.
+        let gone = self.gone_objects();
+        let drop = |catalog: &Catalog, cast: &crate::catalog::Cast| {
+            Step::new(
+                format!("cast ({})", cast.name()),
+                format!("DROP CAST ({})", cast.name()),
+            )
+            .removes([ObjectRef::Cast { name: cast.name() }])
+            .needs_old(deps::cast(catalog, cast))
+        };
+        for (name, cast) in &self.to.casts {
+            let reference = ObjectRef::Cast { name: name.clone() };
+            let old = self.from.casts.get(name).filter(|old| {
+                old.same_definition(cast)
+                    && !deps::cast(self.from, old).iter().any(|r| gone.contains(r))
+            });
+            if old.is_none() {
+                if let Some(previous) = self.from.casts.get(name) {
+                    self.push(drop(self.from, previous));
+                }
+                self.push(
+                    Step::new(format!("cast ({name})"), render::create_cast(cast))
+                        .needs(deps::cast(self.to, cast))
+                        .creates([reference.clone()]),
+                );
+            }
+            self.comment(
+                &format!("CAST ({name})"),
+                old.and_then(|o| o.comment.as_deref()),
+                cast.comment.as_deref(),
+                vec![reference],
+                old.is_none(),
+            );
+        }
+        for name in removed(&self.from.casts, &self.to.casts) {
+            self.push(drop(self.from, &self.from.casts[&name]));
+        }
     }
 
     pub(super) fn default_privileges(&mut self) {
@@ -1038,6 +1628,31 @@ pub(super) fn drop_removed(d: &mut Differ) {
             )
             .removes([deps::relation(&name)])
             .needs_old(deps::type_def(d.from, &name, ty)),
+        );
+    }
+    let servers: Vec<String> = removed(&d.from.servers, &d.to.servers);
+    for name in servers {
+        d.drop_server(&name, &d.from.servers[&name]);
+    }
+    let wrappers: Vec<String> = removed(&d.from.wrappers, &d.to.wrappers);
+    for name in wrappers {
+        d.push(
+            Step::new(
+                name.clone(),
+                format!("DROP FOREIGN DATA WRAPPER {}", quote_ident(&name)),
+            )
+            .removes([ObjectRef::Wrapper { name: name.clone() }]),
+        );
+    }
+    let collations: Vec<QualName> = removed(&d.from.collations, &d.to.collations);
+    for name in collations {
+        d.push(
+            Step::new(
+                name.to_string(),
+                format!("DROP COLLATION {}", qualified(&name)),
+            )
+            .removes([deps::collation(&name)])
+            .needs_old([deps::schema(&name.schema)]),
         );
     }
     let extensions: Vec<String> = removed(&d.from.extensions, &d.to.extensions);

@@ -232,6 +232,7 @@ fn rewrite_texts(catalog: &mut Catalog, f: &dyn Fn(&str) -> String) {
         for column in &mut table.columns {
             rewrite_opt(&mut column.default, f);
             rewrite_opt(&mut column.generated, f);
+            rewrite_opt(&mut column.collation, f);
             column.data_type = f(&column.data_type);
         }
         for constraint in table.constraints.values_mut() {
@@ -251,11 +252,15 @@ fn rewrite_texts(catalog: &mut Catalog, f: &dyn Fn(&str) -> String) {
             rewrite_opt(&mut policy.using, f);
             rewrite_opt(&mut policy.with_check, f);
         }
+        for rule in table.rules.values_mut() {
+            rule.definition = f(&rule.definition);
+        }
     }
     for view in catalog.views.values_mut() {
         view.definition = f(&view.definition);
         for column in &mut view.columns {
             column.data_type = f(&column.data_type);
+            rewrite_opt(&mut column.default, f);
         }
         for index in view.indexes.values_mut() {
             index.definition = f(&index.definition);
@@ -263,6 +268,12 @@ fn rewrite_texts(catalog: &mut Catalog, f: &dyn Fn(&str) -> String) {
         for trigger in view.triggers.values_mut() {
             trigger.definition = f(&trigger.definition);
         }
+        for rule in view.rules.values_mut() {
+            rule.definition = f(&rule.definition);
+        }
+    }
+    for stats in catalog.statistics.values_mut() {
+        stats.definition = f(&stats.definition);
     }
     for ty in catalog.types.values_mut() {
         match &mut ty.kind {
@@ -321,6 +332,9 @@ fn rename_references(catalog: &mut Catalog, old: &QualName, new: &QualName) {
             swap(table);
         }
     }
+    for stats in catalog.statistics.values_mut() {
+        swap(&mut stats.table);
+    }
 }
 
 fn apply_one(catalog: &mut Catalog, rename: &Rename) -> Result<Step, DiffError> {
@@ -366,6 +380,14 @@ fn apply_one(catalog: &mut Catalog, rename: &Rename) -> Result<Step, DiffError> 
                 .into_iter()
                 .map(|(k, v)| (move_key(&k), v))
                 .collect();
+            catalog.collations = std::mem::take(&mut catalog.collations)
+                .into_iter()
+                .map(|(k, v)| (move_key(&k), v))
+                .collect();
+            catalog.statistics = std::mem::take(&mut catalog.statistics)
+                .into_iter()
+                .map(|(k, v)| (move_key(&k), v))
+                .collect();
             catalog.functions = std::mem::take(&mut catalog.functions)
                 .into_iter()
                 .map(|(mut k, mut v)| {
@@ -378,6 +400,12 @@ fn apply_one(catalog: &mut Catalog, rename: &Rename) -> Result<Step, DiffError> 
                 .collect();
             for name in &old_names {
                 rename_references(catalog, name, &move_key(name));
+            }
+            // Identity sequences move with the schema too.
+            for table in catalog.tables.values_mut() {
+                for identity in table.columns.iter_mut().filter_map(|c| c.identity.as_mut()) {
+                    identity.sequence_name = move_key(&identity.sequence_name);
+                }
             }
             let (from_s, to_s) = (from.clone(), to.clone());
             rewrite_texts(catalog, &move |text| replace_schema(text, &from_s, &to_s));
@@ -504,6 +532,9 @@ fn apply_one(catalog: &mut Catalog, rename: &Rename) -> Result<Step, DiffError> 
             for policy in t.policies.values_mut() {
                 rewrite_opt(&mut policy.using, &rw);
                 rewrite_opt(&mut policy.with_check, &rw);
+            }
+            for rule in t.rules.values_mut() {
+                rule.definition = rw(&rule.definition);
             }
             // Foreign keys elsewhere that reference the column.
             let target = format!("{}(", table);

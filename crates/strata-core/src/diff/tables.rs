@@ -5,7 +5,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use super::{Differ, deps};
 use crate::catalog::{
-    Catalog, Column, Constraint, ConstraintKind, Index, Policy, Privileges, QualName, Table,
+    Catalog, Column, Constraint, ConstraintKind, Index, Policy, Privileges, QualName, Rule, Table,
     TableKind, Trigger,
 };
 use crate::plan::{Hazard, ObjectRef, RowCheck, Step};
@@ -41,6 +41,40 @@ fn index_ref(table: &QualName, name: &str) -> ObjectRef {
     ObjectRef::Index {
         name: QualName::new(table.schema.clone(), name.to_owned()),
     }
+}
+
+/// A table's persistence once `SET [UN]LOGGED` ran (which also changes the sequences it owns).
+pub(super) fn persistence_ref(table: &QualName) -> ObjectRef {
+    constraint_ref(table, "::persistence")
+}
+
+/// A table's columns once `NO INHERIT` made its inherited columns its own.
+fn inheritance_ref(table: &QualName) -> ObjectRef {
+    constraint_ref(table, "::inherit")
+}
+
+/// A column as `table` first has it when it takes it from `parents` (the first that has it):
+/// type, collation, NOT NULL, default, expression, storage and compression are the parent's;
+/// comments, grants and other settings are the table's own.
+fn inherited_base(catalog: &Catalog, parents: &[QualName], column: &str) -> Option<Column> {
+    let parent = parents
+        .iter()
+        .filter_map(|p| catalog.tables.get(p))
+        .find_map(|t| t.columns.iter().find(|c| c.name == column))?;
+    Some(Column {
+        name: parent.name.clone(),
+        data_type: parent.data_type.clone(),
+        collation: parent.collation.clone(),
+        not_null: parent.not_null,
+        default: parent.default.clone(),
+        identity: None,
+        generated: parent.generated.clone(),
+        generated_virtual: parent.generated_virtual,
+        inherited: true,
+        storage: parent.storage.clone(),
+        compression: parent.compression.clone(),
+        ..Column::default()
+    })
 }
 
 fn constraint_ref(table: &QualName, name: &str) -> ObjectRef {
@@ -252,6 +286,39 @@ pub(super) fn spread(d: &mut Differ, gone: &BTreeSet<ObjectRef>) -> bool {
                 changed = true;
             }
         }
+        changed |= spread_rules(d, name, &old.rules, &new.rules, &gone);
+    }
+    for (name, old) in &d.from.views {
+        if let Some(new) = d.to.views.get(name)
+            && !d.recreated.views.contains(name)
+        {
+            changed |= spread_rules(d, name, &old.rules, &new.rules, &gone);
+        }
+    }
+    changed
+}
+
+/// Rules that read something gone (a column whose type changes, a re-created view or
+/// function) are dropped first and made again: PostgreSQL refuses to change what a rule uses.
+fn spread_rules(
+    d: &mut Differ,
+    table: &QualName,
+    old: &BTreeMap<String, Rule>,
+    new: &BTreeMap<String, Rule>,
+    gone: &BTreeSet<ObjectRef>,
+) -> bool {
+    let mut changed = false;
+    for (r, rule) in old {
+        let key = (table.clone(), r.clone());
+        if new.contains_key(r)
+            && !d.recreated.rules.contains(&key)
+            && deps::rule(d.from, table, rule)
+                .iter()
+                .any(|x| gone.contains(x))
+        {
+            d.recreated.rules.insert(key);
+            changed = true;
+        }
     }
     changed
 }
@@ -320,6 +387,22 @@ fn drop_policy(catalog: &Catalog, table: &QualName, name: &str, policy: &Policy)
     .needs_old(deps::policy(catalog, table, policy))
 }
 
+/// `DROP TABLE` or `DROP FOREIGN TABLE`.
+fn drop_table_sql(name: &QualName, table: &Table) -> String {
+    match table.kind {
+        TableKind::Foreign => format!("DROP FOREIGN TABLE {}", qualified(name)),
+        _ => format!("DROP TABLE {}", qualified(name)),
+    }
+}
+
+/// A table's rows go with it; a foreign table's live on its server.
+fn drop_table_hazards(table: &Table) -> Vec<Hazard> {
+    match table.kind {
+        TableKind::Foreign => Vec::new(),
+        _ => vec![Hazard::DeletesData, Hazard::Irreversible],
+    }
+}
+
 /// Whether indexes on this existing table are built (and dropped) concurrently.
 fn concurrent(table: &Table) -> bool {
     table.kind == TableKind::Ordinary && table.partition_of.is_none()
@@ -382,6 +465,95 @@ pub(super) fn drop_recreated(d: &mut Differ) {
             .needs_old(deps::expression(from, default)),
         );
     }
+    for (table, name) in d.recreated.rules.clone() {
+        let rule = match from.tables.get(&table) {
+            Some(t) => &t.rules[&name],
+            None => &from.views[&table].rules[&name],
+        };
+        d.push(drop_rule(from, &table, &name, rule));
+    }
+}
+
+fn drop_rule(catalog: &Catalog, table: &QualName, name: &str, rule: &Rule) -> Step {
+    Step::new(
+        format!("{table}.{name}"),
+        format!("DROP RULE {} ON {}", quote_ident(name), qualified(table)),
+    )
+    .removes([ObjectRef::Rule {
+        table: table.clone(),
+        name: name.to_owned(),
+    }])
+    .needs_old(deps::rule(catalog, table, rule))
+}
+
+/// Rule steps for a table or view: made, replaced, dropped, enabled (tables only) and
+/// commented. `fresh` means the table or view was just created.
+pub(super) fn diff_rules(
+    d: &mut Differ,
+    table: &QualName,
+    old: &BTreeMap<String, Rule>,
+    new: &BTreeMap<String, Rule>,
+    fresh: bool,
+) {
+    let target = qualified(table);
+    if !fresh {
+        for (r, rule) in old.iter().filter(|(r, _)| !new.contains_key(*r)) {
+            d.push(drop_rule(d.from, table, r, rule));
+        }
+    }
+    for (r, rule) in new {
+        let recreated = d.recreated.rules.contains(&(table.clone(), r.clone()));
+        let old_rule = if fresh || recreated { None } else { old.get(r) };
+        let reference = ObjectRef::Rule {
+            table: table.clone(),
+            name: r.clone(),
+        };
+        let needs = deps::rule(d.to, table, rule);
+        match old_rule {
+            None => d.push(
+                Step::new(format!("{table}.{r}"), rule.definition.clone())
+                    .needs(needs)
+                    .creates([reference.clone()]),
+            ),
+            Some(o) if o.definition != rule.definition => {
+                let sql = match rule.definition.strip_prefix("CREATE RULE ") {
+                    Some(rest) => format!("CREATE OR REPLACE RULE {rest}"),
+                    None => rule.definition.clone(),
+                };
+                d.push(
+                    Step::new(format!("{table}.{r}"), sql)
+                        .needs(needs)
+                        .needs_old(deps::rule(d.from, table, o))
+                        .removes([reference.clone()])
+                        .creates([reference.clone()]),
+                );
+            }
+            Some(_) => {}
+        }
+        let old_enabled = old_rule.map_or("O", |o| o.enabled.as_str());
+        if old_enabled != rule.enabled {
+            let action = match rule.enabled.as_str() {
+                "D" => "DISABLE RULE",
+                "R" => "ENABLE REPLICA RULE",
+                "A" => "ENABLE ALWAYS RULE",
+                _ => "ENABLE RULE",
+            };
+            d.push(
+                Step::new(
+                    format!("{table}.{r}"),
+                    format!("ALTER TABLE {target} {action} {}", quote_ident(r)),
+                )
+                .needs([reference.clone()]),
+            );
+        }
+        d.comment(
+            &format!("RULE {} ON {target}", quote_ident(r)),
+            old_rule.and_then(|o| o.comment.as_deref()),
+            rule.comment.as_deref(),
+            vec![reference],
+            old_rule.is_none(),
+        );
+    }
 }
 
 /// Drops tables that are gone.
@@ -415,12 +587,16 @@ pub(super) fn drop_removed(d: &mut Differ) {
                 own_fk_needs.extend(deps::constraint(from, name, constraint));
             }
         }
-        let mut step = Step::new(name.to_string(), format!("DROP TABLE {}", qualified(name)))
-            .rows(RowCheck::Rows { table: name.clone() })
+        let mut step = Step::new(name.to_string(), drop_table_sql(name, table))
             .removes([deps::relation(name), deps::shape(name)])
             .needs_old(deps::table(from, name, table))
             .needs_old(own_fk_needs.into_iter().filter(|r| !matches!(r, ObjectRef::Relation { name: n } | ObjectRef::Shape { table: n } if n == name)))
-            .hazards([Hazard::DeletesData, Hazard::Irreversible]);
+            .hazards(drop_table_hazards(table));
+        if table.kind != TableKind::Foreign {
+            step = step.rows(RowCheck::Rows {
+                table: name.clone(),
+            });
+        }
         for (other, t) in &from.tables {
             if t.partition_of.as_ref().is_some_and(|p| &p.parent == name) && removed.contains(other)
             {
@@ -437,6 +613,10 @@ pub(super) fn drop_removed(d: &mut Differ) {
             .removes(table.policies.keys().map(|p| ObjectRef::Policy {
                 table: name.clone(),
                 name: p.clone(),
+            }))
+            .removes(table.rules.keys().map(|r| ObjectRef::Rule {
+                table: name.clone(),
+                name: r.clone(),
             }));
         d.push(step);
     }
@@ -448,14 +628,15 @@ impl Differ<'_> {
         for (name, table) in &to.tables {
             match self.from.tables.get(name) {
                 None => self.create_table(name, table),
-                Some(old) if old.kind != table.kind || old.partition_key != table.partition_key => {
-                    // The partitioning of a table cannot change in place.
+                Some(old) if self.table_replaced(old, table) => {
+                    // The partitioning of a table, a foreign table's server, cannot change in
+                    // place.
                     let from = self.from;
                     self.push(
-                        Step::new(name.to_string(), format!("DROP TABLE {}", qualified(name)))
+                        Step::new(name.to_string(), drop_table_sql(name, old))
                             .removes([deps::relation(name), deps::shape(name)])
                             .needs_old(deps::table(from, name, old))
-                            .hazards([Hazard::DeletesData, Hazard::Irreversible]),
+                            .hazards(drop_table_hazards(old)),
                     );
                     self.create_table(name, table);
                 }
@@ -464,12 +645,39 @@ impl Differ<'_> {
         }
     }
 
+    /// Whether a table is dropped and made again rather than altered: its kind or partitioning
+    /// changes, or a foreign table's server does (or is made anew).
+    pub(super) fn table_replaced(&self, old: &Table, new: &Table) -> bool {
+        let server = |t: &Table| t.foreign.as_ref().map(|f| f.server.clone());
+        old.kind != new.kind
+            || old.partition_key != new.partition_key
+            || server(old) != server(new)
+            || server(new).is_some_and(|s| self.server_replaced(&s))
+    }
+
+    /// Whether a foreign server is dropped and made again.
+    pub(super) fn server_replaced(&self, name: &str) -> bool {
+        self.from
+            .servers
+            .get(name)
+            .zip(self.to.servers.get(name))
+            .is_some_and(|(a, b)| a.is_replaced_by(b))
+    }
+
     fn create_table(&mut self, name: &QualName, table: &Table) {
+        let first_step = self.steps.len();
         let to = self.to;
         let inline = render::inline_constraints(table);
         let mut step = Step::new(name.to_string(), render::create_table(name, table))
             .needs(deps::table(to, name, table))
             .creates([deps::relation(name), deps::shape(name)])
+            .creates(
+                table
+                    .columns
+                    .iter()
+                    .filter_map(|c| c.identity.as_ref())
+                    .map(|i| deps::relation(&i.sequence_name)),
+            )
             .creates(inline.iter().map(|c| constraint_ref(name, c)))
             .creates(
                 table
@@ -499,6 +707,13 @@ impl Differ<'_> {
             );
         }
         self.push(step);
+        for column in &table.columns {
+            match inherited_base(to, &table.inherits, &column.name).filter(|_| column.inherited) {
+                // What the table changed on a column it takes from its parent.
+                Some(base) => self.alter_column(name, &base, column),
+                None => self.column_settings("TABLE", name, None, column),
+            }
+        }
         for (c, constraint) in table
             .constraints
             .iter()
@@ -525,9 +740,11 @@ impl Differ<'_> {
             ..Table::default()
         };
         self.table_parts(name, &empty_table, table, true);
+        self.foreign_alters(name, table, first_step);
     }
 
     fn alter_table(&mut self, name: &QualName, old: &Table, new: &Table) {
+        let first_step = self.steps.len();
         let from = self.from;
         let to = self.to;
         let target = qualified(name);
@@ -566,9 +783,11 @@ impl Differ<'_> {
             }
         }
         for parent in old.inherits.iter().filter(|p| !new.inherits.contains(p)) {
+            // Its inherited columns become the table's own.
             self.push(
                 alter(format!("NO INHERIT {}", qualified(parent)))
-                    .needs_old([deps::relation(parent)]),
+                    .needs_old([deps::relation(parent)])
+                    .creates([inheritance_ref(name)]),
             );
         }
         for parent in new.inherits.iter().filter(|p| !old.inherits.contains(p)) {
@@ -586,7 +805,20 @@ impl Differ<'_> {
                 "SET LOGGED"
             };
             self.push(
-                alter(sql.to_owned()).hazards([Hazard::RewritesTable, Hazard::AccessExclusiveLock]),
+                alter(sql.to_owned())
+                    .creates([persistence_ref(name)])
+                    .hazards([Hazard::RewritesTable, Hazard::AccessExclusiveLock]),
+            );
+        }
+        if let (Some(a), Some(b)) = (&old.foreign, &new.foreign)
+            && let Some(changes) = render::options_changes(&a.options, &b.options)
+        {
+            self.push(
+                Step::new(
+                    name.to_string(),
+                    format!("ALTER FOREIGN TABLE {target} {changes}"),
+                )
+                .needs([deps::relation(name)]),
             );
         }
         if old.options != new.options {
@@ -640,20 +872,45 @@ impl Differ<'_> {
             self.push(drop_policy(from, name, p, policy));
         }
 
-        // Columns.
+        // Columns. A column a kept parent had goes with the parent's (PostgreSQL refuses to
+        // drop an inherited column); one the table also declares goes after the parent's.
+        let kept_parents: Vec<&QualName> = old
+            .inherits
+            .iter()
+            .filter(|p| new.inherits.contains(p))
+            .collect();
+        let parents_with = |catalog: &Catalog, column: &str| -> Vec<QualName> {
+            kept_parents
+                .iter()
+                .filter(|p| {
+                    catalog
+                        .tables
+                        .get(**p)
+                        .is_some_and(|t| t.columns.iter().any(|c| c.name == column))
+                })
+                .map(|p| (*p).clone())
+                .collect()
+        };
         for column in old
             .columns
             .iter()
             .filter(|c| !new.columns.iter().any(|n| n.name == c.name))
         {
+            let parents = parents_with(from, &column.name);
+            if column.inherited && !parents.is_empty() {
+                continue;
+            }
             self.push(
                 alter(format!("DROP COLUMN {}", quote_ident(&column.name)))
+                    .needs(parents.iter().map(deps::shape))
+                    .needs([inheritance_ref(name)])
                     .rows(RowCheck::Values {
                         table: name.clone(),
                         column: column.name.clone(),
                     })
-                    // Its type may only go once the column is gone.
+                    // Its type and collation may only go once the column is gone.
                     .needs_old(crate::refs::type_refs(from, &column.data_type))
+                    .needs_old(crate::refs::collation_refs(from, column.collation.as_ref()))
                     .removes([deps::shape(name)])
                     .creates([deps::shape(name)])
                     .hazards([
@@ -663,10 +920,46 @@ impl Differ<'_> {
                     ]),
             );
         }
+        let first = self.steps.len();
         for column in &new.columns {
             match old.columns.iter().find(|c| c.name == column.name) {
+                // A kept parent's new column reaches the table by itself; what differs from
+                // the parent's is altered once it is there.
+                None if column.inherited && !parents_with(to, &column.name).is_empty() => {
+                    let parents = parents_with(to, &column.name);
+                    if let Some(base) = inherited_base(to, &parents, &column.name) {
+                        let before = self.steps.len();
+                        self.alter_column(name, &base, column);
+                        for step in &mut self.steps[before..] {
+                            step.needs.extend(parents.iter().map(deps::shape));
+                        }
+                    }
+                }
                 None => self.add_column(name, column, true),
-                Some(old_column) => self.alter_column(name, old_column, column),
+                Some(old_column) => {
+                    self.alter_column(name, old_column, column);
+                    if let Some(changes) = render::options_changes(
+                        &old_column.foreign_options,
+                        &column.foreign_options,
+                    ) {
+                        self.push(
+                            Step::new(
+                                format!("{name}.{}", column.name),
+                                format!(
+                                    "ALTER FOREIGN TABLE {target} ALTER COLUMN {} {changes}",
+                                    quote_ident(&column.name)
+                                ),
+                            )
+                            .needs([deps::relation(name)]),
+                        );
+                    }
+                }
+            }
+        }
+        if new.kind == TableKind::Foreign {
+            // Counting a foreign table's rows would query its server: nothing is counted.
+            for step in &mut self.steps[first..] {
+                step.rows = None;
             }
         }
 
@@ -699,11 +992,39 @@ impl Differ<'_> {
                 if concurrent(new) {
                     step.sql = concurrently(&index.definition);
                     step = step.alone();
+                } else if new.kind == TableKind::Partitioned {
+                    // pg_get_indexdef prints ON ONLY for a partitioned table's index: on a table
+                    // with partitions that leaves it invalid, unattached to theirs. Without
+                    // ONLY the partitions get theirs too.
+                    step.sql = index.definition.replacen(" ON ONLY ", " ON ", 1);
                 }
                 self.push(step);
             }
         }
         self.table_parts(name, old, new, false);
+        self.foreign_alters(name, new, first_step);
+    }
+
+    /// A foreign table is altered with `ALTER FOREIGN TABLE` (`ALTER TABLE … TYPE` refuses it):
+    /// the steps emitted for it since `first` say so.
+    fn foreign_alters(&mut self, name: &QualName, table: &Table, first: usize) {
+        if table.kind != TableKind::Foreign {
+            return;
+        }
+        let plain = format!("ALTER TABLE {} ", qualified(name));
+        let foreign = format!("ALTER FOREIGN TABLE {} ", qualified(name));
+        for step in &mut self.steps[first..] {
+            if let Some(rest) = step.sql.strip_prefix(&plain) {
+                step.sql = format!("{foreign}{rest}");
+            }
+            // Its rows live on its server: nothing here is deleted or rewritten.
+            step.hazards.retain(|h| {
+                !matches!(
+                    h,
+                    Hazard::DeletesData | Hazard::Irreversible | Hazard::RewritesTable
+                )
+            });
+        }
     }
 
     fn add_column(&mut self, table: &QualName, column: &Column, existing_table: bool) {
@@ -727,23 +1048,44 @@ impl Differ<'_> {
         }
         let mut needs = vec![deps::relation(table)];
         needs.extend(crate::refs::type_refs(self.to, &column.data_type));
+        needs.extend(crate::refs::collation_refs(
+            self.to,
+            column.collation.as_ref(),
+        ));
         for text in column.default.iter().chain(&column.generated) {
             needs.extend(deps::expression(self.to, text));
         }
         needs.retain(|r| !matches!(r, ObjectRef::Shape { table: t } if t == table));
+        // A child that declares the same column adds it first: the parent's ADD COLUMN then
+        // merges with it instead of failing on it.
+        let added = |t: &QualName| constraint_ref(t, &format!("{}::added", column.name));
+        needs.extend(
+            self.to
+                .tables
+                .iter()
+                .filter(|(_, t)| t.inherits.contains(table))
+                .map(|(child, _)| added(child)),
+        );
         self.push(
             Step::new(
                 format!("{table}.{}", column.name),
                 format!(
                     "ALTER TABLE {} ADD COLUMN {}",
                     qualified(table),
-                    render::column_definition(column)
+                    render::column_definition(table, column)
                 ),
             )
             .needs(needs)
-            .creates([deps::shape(table)])
+            .creates([deps::shape(table), added(table)])
+            .creates(
+                column
+                    .identity
+                    .iter()
+                    .map(|i| deps::relation(&i.sequence_name)),
+            )
             .hazards(hazards),
         );
+        self.column_settings("TABLE", table, None, column);
     }
 
     fn alter_column(&mut self, table: &QualName, old: &Column, new: &Column) {
@@ -796,7 +1138,10 @@ impl Differ<'_> {
                 return;
             }
         }
-        let type_changes = old.data_type != new.data_type || old.collation != new.collation;
+        // A column of a collation that is made anew is converted to the new one.
+        let type_changes = old.data_type != new.data_type
+            || old.collation != new.collation
+            || self.uses_recollated(new.collation.as_ref());
         // The sequence an old default draws from (a serial's) may only go once it is replaced.
         let old_default_refs: Vec<ObjectRef> = old
             .default
@@ -813,13 +1158,12 @@ impl Differ<'_> {
             // The old default may not cast to the new type: it is set again below.
             self.push(step(format!("{target} DROP DEFAULT")).needs_old(old_default_refs.clone()));
         }
-        if old.identity.is_some() && new.identity.is_none() {
+        if let (Some(identity), None) = (&old.identity, &new.identity) {
             // Frees the name of its sequence, which a new sequence may take.
-            let sequence = QualName::new(
-                table.schema.clone(),
-                format!("{}_{}_seq", table.name, new.name),
+            self.push(
+                step(format!("{target} DROP IDENTITY"))
+                    .removes([deps::relation(&identity.sequence_name)]),
             );
-            self.push(step(format!("{target} DROP IDENTITY")).removes([deps::relation(&sequence)]));
         }
         if type_changes {
             let collation = new
@@ -834,6 +1178,7 @@ impl Differ<'_> {
                 hazards.extend([Hazard::RewritesTable, Hazard::MayFailOnExistingData]);
             }
             let mut needs = crate::refs::type_refs(self.to, &new.data_type);
+            needs.extend(crate::refs::collation_refs(self.to, new.collation.as_ref()));
             needs.push(deps::relation(table));
             // PostgreSQL has no cast from an enum to another type but text: convert through
             // text (each value to the label of the same name).
@@ -849,18 +1194,33 @@ impl Differ<'_> {
             } else {
                 ""
             };
+            // A foreign table holds no rows here to convert, and takes no USING.
+            let foreign = self
+                .to
+                .tables
+                .get(table)
+                .is_some_and(|t| t.kind == TableKind::Foreign);
+            let using = if foreign {
+                String::new()
+            } else {
+                format!(
+                    " USING {}{through_text}::{}",
+                    quote_ident(&new.name),
+                    new.data_type
+                )
+            };
             self.push(
                 Step::new(
                     object.clone(),
-                    format!(
-                        "{target} TYPE {}{collation} USING {}{through_text}::{}",
-                        new.data_type,
-                        quote_ident(&new.name),
-                        new.data_type
-                    ),
+                    format!("{target} TYPE {}{collation}{using}", new.data_type),
                 )
                 .needs(needs)
                 .needs_old(crate::refs::type_refs(self.from, &old.data_type))
+                .needs_old(
+                    crate::refs::collation_refs(self.from, old.collation.as_ref())
+                        .into_iter()
+                        .filter(|r| !matches!(r, ObjectRef::Collation { name } if self.recollated.contains(name))),
+                )
                 .removes([deps::shape(table)])
                 .creates([deps::shape(table)])
                 .rows(RowCheck::Values {
@@ -915,18 +1275,15 @@ impl Differ<'_> {
         }
         match (&old.identity, &new.identity) {
             (None, Some(identity)) => {
-                let clause = render::identity_clause(identity, &new.data_type);
-                // The identity's sequence takes the name `<table>_<column>_seq`: a sequence of that
-                // name that goes (a serial's) must be gone first.
-                let sequence = QualName::new(
-                    table.schema.clone(),
-                    format!("{}_{}_seq", table.name, new.name),
-                );
+                let clause = render::identity_clause(table, &new.name, identity, &new.data_type);
+                // The identity's sequence takes its name: a sequence of that name that goes (a
+                // serial's) must be gone first.
                 self.push(
-                    step(format!("{target} ADD{clause}")).creates([deps::relation(&sequence)]),
+                    step(format!("{target} ADD{clause}"))
+                        .creates([deps::relation(&identity.sequence_name)]),
                 );
             }
-            (Some(a), Some(b)) if a != b => {
+            (Some(a), Some(b)) if a.always != b.always || a.sequence != b.sequence => {
                 let mut parts = Vec::new();
                 if a.always != b.always {
                     parts.push(format!(
@@ -949,6 +1306,105 @@ impl Differ<'_> {
                 self.push(step(format!("{target} {}", parts.join(" "))));
             }
             _ => {}
+        }
+        if let (Some(a), Some(b)) = (&old.identity, &new.identity)
+            && a.sequence_name != b.sequence_name
+        {
+            // A table or column renamed after the identity was made keeps its sequence's name.
+            let mut step = Step::new(
+                object.clone(),
+                format!(
+                    "ALTER SEQUENCE {} RENAME TO {}",
+                    qualified(&a.sequence_name),
+                    quote_ident(&b.sequence_name.name)
+                ),
+            )
+            .needs([deps::relation(table)])
+            .removes([deps::relation(&a.sequence_name)])
+            .creates([deps::relation(&b.sequence_name)]);
+            if a.sequence_name.schema != b.sequence_name.schema {
+                step.sql = format!(
+                    "ALTER SEQUENCE {} SET SCHEMA {}",
+                    qualified(&a.sequence_name),
+                    quote_ident(&b.sequence_name.schema)
+                );
+            }
+            self.push(step);
+        }
+        // ALTER COLUMN … TYPE gives the column its new type's storage and compression.
+        let settled = if type_changes {
+            Column {
+                storage: None,
+                compression: None,
+                ..old.clone()
+            }
+        } else {
+            old.clone()
+        };
+        self.column_settings("TABLE", table, Some(&settled), new);
+    }
+
+    /// Steps for a column's options, storage, compression and statistics target, from `old`
+    /// (`None`: a column just made, with PostgreSQL's defaults) to `new`, on a table or
+    /// materialized view (`keyword`).
+    pub(super) fn column_settings(
+        &mut self,
+        keyword: &str,
+        relation: &QualName,
+        old: Option<&Column>,
+        new: &Column,
+    ) {
+        let target = format!(
+            "ALTER {keyword} {} ALTER COLUMN {}",
+            qualified(relation),
+            quote_ident(&new.name)
+        );
+        let mut sql = Vec::new();
+        let old_options = old.map_or(&[][..], |o| &o.options[..]);
+        let key = |o: &String| o.split('=').next().unwrap_or_default().to_owned();
+        let reset: Vec<String> = old_options
+            .iter()
+            .map(key)
+            .filter(|k| !new.options.iter().any(|n| &key(n) == k))
+            .collect();
+        if !reset.is_empty() {
+            sql.push(format!("{target} RESET ({})", reset.join(", ")));
+        }
+        let set: Vec<&str> = new
+            .options
+            .iter()
+            .filter(|o| !old_options.contains(o))
+            .map(String::as_str)
+            .collect();
+        if !set.is_empty() {
+            sql.push(format!("{target} SET ({})", set.join(", ")));
+        }
+        let old_storage = old.and_then(|o| o.storage.as_ref());
+        if old_storage != new.storage.as_ref() {
+            let mode = match (&new.storage, old_storage) {
+                (Some(s), _) => Some(&s.mode),
+                (None, Some(o)) => Some(&o.type_default),
+                (None, None) => None,
+            };
+            if let Some(mode) = mode {
+                sql.push(format!("{target} SET STORAGE {mode}"));
+            }
+        }
+        if old.and_then(|o| o.compression.as_ref()) != new.compression.as_ref() {
+            let method = new.compression.as_deref().unwrap_or("default");
+            sql.push(format!("{target} SET COMPRESSION {method}"));
+        }
+        if old.and_then(|o| o.statistics) != new.statistics {
+            sql.push(format!(
+                "{target} SET STATISTICS {}",
+                new.statistics.unwrap_or(-1)
+            ));
+        }
+        for statement in sql {
+            self.push(
+                Step::new(format!("{relation}.{}", new.name), statement)
+                    .needs([deps::relation(relation), deps::shape(relation)]),
+            );
         }
     }
 
@@ -1029,6 +1485,7 @@ impl Differ<'_> {
     /// was just created: everything of `new` is set.
     fn table_parts(&mut self, name: &QualName, old: &Table, new: &Table, fresh: bool) {
         diff_triggers(self, name, &old.triggers, &new.triggers, fresh);
+        diff_rules(self, name, &old.rules, &new.rules, fresh);
         let target = qualified(name);
         for (p, policy) in &new.policies {
             let recreated = self.recreated.policies.contains(&(name.clone(), p.clone()));
@@ -1066,6 +1523,23 @@ impl Differ<'_> {
                 }
             }
         }
+        // CLUSTER ON: a dropped or re-created index is no longer the clustering one.
+        let rebuilt = |i: &String| {
+            !new.indexes.contains_key(i)
+                || self.recreated.indexes.contains(&(name.clone(), i.clone()))
+                || old.indexes[i].constraint.as_ref().is_some_and(|c| {
+                    !new.constraints.contains_key(c)
+                        || self
+                            .recreated
+                            .constraints
+                            .contains(&(name.clone(), c.clone()))
+                })
+        };
+        let was = clustered_index(&old.indexes)
+            .filter(|_| !fresh)
+            .filter(|i| !rebuilt(i))
+            .cloned();
+        self.cluster("TABLE", name, was.as_ref(), clustered_index(&new.indexes));
         if old.rls_enabled != new.rls_enabled {
             let sql = if new.rls_enabled { "ENABLE" } else { "DISABLE" };
             self.push(
@@ -1089,8 +1563,13 @@ impl Differ<'_> {
 
         // Comments.
         let relation = vec![deps::relation(name)];
+        let keyword = if new.kind == TableKind::Foreign {
+            "FOREIGN TABLE"
+        } else {
+            "TABLE"
+        };
         self.comment(
-            &format!("TABLE {target}"),
+            &format!("{keyword} {target}"),
             old.comment.as_deref(),
             new.comment.as_deref(),
             relation.clone(),
@@ -1168,7 +1647,57 @@ impl Differ<'_> {
                 &column.privileges,
                 vec![deps::relation(name), deps::shape(name)],
             );
+            // The sequence of an identity column: its own comment and grants.
+            if let Some(identity) = &column.identity {
+                let old_identity = old
+                    .columns
+                    .iter()
+                    .find(|c| c.name == column.name)
+                    .and_then(|c| c.identity.as_ref())
+                    .filter(|_| !fresh);
+                let sequence = format!("SEQUENCE {}", qualified(&identity.sequence_name));
+                let needs = vec![
+                    deps::relation(name),
+                    deps::shape(name),
+                    deps::relation(&identity.sequence_name),
+                ];
+                self.describe(
+                    &sequence,
+                    &sequence,
+                    old_identity.map(|i| (i.comment.as_deref(), &i.privileges)),
+                    (identity.comment.as_deref(), &identity.privileges),
+                    needs,
+                );
+            }
         }
+    }
+
+    /// `CLUSTER ON` (or `SET WITHOUT CLUSTER`) when the clustering index of a table or
+    /// materialized view (`keyword`) changes from `was` to `now`.
+    pub(super) fn cluster(
+        &mut self,
+        keyword: &str,
+        relation: &QualName,
+        was: Option<&String>,
+        now: Option<&String>,
+    ) {
+        if was == now {
+            return;
+        }
+        let target = format!("ALTER {keyword} {}", qualified(relation));
+        let step = match now {
+            Some(index) => Step::new(
+                relation.to_string(),
+                format!("{target} CLUSTER ON {}", quote_ident(index)),
+            )
+            .needs([deps::relation(relation), index_ref(relation, index)]),
+            None => Step::new(
+                relation.to_string(),
+                format!("{target} SET WITHOUT CLUSTER"),
+            )
+            .needs([deps::relation(relation)]),
+        };
+        self.push(step);
     }
 
     fn create_policy_step(&self, table: &QualName, name: &str, policy: &Policy) -> Step {
@@ -1182,6 +1711,11 @@ impl Differ<'_> {
             name: name.to_owned(),
         }])
     }
+}
+
+/// The index a table or materialized view is clustered on.
+pub(super) fn clustered_index(indexes: &BTreeMap<String, Index>) -> Option<&String> {
+    indexes.iter().find(|(_, i)| i.clustered).map(|(n, _)| n)
 }
 
 /// Trigger steps for a table or view.

@@ -2,7 +2,7 @@
 //! history with the declared files, the database with its history. Exit 1 on any finding.
 
 use serde::Serialize;
-use strata_core::catalog::Catalog;
+use strata_core::catalog::{Catalog, Unmodeled};
 
 use crate::cache::Cache;
 use crate::fixpoint::{Fixpoint, Probes};
@@ -13,7 +13,7 @@ use crate::scratch::ScratchServer;
 use crate::{Result, verify};
 
 use super::opt::{CheckArgs, Global};
-use super::{Context, Outcome, say};
+use super::{Context, Outcome, census, say};
 
 #[derive(Serialize)]
 struct Report {
@@ -29,6 +29,8 @@ pub(super) async fn run(context: &Context, global: &Global, args: CheckArgs) -> 
     let scope = context.managed_scope(&project);
     let server = context.scratch_server(&project).await?;
     let cache = Cache::new(&project.root);
+    // What each source holds that strata does not model.
+    let mut unmodeled: Vec<(String, Vec<Unmodeled>)> = Vec::new();
 
     // The history against the declared files.
     let declared = context.declared_if_any(&project)?;
@@ -38,6 +40,14 @@ pub(super) async fn run(context: &Context, global: &Global, args: CheckArgs) -> 
             states.history(&folder.migrations, &scope, &cache),
             states.declared(declared, &scope, &cache, context.fixpoint(&project))
         )?;
+        unmodeled.push((
+            census::folder(&project, &declared.dir),
+            wanted.unmodeled.clone(),
+        ));
+        unmodeled.push((
+            census::folder(&project, &folder.dir),
+            history.unmodeled.clone(),
+        ));
         let probes = Probes::scratch(&server, &wanted, &scope);
         let plan = context
             .fixpoint(&project)
@@ -66,6 +76,12 @@ pub(super) async fn run(context: &Context, global: &Global, args: CheckArgs) -> 
         findings.push(partial_finding(row));
     }
     let live = context.live_catalog(&project, &client, &scope).await?;
+    unmodeled.push((url.to_string(), live.unmodeled.clone()));
+    let sources: Vec<(&str, &[Unmodeled])> = unmodeled
+        .iter()
+        .map(|(label, objects)| (label.as_str(), objects.as_slice()))
+        .collect();
+    census::report(&project, args.strict, &sources)?;
     let compare = Compare {
         fixpoint: context.fixpoint(&project),
         probes: Probes::on(&client, crate::pg::server_version(&client).await?),

@@ -8,7 +8,7 @@ use crate::source::Source;
 use crate::{Error, Result, verify};
 
 use super::opt::{DiffArgs, Global};
-use super::{Context, Outcome, say};
+use super::{Context, Outcome, census, say};
 
 pub(super) async fn run(context: &Context, global: &Global, args: DiffArgs) -> Result<Outcome> {
     let project = context.project(global)?;
@@ -41,6 +41,14 @@ pub(super) async fn run(context: &Context, global: &Global, args: DiffArgs) -> R
     let (from, to) = tokio::try_join!(
         from_source.catalog(&scope, server.as_deref(), &tracking, &cache),
         to_source.catalog(&scope, server.as_deref(), &tracking, &cache)
+    )?;
+    census::report(
+        &project,
+        args.strict,
+        &[
+            (&from_source.to_string(), &from.unmodeled),
+            (&to_source.to_string(), &to.unmodeled),
+        ],
     )?;
     let renames = parse_renames(&args.renames, &from).map_err(Error::Invalid)?;
     let fixpoint = context.fixpoint(&project);

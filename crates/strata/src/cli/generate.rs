@@ -11,7 +11,7 @@ use crate::state::States;
 use crate::{Error, Result};
 
 use super::opt::{GenerateArgs, Global};
-use super::{Context, Outcome, renames, say, write_new};
+use super::{Context, Outcome, census, renames, say, write_new};
 
 pub(super) async fn run(context: &Context, global: &Global, args: GenerateArgs) -> Result<Outcome> {
     let project = context.project(global)?;
@@ -52,6 +52,14 @@ pub(super) async fn run(context: &Context, global: &Global, args: GenerateArgs) 
     let (history, (wanted, _)) = tokio::try_join!(
         states.history(&folder.migrations, &scope, &cache),
         states.declared(&declared, &scope, &cache, fixpoint)
+    )?;
+    census::report(
+        &project,
+        args.strict,
+        &[
+            (&census::folder(&project, &declared.dir), &wanted.unmodeled),
+            (&census::folder(&project, &folder.dir), &history.unmodeled),
+        ],
     )?;
     let Some(renames) = renames::resolve(&args.renames, &declared, &history, &wanted, args.force)?
     else {

@@ -189,6 +189,7 @@ pub(super) async fn drizzle(
             },
             out: None,
             force: false,
+            strict: false,
         };
         super::pull::run(context, global, pulled).await?;
     }

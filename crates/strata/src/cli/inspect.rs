@@ -4,11 +4,11 @@ use std::fmt::Write as _;
 
 use strata_core::catalog::{Catalog, ConstraintKind, FunctionKind, TableKind, TypeKind, ViewKind};
 
+use crate::Result;
 use crate::introspect;
-use crate::{Error, Result};
 
 use super::opt::{Global, InspectArgs};
-use super::{Context, Outcome, say};
+use super::{Context, Outcome, census, say};
 
 pub(super) async fn run(context: &Context, global: &Global, args: InspectArgs) -> Result<Outcome> {
     let project = context.project(global)?;
@@ -16,20 +16,11 @@ pub(super) async fn run(context: &Context, global: &Global, args: InspectArgs) -
     let scope = context.scope(&project, &args.schemas);
     let result =
         introspect::introspect_without(&client, &scope, &project.tracking_tables()?).await?;
-    if !result.unmodeled.is_empty() {
-        let list: Vec<String> = result.unmodeled.iter().map(|u| format!("  {u}")).collect();
-        if args.strict {
-            return Err(Error::Invalid(format!(
-                "{url} holds objects strata does not model, so it would neither keep nor drop them:\n{}\n\
-                 move them out of the managed schemas, or run without --strict to treat this as a warning",
-                list.join("\n")
-            )));
-        }
-        eprintln!(
-            "strata: warning: objects strata does not model (they are left alone):\n{}",
-            list.join("\n")
-        );
-    }
+    census::report(
+        &project,
+        args.strict,
+        &[(&url.to_string(), &result.catalog.unmodeled)],
+    )?;
     if args.json {
         let json =
             serde_json::to_string_pretty(&result.catalog).expect("a catalog always serialises");
@@ -102,6 +93,10 @@ fn summary(catalog: &Catalog) -> String {
                     table.partition_key.as_deref().unwrap_or("?")
                 ),
                 (TableKind::Ordinary, None) => "table".into(),
+                (TableKind::Foreign, None) => format!(
+                    "foreign table on {}",
+                    table.foreign.as_ref().map_or("?", |f| f.server.as_str())
+                ),
             };
             let _ = writeln!(out, "  {what} {}  ({})", name.name, parts.join(", "));
         }

@@ -5,6 +5,7 @@
 //! 2 error; 130 interrupted (after cleanup).
 
 mod aws;
+mod census;
 mod check;
 mod data;
 mod dev;

@@ -176,6 +176,10 @@ pub struct DiffArgs {
     /// Exit with 1 when there are differences (as `git diff --exit-code`).
     #[arg(long)]
     pub exit_code: bool,
+
+    /// Fail (exit 2) when the schemas hold objects strata does not model, instead of warning.
+    #[arg(long)]
+    pub strict: bool,
 }
 
 #[derive(Debug, Args)]
@@ -194,6 +198,10 @@ pub struct PushArgs {
     /// Plan a rename instead of a drop and a create: OLD=NEW, e.g. questions.batteries.label=name (repeatable).
     #[arg(long = "rename", value_name = "OLD=NEW")]
     pub renames: Vec<String>,
+
+    /// Fail (exit 2) when the schemas hold objects strata does not model, instead of warning.
+    #[arg(long)]
+    pub strict: bool,
 }
 
 #[derive(Debug, Args)]
@@ -208,6 +216,10 @@ pub struct PullArgs {
     /// Overwrite files that differ from what pull would write (local edits are lost).
     #[arg(long)]
     pub force: bool,
+
+    /// Fail (exit 2) when the schemas hold objects strata does not model, instead of warning.
+    #[arg(long)]
+    pub strict: bool,
 }
 
 #[derive(Debug, Args)]
@@ -227,6 +239,10 @@ pub struct GenerateArgs {
     /// Treat undecided renames as drop and create without asking.
     #[arg(long)]
     pub force: bool,
+
+    /// Fail (exit 2) when the schemas hold objects strata does not model, instead of warning.
+    #[arg(long)]
+    pub strict: bool,
 }
 
 #[derive(Debug, Args)]
@@ -255,6 +271,10 @@ pub struct CheckArgs {
     /// Print the findings as JSON.
     #[arg(long)]
     pub json: bool,
+
+    /// Fail (exit 2) when the schemas hold objects strata does not model, instead of warning.
+    #[arg(long)]
+    pub strict: bool,
 }
 
 #[derive(Debug, Args)]

@@ -3,35 +3,45 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use strata_core::catalog::Catalog;
+use strata_core::catalog::{Catalog, Grant, Privileges, Schema};
 use strata_core::diff::diff;
 use strata_core::plan::{ObjectRef, Step};
 
 use crate::{Error, Result};
 
 use super::opt::{Global, PullArgs};
-use super::{Context, Outcome, say};
+use super::{Context, Outcome, census, say};
 
 pub(super) async fn run(context: &Context, global: &Global, args: PullArgs) -> Result<Outcome> {
     let project = context.project(global)?;
     let (client, url) = context.connect_target(&project, &args.target).await?;
     let scope = context.scope(&project, &[]);
     let live = context.live_catalog(&project, &client, &scope).await?;
+    census::report(
+        &project,
+        args.strict,
+        &[(&url.to_string(), &live.unmodeled)],
+    )?;
 
-    // What every new database already has (the public schema, plpgsql) is not written.
+    // What every new database already has (the public schema, plpgsql) is not written; what
+    // was changed on it (grants on public, its comment) is.
     let mut base = Catalog::default();
-    if let Some(public) = live.schemas.get("public") {
-        base.schemas.insert("public".into(), public.clone());
+    if live.schemas.contains_key("public") {
+        let version = crate::pg::server_version(&client).await?;
+        base.schemas.insert("public".into(), fresh_public(version));
     }
     if let Some(plpgsql) = live.extensions.get("plpgsql") {
-        base.extensions.insert("plpgsql".into(), plpgsql.clone());
+        // As installed: a comment changed on it is written.
+        let mut fresh = plpgsql.clone();
+        fresh.comment = fresh.installed_comment.clone();
+        base.extensions.insert("plpgsql".into(), fresh);
     }
     let plan =
         diff(&base, &live, &[]).map_err(|e| Error::Invalid(format!("cannot render {url}: {e}")))?;
 
     let mut files: BTreeMap<String, String> = BTreeMap::new();
-    for step in &plan.steps {
-        let schema = step_schema(step).unwrap_or_else(|| "public".to_owned());
+    let schemas = file_schemas(&plan.steps);
+    for (step, schema) in plan.steps.iter().zip(schemas) {
         let text = files.entry(schema).or_default();
         if !text.is_empty() {
             text.push('\n');
@@ -99,12 +109,58 @@ fn schema_file(out: &Path, schema: &str) -> Result<PathBuf> {
     Ok(path)
 }
 
+/// The `public` schema of a new database: its comment, and `USAGE` for everyone (and `CREATE`
+/// before PostgreSQL 15).
+fn fresh_public(server_version: u32) -> Schema {
+    let grant = |privilege: &str| Grant {
+        grantee: "PUBLIC".into(),
+        privilege: privilege.into(),
+        grantable: false,
+    };
+    let mut granted = vec![grant("USAGE")];
+    if server_version < 150_000 {
+        granted.insert(0, grant("CREATE"));
+    }
+    Schema {
+        comment: Some("standard public schema".into()),
+        privileges: Privileges {
+            granted,
+            revoked: Vec::new(),
+        },
+    }
+}
+
 fn write(path: &Path, text: &str) -> Result<()> {
     if let Some(dir) = path.parent() {
         std::fs::create_dir_all(dir)
             .map_err(|e| Error::io(format!("creating {}", dir.display()), e))?;
     }
     std::fs::write(path, text).map_err(|e| Error::io(format!("writing {}", path.display()), e))
+}
+
+/// The schema whose file each step goes to. Database-wide objects (foreign data wrappers,
+/// servers, user mappings) go with the first object that needs them, else with what they
+/// need, else to `public`.
+fn file_schemas(steps: &[Step]) -> Vec<String> {
+    let mut schemas: Vec<Option<String>> = steps.iter().map(step_schema).collect();
+    for i in (0..steps.len()).rev() {
+        if schemas[i].is_none() {
+            schemas[i] = (i + 1..steps.len())
+                .filter(|&j| steps[j].needs.iter().any(|r| steps[i].creates.contains(r)))
+                .find_map(|j| schemas[j].clone());
+        }
+    }
+    for i in 0..steps.len() {
+        if schemas[i].is_none() {
+            schemas[i] = (0..i)
+                .filter(|&k| steps[i].needs.iter().any(|r| steps[k].creates.contains(r)))
+                .find_map(|k| schemas[k].clone());
+        }
+    }
+    schemas
+        .into_iter()
+        .map(|s| s.unwrap_or_else(|| "public".to_owned()))
+        .collect()
 }
 
 /// The schema a step belongs to: that of the first object it creates, else of what it needs.
@@ -122,11 +178,16 @@ fn step_schema(step: &Step) -> Option<String> {
             }
             ObjectRef::Relation { name }
             | ObjectRef::Index { name }
-            | ObjectRef::Signature { name, .. } => Some(name.schema.clone()),
+            | ObjectRef::Signature { name, .. }
+            | ObjectRef::Collation { name }
+            | ObjectRef::Statistics { name } => Some(name.schema.clone()),
             ObjectRef::Shape { table }
             | ObjectRef::Constraint { table, .. }
             | ObjectRef::Trigger { table, .. }
-            | ObjectRef::Policy { table, .. } => Some(table.schema.clone()),
+            | ObjectRef::Policy { table, .. }
+            | ObjectRef::Rule { table, .. } => Some(table.schema.clone()),
             ObjectRef::Function { key } => Some(key.name.schema.clone()),
+            // Database-wide objects go with the first schema object that needs them.
+            ObjectRef::Cast { .. } | ObjectRef::Wrapper { .. } | ObjectRef::Server { .. } => None,
         })
 }

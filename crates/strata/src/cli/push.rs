@@ -12,7 +12,7 @@ use crate::introspect::{Scope, introspect_within};
 use crate::{Error, Result, apply, verify};
 
 use super::opt::{Global, PushArgs};
-use super::{Context, Outcome, ask, interactive, renames, say};
+use super::{Context, Outcome, ask, census, interactive, renames, say};
 
 pub(super) async fn run(context: &Context, global: &Global, args: PushArgs) -> Result<Outcome> {
     let project = context.project(global)?;
@@ -26,6 +26,15 @@ pub(super) async fn run(context: &Context, global: &Global, args: PushArgs) -> R
     let (live, (wanted, _)) = tokio::try_join!(
         context.live_catalog(&project, &client, &scope),
         states.declared(&declared, &scope, &cache, fixpoint)
+    )?;
+    let files = census::folder(&project, &declared.dir);
+    census::report(
+        &project,
+        args.strict,
+        &[
+            (&url.to_string(), &live.unmodeled),
+            (&files, &wanted.unmodeled),
+        ],
     )?;
 
     let Some(renames) = renames::resolve(&args.renames, &declared, &live, &wanted, args.force)?

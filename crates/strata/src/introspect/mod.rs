@@ -3,10 +3,14 @@
 //! Everything is read in a fixed number of set-based queries (see [`queries`]), pipelined on one
 //! connection inside one `REPEATABLE READ READ ONLY` transaction, so the picture is consistent and
 //! the cost does not grow with one round trip per table. Objects in the managed schemas that the
-//! catalog does not model are listed in [`Introspection::unmodeled`], never silently ignored.
+//! catalog does not model are listed in the catalog's census ([`Catalog::unmodeled`], kinds in
+//! [`CENSUS`]), never silently ignored.
 
 mod queries;
 mod rows;
+mod tracking;
+
+pub use queries::CENSUS;
 
 use std::sync::LazyLock;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -31,17 +35,18 @@ pub enum Scope {
 /// The result of introspecting a database.
 #[derive(Debug, Clone)]
 pub struct Introspection {
-    /// The catalog of the managed schemas.
+    /// The catalog of the managed schemas, its census included.
     pub catalog: Catalog,
-    /// User objects in the managed schemas that the catalog does not model.
-    pub unmodeled: Vec<Unmodeled>,
     /// The server's `server_version_num` (e.g. 150018).
     pub server_version: u32,
     /// How many requests introspection sent to the server (fixed, whatever the schema's size).
     pub statements: usize,
 }
 
-static QUERIES: LazyLock<queries::Queries> = LazyLock::new(queries::Queries::new);
+static QUERIES: LazyLock<queries::Queries> = LazyLock::new(|| queries::Queries::new(140_000));
+/// The queries for PostgreSQL 13, which lacks columns that reading through `to_jsonb` would
+/// make slow for every column of a large schema.
+static QUERIES_13: LazyLock<queries::Queries> = LazyLock::new(|| queries::Queries::new(130_000));
 
 /// Reads the catalog of the managed schemas.
 ///
@@ -88,7 +93,7 @@ pub async fn introspect_within(
         .map_err(|e| Error::db("preparing to read the catalog", e))?;
     let mut introspection = read(&session, scope).await?;
     introspection.statements = session.statements.load(Ordering::Relaxed);
-    Ok(without(introspection, tables))
+    without(introspection, tables)
 }
 
 /// As [`introspect`], leaving out `tables` (strata's tracking tables, which live in user
@@ -98,18 +103,22 @@ pub async fn introspect_without(
     scope: &Scope,
     tables: &[strata_core::catalog::QualName],
 ) -> Result<Introspection> {
-    Ok(without(introspect(client, scope).await?, tables))
+    without(introspect(client, scope).await?, tables)
 }
 
 /// The introspection with `tables` and what they own removed from its catalog, and a schema
-/// they leave empty.
+/// they leave empty. A table at one of those names that does not have the shape of a tracking
+/// table is the user's: that is an error, never a table silently left out.
 fn without(
     mut introspection: Introspection,
     tables: &[strata_core::catalog::QualName],
-) -> Introspection {
+) -> Result<Introspection> {
     let catalog = &mut introspection.catalog;
     for table in tables {
-        if catalog.tables.contains_key(table) {
+        if let Some(found) = catalog.tables.get(table) {
+            if !tracking::is_tracking_table(found) {
+                return Err(tracking::clash(table, found));
+            }
             catalog.remove_table(table);
             // A schema that only held tracking tables (Drizzle Kit's `drizzle`) goes too.
             if table.schema != "public" && catalog.schema_is_empty(&table.schema) {
@@ -117,7 +126,7 @@ fn without(
             }
         }
     }
-    introspection
+    Ok(introspection)
 }
 
 /// The connection, counting every request sent through it (a batch of simple statements counts
@@ -148,10 +157,16 @@ async fn read(client: &Session<'_>, scope: &Scope) -> Result<Introspection> {
         Scope::AllUserSchemas => None,
         Scope::Schemas(names) => Some(names.clone()),
     };
-    let q = &*QUERIES;
+    // The version first: the queries are written for it.
+    let version = client
+        .query_one("SELECT current_setting('server_version_num')::int", &[])
+        .await;
+    let q = match &version {
+        Ok(row) if row.get::<_, i32>(0) < 140_000 => &*QUERIES_13,
+        _ => &*QUERIES,
+    };
     // Sent together: tokio-postgres pipelines concurrent queries on one connection.
     let (
-        version,
         schema_rows,
         extensions,
         relations,
@@ -165,9 +180,9 @@ async fn read(client: &Session<'_>, scope: &Scope) -> Result<Introspection> {
         functions,
         default_privileges,
         dependencies,
+        objects,
         unmodeled,
     ) = tokio::join!(
-        client.query_one("SELECT current_setting('server_version_num')::int", &[]),
         fetch::<rows::SchemaRow>(client, &q.schemas, &schemas, "schemas"),
         fetch::<rows::ExtensionRow>(client, &q.extensions, &schemas, "extensions"),
         fetch::<rows::RelationRow>(client, &q.relations, &schemas, "tables and views"),
@@ -186,6 +201,12 @@ async fn read(client: &Session<'_>, scope: &Scope) -> Result<Introspection> {
             "default privileges"
         ),
         fetch::<rows::DependencyRow>(client, &q.dependencies, &schemas, "view dependencies"),
+        fetch_object::<rows::ObjectRows>(
+            client,
+            &q.objects,
+            &schemas,
+            "collations, statistics, rules, wrappers, servers, casts"
+        ),
         fetch::<Unmodeled>(client, &q.unmodeled, &schemas, "unmodelled objects"),
     );
     // With pipelining, one failing query aborts the transaction under the others: report the
@@ -206,6 +227,7 @@ async fn read(client: &Session<'_>, scope: &Scope) -> Result<Introspection> {
         functions.as_ref().err(),
         default_privileges.as_ref().err(),
         dependencies.as_ref().err(),
+        objects.as_ref().err(),
         unmodeled.as_ref().err(),
     ]
     .into_iter()
@@ -229,10 +251,12 @@ async fn read(client: &Session<'_>, scope: &Scope) -> Result<Introspection> {
         functions: functions?,
         default_privileges: default_privileges?,
         dependencies: dependencies?,
+        objects: objects?,
     };
+    let mut catalog = rows.into_catalog()?;
+    catalog.unmodeled = unmodeled?;
     Ok(Introspection {
-        catalog: rows.into_catalog()?,
-        unmodeled: unmodeled?,
+        catalog,
         server_version,
         statements: 0,
     })
@@ -261,6 +285,7 @@ pub fn query_texts() -> Vec<(&'static str, &'static str)> {
         ("functions", &q.functions),
         ("default_privileges", &q.default_privileges),
         ("dependencies", &q.dependencies),
+        ("objects", &q.objects),
         ("unmodeled", &q.unmodeled),
     ]
 }
@@ -272,6 +297,16 @@ async fn fetch<T: DeserializeOwned>(
     schemas: &Option<Vec<String>>,
     what: &str,
 ) -> Result<Vec<T>> {
+    fetch_object(client, sql, schemas, what).await
+}
+
+/// Runs one catalog query and parses its JSON value.
+async fn fetch_object<T: DeserializeOwned>(
+    client: &Session<'_>,
+    sql: &str,
+    schemas: &Option<Vec<String>>,
+    what: &str,
+) -> Result<T> {
     let row = client
         .query_one(sql, &[schemas])
         .await

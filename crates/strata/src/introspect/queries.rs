@@ -63,8 +63,130 @@ fn object_privileges(acl: &str, kind: char, owner: &str) -> String {
     privileges(acl, &format!("acldefault('{kind}', {owner})"), owner)
 }
 
+/// The foreign servers (`s`) a catalog holds: those a managed foreign table uses, and those no
+/// foreign table uses.
+const SERVER_READ: &str =
+    "(EXISTS (SELECT 1 FROM pg_foreign_table ft JOIN pg_class fc ON fc.oid = ft.ftrelid
+                         JOIN managed fm ON fm.oid = fc.relnamespace WHERE ft.ftserver = s.oid)
+         OR NOT EXISTS (SELECT 1 FROM pg_foreign_table ft WHERE ft.ftserver = s.oid))";
+
+/// A storage mode letter as `SET STORAGE` spells it.
+fn storage_word(letter: &str) -> String {
+    format!(
+        "CASE {letter} WHEN 'p' THEN 'PLAIN' WHEN 'e' THEN 'EXTERNAL' WHEN 'm' THEN 'MAIN' ELSE 'EXTENDED' END"
+    )
+}
+
 fn json_rows(select: &str) -> String {
     format!("{MANAGED}\nSELECT coalesce(json_agg(q), '[]')::text FROM (\n{select}\n) q")
+}
+
+/// Several kinds of rows in one request: a JSON object with one array per kind.
+fn json_object_of_rows(parts: &[(&str, String)]) -> String {
+    let fields: Vec<String> = parts
+        .iter()
+        .map(|(key, select)| {
+            format!("'{key}', (SELECT coalesce(json_agg(q), '[]') FROM (\n{select}\n) q)")
+        })
+        .collect();
+    format!(
+        "{MANAGED}\nSELECT json_build_object(\n{}\n)::text",
+        fields.join(",\n")
+    )
+}
+
+/// The census: every kind of object that can live in a managed schema (or, for event
+/// triggers, in the database) and that the catalog does not model, with the query listing
+/// them. This one list is the census `inspect` prints, the warnings of the other commands and
+/// the kinds `ignore` in `strata.toml` accepts: a kind is either modelled or listed here.
+///
+/// Each query yields `name` (schema-qualified where the object has a schema), `classid` and
+/// `objid` (to leave out extension members), and may use the `managed` CTE.
+pub const CENSUS: &[(&str, &str)] = &[
+    (
+        "base type",
+        "SELECT quote_ident(m.nspname) || '.' || quote_ident(t.typname), 'pg_type'::regclass, t.oid
+         FROM managed m JOIN pg_type t ON t.typnamespace = m.oid
+         WHERE t.typtype = 'b'
+           AND NOT (t.typelem <> 0 AND EXISTS (SELECT 1 FROM pg_type el WHERE el.oid = t.typelem AND el.typarray = t.oid))",
+    ),
+    (
+        "shell type",
+        "SELECT quote_ident(m.nspname) || '.' || quote_ident(t.typname), 'pg_type'::regclass, t.oid
+         FROM managed m JOIN pg_type t ON t.typnamespace = m.oid WHERE t.typtype = 'p'",
+    ),
+    (
+        "operator",
+        "SELECT quote_ident(m.nspname) || '.' || o.oprname || '(' || format_type(o.oprleft, NULL) || ', '
+                || format_type(o.oprright, NULL) || ')', 'pg_operator'::regclass, o.oid
+         FROM managed m JOIN pg_operator o ON o.oprnamespace = m.oid",
+    ),
+    (
+        "operator class",
+        "SELECT quote_ident(m.nspname) || '.' || quote_ident(o.opcname), 'pg_opclass'::regclass, o.oid
+         FROM managed m JOIN pg_opclass o ON o.opcnamespace = m.oid",
+    ),
+    (
+        "operator family",
+        "SELECT quote_ident(m.nspname) || '.' || quote_ident(o.opfname), 'pg_opfamily'::regclass, o.oid
+         FROM managed m JOIN pg_opfamily o ON o.opfnamespace = m.oid",
+    ),
+    (
+        "conversion",
+        "SELECT quote_ident(m.nspname) || '.' || quote_ident(o.conname), 'pg_conversion'::regclass, o.oid
+         FROM managed m JOIN pg_conversion o ON o.connamespace = m.oid",
+    ),
+    (
+        "text search configuration",
+        "SELECT quote_ident(m.nspname) || '.' || quote_ident(o.cfgname), 'pg_ts_config'::regclass, o.oid
+         FROM managed m JOIN pg_ts_config o ON o.cfgnamespace = m.oid",
+    ),
+    (
+        "text search dictionary",
+        "SELECT quote_ident(m.nspname) || '.' || quote_ident(o.dictname), 'pg_ts_dict'::regclass, o.oid
+         FROM managed m JOIN pg_ts_dict o ON o.dictnamespace = m.oid",
+    ),
+    (
+        "text search parser",
+        "SELECT quote_ident(m.nspname) || '.' || quote_ident(o.prsname), 'pg_ts_parser'::regclass, o.oid
+         FROM managed m JOIN pg_ts_parser o ON o.prsnamespace = m.oid",
+    ),
+    (
+        "text search template",
+        "SELECT quote_ident(m.nspname) || '.' || quote_ident(o.tmplname), 'pg_ts_template'::regclass, o.oid
+         FROM managed m JOIN pg_ts_template o ON o.tmplnamespace = m.oid",
+    ),
+    (
+        "event trigger",
+        "SELECT quote_ident(o.evtname), 'pg_event_trigger'::regclass, o.oid FROM pg_event_trigger o",
+    ),
+    (
+        // Logical replication of the managed tables.
+        "publication",
+        "SELECT quote_ident(p.pubname), 'pg_publication'::regclass, p.oid FROM pg_publication p
+         WHERE p.puballtables
+            OR EXISTS (SELECT 1 FROM pg_publication_rel r JOIN pg_class c ON c.oid = r.prrelid
+                       JOIN managed m ON m.oid = c.relnamespace WHERE r.prpubid = p.oid)",
+    ),
+];
+
+/// The census query: [`CENSUS`] as one list of `{kind, name}`, sorted, without extension
+/// members.
+fn census() -> String {
+    let parts: Vec<String> = CENSUS
+        .iter()
+        .map(|(kind, select)| {
+            format!(
+                "SELECT '{kind}' AS kind, x.name, x.classid, x.objid FROM ({select}) x(name, classid, objid)"
+            )
+        })
+        .collect();
+    json_rows(&format!(
+        "SELECT c.kind, c.name FROM (\n{}\n) c
+         WHERE NOT EXISTS (SELECT 1 FROM pg_depend e WHERE e.classid = c.classid AND e.objid = c.objid AND e.deptype = 'e')
+         ORDER BY c.kind, c.name",
+        parts.join("\nUNION ALL\n")
+    ))
 }
 
 /// The text of each catalog query, in the order [`super::introspect`] runs them.
@@ -82,11 +204,20 @@ pub(super) struct Queries {
     pub functions: String,
     pub default_privileges: String,
     pub dependencies: String,
+    pub objects: String,
     pub unmodeled: String,
 }
 
 impl Queries {
-    pub(super) fn new() -> Queries {
+    /// The queries for a server of `server_version` (`server_version_num`), 13 and up.
+    pub(super) fn new(server_version: u32) -> Queries {
+        // `attcompression` is PostgreSQL 14's; `to_jsonb(a)` would read it on 13 too, at the
+        // cost of a JSON object per column of the schema.
+        let compression = if server_version >= 140_000 {
+            "CASE a.attcompression WHEN 'p' THEN 'pglz' WHEN 'l' THEN 'lz4' END"
+        } else {
+            "NULL::text"
+        };
         Queries {
             schemas: json_rows(&format!(
                 "SELECT n.nspname AS name, ds.description AS comment, {privileges} AS privileges
@@ -96,8 +227,11 @@ impl Queries {
             )),
 
             extensions: json_rows(
-                "SELECT x.extname AS name, n.nspname AS schema, x.extversion AS version
-                 FROM pg_extension x JOIN pg_namespace n ON n.oid = x.extnamespace",
+                "SELECT x.extname AS name, n.nspname AS schema, x.extversion AS version,
+                        ds.description AS comment,
+                        (SELECT a.comment FROM pg_available_extensions a WHERE a.name = x.extname) AS installed_comment
+                 FROM pg_extension x JOIN pg_namespace n ON n.oid = x.extnamespace
+                 LEFT JOIN pg_description ds ON ds.objoid = x.oid AND ds.classoid = 'pg_extension'::regclass AND ds.objsubid = 0",
             ),
 
             // Tables, partitioned tables, views and materialized views.
@@ -113,10 +247,14 @@ impl Queries {
                                   WHERE i.inhrelid = c.oid), '[]') AS parents,
                         c.relispartition AS is_partition,
                         CASE WHEN c.relkind IN ('v', 'm') THEN pg_get_viewdef(c.oid, true) END AS view_definition,
+                        CASE WHEN c.relkind = 'f' THEN
+                          (SELECT json_build_object('server', fs.srvname, 'options', coalesce(ft.ftoptions, '{{}}'))
+                           FROM pg_foreign_table ft JOIN pg_foreign_server fs ON fs.oid = ft.ftserver
+                           WHERE ft.ftrelid = c.oid) END AS foreign,
                         ds.description AS comment, {privileges} AS privileges
                  FROM managed m JOIN pg_class c ON c.relnamespace = m.oid
                  LEFT JOIN pg_description ds ON ds.objoid = c.oid AND ds.classoid = 'pg_class'::regclass AND ds.objsubid = 0
-                 WHERE c.relkind IN ('r', 'p', 'v', 'm') AND {not_member}",
+                 WHERE c.relkind IN ('r', 'p', 'f', 'v', 'm') AND {not_member}",
                 privileges = object_privileges("c.relacl", 'r', "c.relowner"),
                 not_member = not_extension_member("pg_class", "c.oid"),
             )),
@@ -134,25 +272,37 @@ impl Queries {
                         a.attnotnull AS not_null,
                         CASE WHEN a.attgenerated = '' THEN pg_get_expr(ad.adbin, ad.adrelid) END AS default,
                         CASE WHEN a.attgenerated <> '' THEN pg_get_expr(ad.adbin, ad.adrelid) END AS generated,
-                        a.attgenerated = 'v' AS generated_virtual,
+                        a.attgenerated = 'v' AS generated_virtual, NOT a.attislocal AS inherited,
                         NULLIF(a.attidentity, '')::text AS identity,
                         CASE WHEN a.attidentity <> '' THEN
                           (SELECT json_build_object('data_type', format_type(s.seqtypid, NULL), 'start', s.seqstart,
                                                     'increment', s.seqincrement, 'min', s.seqmin, 'max', s.seqmax,
-                                                    'cache', s.seqcache, 'cycle', s.seqcycle)
+                                                    'cache', s.seqcache, 'cycle', s.seqcycle,
+                                                    'schema', sn.nspname, 'name', sc.relname, 'comment', sd.description,
+                                                    'privileges', {sequence_privileges})
                            FROM pg_depend d JOIN pg_sequence s ON s.seqrelid = d.objid
+                           JOIN pg_class sc ON sc.oid = s.seqrelid JOIN pg_namespace sn ON sn.oid = sc.relnamespace
+                           LEFT JOIN pg_description sd ON sd.objoid = sc.oid AND sd.classoid = 'pg_class'::regclass AND sd.objsubid = 0
                            WHERE d.classid = 'pg_class'::regclass AND d.refclassid = 'pg_class'::regclass
                              AND d.refobjid = a.attrelid AND d.refobjsubid = a.attnum AND d.deptype = 'i') END AS identity_sequence,
+                        coalesce(a.attoptions, '{{}}') AS options, coalesce(a.attfdwoptions, '{{}}') AS foreign_options,
+                        CASE WHEN a.attstorage <> t.typstorage THEN
+                          json_build_object('mode', {storage_a}, 'type_default', {storage_t}) END AS storage,
+                        {compression} AS compression,
+                        NULLIF(a.attstattarget, -1) AS statistics,
                         ds.description AS comment, {privileges} AS privileges
                  FROM managed m JOIN pg_class c ON c.relnamespace = m.oid
                  JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
                  JOIN pg_type t ON t.oid = a.atttypid
                  LEFT JOIN pg_attrdef ad ON ad.adrelid = a.attrelid AND ad.adnum = a.attnum
                  LEFT JOIN pg_description ds ON ds.objoid = c.oid AND ds.classoid = 'pg_class'::regclass AND ds.objsubid = a.attnum
-                 WHERE c.relkind IN ('r', 'p', 'v', 'm', 'c') AND NOT c.relispartition AND {not_member}
+                 WHERE c.relkind IN ('r', 'p', 'f', 'v', 'm', 'c') AND NOT c.relispartition AND {not_member}
                  ORDER BY c.oid, a.attnum",
                 // Columns have no default privileges: acldefault('c') is the empty ACL.
                 privileges = object_privileges("a.attacl", 'c', "c.relowner"),
+                sequence_privileges = object_privileges("sc.relacl", 's', "sc.relowner"),
+                storage_a = storage_word("a.attstorage"),
+                storage_t = storage_word("t.typstorage"),
                 not_member = not_extension_member("pg_class", "c.oid"),
             )),
 
@@ -178,7 +328,7 @@ impl Queries {
                  LEFT JOIN pg_namespace fn ON fn.oid = fc.relnamespace
                  LEFT JOIN pg_class ic ON ic.oid = co.conindid
                  LEFT JOIN pg_description ds ON ds.objoid = co.oid AND ds.classoid = 'pg_constraint'::regclass
-                 WHERE c.relkind IN ('r', 'p') AND co.contype IN ('p', 'u', 'f', 'c', 'x')
+                 WHERE c.relkind IN ('r', 'p', 'f') AND co.contype IN ('p', 'u', 'f', 'c', 'x')
                    AND co.conparentid = 0 AND co.conislocal AND {not_member}",
                 not_member = not_extension_member("pg_class", "c.oid"),
             )),
@@ -195,7 +345,8 @@ impl Queries {
                         coalesce((SELECT json_agg(pg_get_indexdef(i.indexrelid, k, true) ORDER BY k)
                                   FROM generate_series(i.indnkeyatts + 1, i.indnatts) k), '[]') AS include,
                         pg_get_expr(i.indpred, i.indrelid) AS predicate,
-                        co.conname AS constraint, i.indisvalid AS valid, ds.description AS comment
+                        co.conname AS constraint, i.indisvalid AS valid, i.indisclustered AS clustered,
+                        ds.description AS comment
                  FROM managed m JOIN pg_class c ON c.relnamespace = m.oid
                  JOIN pg_index i ON i.indrelid = c.oid
                  JOIN pg_class ic ON ic.oid = i.indexrelid
@@ -235,7 +386,7 @@ impl Queries {
 
             // Sequences, except identity sequences (their column has them).
             sequences: json_rows(&format!(
-                "SELECT m.nspname AS schema, c.relname AS name,
+                "SELECT m.nspname AS schema, c.relname AS name, c.relpersistence = 'u' AS unlogged,
                         json_build_object('data_type', format_type(s.seqtypid, NULL), 'start', s.seqstart,
                                           'increment', s.seqincrement, 'min', s.seqmin, 'max', s.seqmax,
                                           'cache', s.seqcache, 'cycle', s.seqcycle) AS options,
@@ -310,7 +461,25 @@ impl Queries {
                              'final_function', CASE WHEN ag.aggfinalfn::oid <> 0 THEN ag.aggfinalfn::regproc::text END,
                              'combine_function', CASE WHEN ag.aggcombinefn::oid <> 0 THEN ag.aggcombinefn::regproc::text END,
                              'initial_condition', ag.agginitval,
-                             'sort_operator', CASE WHEN ag.aggsortop <> 0 THEN ag.aggsortop::regoperator::text END)
+                             'sort_operator', CASE WHEN ag.aggsortop <> 0 THEN ag.aggsortop::regoperator::text END,
+                             'final_extra', ag.aggfinalextra,
+                             'final_modify', CASE WHEN ag.aggfinalmodify <> CASE WHEN ag.aggkind = 'n' THEN 'r' ELSE 'w' END
+                                             THEN CASE ag.aggfinalmodify WHEN 'r' THEN 'READ_ONLY' WHEN 's' THEN 'SHAREABLE' ELSE 'READ_WRITE' END END,
+                             'serial_function', CASE WHEN ag.aggserialfn::oid <> 0 THEN ag.aggserialfn::regproc::text END,
+                             'deserial_function', CASE WHEN ag.aggdeserialfn::oid <> 0 THEN ag.aggdeserialfn::regproc::text END,
+                             'state_space', NULLIF(ag.aggtransspace, 0),
+                             'hypothetical', ag.aggkind = 'h',
+                             'parallel', CASE p.proparallel WHEN 's' THEN 'SAFE' WHEN 'r' THEN 'RESTRICTED' END,
+                             'moving', CASE WHEN ag.aggmtransfn::oid <> 0 THEN json_build_object(
+                               'transition', ag.aggmtransfn::regproc::text,
+                               'inverse', ag.aggminvtransfn::regproc::text,
+                               'state_type', format_type(ag.aggmtranstype, NULL),
+                               'state_space', NULLIF(ag.aggmtransspace, 0),
+                               'final_function', CASE WHEN ag.aggmfinalfn::oid <> 0 THEN ag.aggmfinalfn::regproc::text END,
+                               'final_extra', ag.aggmfinalextra,
+                               'final_modify', CASE WHEN ag.aggmfinalmodify <> CASE WHEN ag.aggkind = 'n' THEN 'r' ELSE 'w' END
+                                               THEN CASE ag.aggmfinalmodify WHEN 'r' THEN 'READ_ONLY' WHEN 's' THEN 'SHAREABLE' ELSE 'READ_WRITE' END END,
+                               'initial_condition', ag.aggminitval) END)
                            FROM pg_aggregate ag WHERE ag.aggfnoid = p.oid) END AS aggregate,
                         ds.description AS comment, {privileges} AS privileges
                  FROM managed m JOIN pg_proc p ON p.pronamespace = m.oid
@@ -353,61 +522,105 @@ impl Queries {
                  WHERE c.relkind IN ('v', 'm')",
             ),
 
-            // The census: user objects the catalog does not model.
-            unmodeled: json_rows(
-                "SELECT x.kind, x.name FROM (
-                   SELECT 'foreign table' AS kind, quote_ident(m.nspname) || '.' || quote_ident(c.relname) AS name,
-                          'pg_class'::regclass AS classid, c.oid AS objid
-                   FROM managed m JOIN pg_class c ON c.relnamespace = m.oid WHERE c.relkind = 'f'
-                   UNION ALL
-                   SELECT 'rule', quote_ident(m.nspname) || '.' || quote_ident(c.relname) || ' ' || quote_ident(rw.rulename),
-                          'pg_rewrite'::regclass, rw.oid
-                   FROM managed m JOIN pg_class c ON c.relnamespace = m.oid JOIN pg_rewrite rw ON rw.ev_class = c.oid
-                   WHERE rw.rulename <> '_RETURN'
-                   UNION ALL
-                   SELECT CASE t.typtype WHEN 'p' THEN 'shell type' ELSE 'base type' END,
-                          quote_ident(m.nspname) || '.' || quote_ident(t.typname), 'pg_type'::regclass, t.oid
-                   FROM managed m JOIN pg_type t ON t.typnamespace = m.oid
-                   WHERE t.typtype IN ('b', 'p')
-                     AND NOT (t.typelem <> 0 AND EXISTS (SELECT 1 FROM pg_type el WHERE el.oid = t.typelem AND el.typarray = t.oid))
-                   UNION ALL
-                   SELECT 'operator', quote_ident(m.nspname) || '.' || o.oprname || '(' || format_type(o.oprleft, NULL) || ', '
-                          || format_type(o.oprright, NULL) || ')', 'pg_operator'::regclass, o.oid
-                   FROM managed m JOIN pg_operator o ON o.oprnamespace = m.oid
-                   UNION ALL
-                   SELECT 'operator class', quote_ident(m.nspname) || '.' || quote_ident(o.opcname), 'pg_opclass'::regclass, o.oid
-                   FROM managed m JOIN pg_opclass o ON o.opcnamespace = m.oid
-                   UNION ALL
-                   SELECT 'operator family', quote_ident(m.nspname) || '.' || quote_ident(o.opfname), 'pg_opfamily'::regclass, o.oid
-                   FROM managed m JOIN pg_opfamily o ON o.opfnamespace = m.oid
-                   UNION ALL
-                   SELECT 'collation', quote_ident(m.nspname) || '.' || quote_ident(o.collname), 'pg_collation'::regclass, o.oid
-                   FROM managed m JOIN pg_collation o ON o.collnamespace = m.oid
-                   UNION ALL
-                   SELECT 'conversion', quote_ident(m.nspname) || '.' || quote_ident(o.conname), 'pg_conversion'::regclass, o.oid
-                   FROM managed m JOIN pg_conversion o ON o.connamespace = m.oid
-                   UNION ALL
-                   SELECT 'statistics object', quote_ident(m.nspname) || '.' || quote_ident(o.stxname), 'pg_statistic_ext'::regclass, o.oid
-                   FROM managed m JOIN pg_statistic_ext o ON o.stxnamespace = m.oid
-                   UNION ALL
-                   SELECT 'text search configuration', quote_ident(m.nspname) || '.' || quote_ident(o.cfgname), 'pg_ts_config'::regclass, o.oid
-                   FROM managed m JOIN pg_ts_config o ON o.cfgnamespace = m.oid
-                   UNION ALL
-                   SELECT 'text search dictionary', quote_ident(m.nspname) || '.' || quote_ident(o.dictname), 'pg_ts_dict'::regclass, o.oid
-                   FROM managed m JOIN pg_ts_dict o ON o.dictnamespace = m.oid
-                   UNION ALL
-                   SELECT 'text search parser', quote_ident(m.nspname) || '.' || quote_ident(o.prsname), 'pg_ts_parser'::regclass, o.oid
-                   FROM managed m JOIN pg_ts_parser o ON o.prsnamespace = m.oid
-                   UNION ALL
-                   SELECT 'text search template', quote_ident(m.nspname) || '.' || quote_ident(o.tmplname), 'pg_ts_template'::regclass, o.oid
-                   FROM managed m JOIN pg_ts_template o ON o.tmplnamespace = m.oid
-                   UNION ALL
-                   SELECT 'event trigger', quote_ident(o.evtname), 'pg_event_trigger'::regclass, o.oid
-                   FROM pg_event_trigger o
-                 ) x
-                 WHERE NOT EXISTS (SELECT 1 FROM pg_depend e WHERE e.classid = x.classid AND e.objid = x.objid AND e.deptype = 'e')
-                 ORDER BY x.kind, x.name",
-            ),
+            // Kinds with few objects, read in one request: collations, …
+            objects: json_object_of_rows(&[(
+                "collations",
+                format!(
+                    "SELECT m.nspname AS schema, o.collname AS name,
+                            CASE o.collprovider WHEN 'c' THEN 'libc' WHEN 'i' THEN 'icu' WHEN 'b' THEN 'builtin' ELSE 'default' END AS provider,
+                            NULLIF(to_jsonb(o) ->> 'collcollate', '') AS lc_collate, NULLIF(to_jsonb(o) ->> 'collctype', '') AS lc_ctype,
+                            NULLIF(coalesce(to_jsonb(o) ->> 'colllocale', to_jsonb(o) ->> 'colliculocale'), '') AS locale,
+                            to_jsonb(o) ->> 'collicurules' AS rules,
+                            o.collisdeterministic AS deterministic, ds.description AS comment
+                     FROM managed m JOIN pg_collation o ON o.collnamespace = m.oid
+                     LEFT JOIN pg_description ds ON ds.objoid = o.oid AND ds.classoid = 'pg_collation'::regclass
+                     WHERE {not_member}",
+                    not_member = not_extension_member("pg_collation", "o.oid"),
+                ),
+            ), (
+                "statistics",
+                format!(
+                    "SELECT m.nspname AS schema, s.stxname AS name, tn.nspname AS table_schema, tc.relname AS table_name,
+                            pg_get_statisticsobjdef(s.oid) AS definition,
+                            NULLIF((to_jsonb(s) ->> 'stxstattarget')::int, -1) AS target, ds.description AS comment
+                     FROM managed m JOIN pg_statistic_ext s ON s.stxnamespace = m.oid
+                     JOIN pg_class tc ON tc.oid = s.stxrelid JOIN pg_namespace tn ON tn.oid = tc.relnamespace
+                     LEFT JOIN pg_description ds ON ds.objoid = s.oid AND ds.classoid = 'pg_statistic_ext'::regclass
+                     WHERE {not_member}",
+                    not_member = not_extension_member("pg_statistic_ext", "s.oid"),
+                ),
+            ), (
+                "rules",
+                format!(
+                    "SELECT m.nspname AS schema, c.relname AS relation, rw.rulename AS name,
+                            rtrim(pg_get_ruledef(rw.oid), ';') AS definition, rw.ev_enabled::text AS enabled,
+                            ds.description AS comment
+                     FROM managed m JOIN pg_class c ON c.relnamespace = m.oid
+                     JOIN pg_rewrite rw ON rw.ev_class = c.oid
+                     LEFT JOIN pg_description ds ON ds.objoid = rw.oid AND ds.classoid = 'pg_rewrite'::regclass
+                     WHERE rw.rulename <> '_RETURN' AND {not_member}",
+                    not_member = not_extension_member("pg_class", "c.oid"),
+                ),
+            ), (
+                // Foreign data wrappers and servers belong to the database: those of the
+                // managed foreign tables, and those no foreign table uses.
+                "wrappers",
+                format!(
+                    "SELECT w.fdwname AS name,
+                            CASE WHEN w.fdwhandler <> 0 THEN w.fdwhandler::regproc::text END AS handler,
+                            CASE WHEN w.fdwvalidator <> 0 THEN w.fdwvalidator::regproc::text END AS validator,
+                            coalesce(w.fdwoptions, '{{}}') AS options, ds.description AS comment,
+                            {privileges} AS privileges
+                     FROM pg_foreign_data_wrapper w
+                     LEFT JOIN pg_description ds ON ds.objoid = w.oid AND ds.classoid = 'pg_foreign_data_wrapper'::regclass
+                     WHERE {not_member}
+                       AND (NOT EXISTS (SELECT 1 FROM pg_foreign_server s WHERE s.srvfdw = w.oid)
+                            OR EXISTS (SELECT 1 FROM pg_foreign_server s WHERE s.srvfdw = w.oid AND {server_read}))",
+                    privileges = object_privileges("w.fdwacl", 'F', "w.fdwowner"),
+                    not_member = not_extension_member("pg_foreign_data_wrapper", "w.oid"),
+                    server_read = SERVER_READ,
+                ),
+            ), (
+                "servers",
+                format!(
+                    "SELECT s.srvname AS name, w.fdwname AS wrapper, s.srvtype AS server_type, s.srvversion AS version,
+                            coalesce(s.srvoptions, '{{}}') AS options,
+                            coalesce((SELECT json_object_agg(CASE WHEN u.umuser = 0 THEN 'PUBLIC' ELSE u.usename::text END,
+                                                             coalesce(u.umoptions, '{{}}'))
+                                      FROM pg_user_mappings u WHERE u.srvid = s.oid), '{{}}') AS user_mappings,
+                            ds.description AS comment, {privileges} AS privileges
+                     FROM pg_foreign_server s JOIN pg_foreign_data_wrapper w ON w.oid = s.srvfdw
+                     LEFT JOIN pg_description ds ON ds.objoid = s.oid AND ds.classoid = 'pg_foreign_server'::regclass
+                     WHERE {not_member} AND {server_read}",
+                    privileges = object_privileges("s.srvacl", 'S', "s.srvowner"),
+                    not_member = not_extension_member("pg_foreign_server", "s.oid"),
+                    server_read = SERVER_READ,
+                ),
+            ), (
+                // Casts belong to the database: those from or to a managed type, or through a
+                // managed function.
+                "casts",
+                format!(
+                    "SELECT format_type(c.castsource, NULL) AS source, format_type(c.casttarget, NULL) AS target,
+                            CASE WHEN c.castfunc <> 0 THEN c.castfunc::regprocedure::text END AS function,
+                            c.castmethod = 'b' AS binary,
+                            CASE c.castcontext WHEN 'a' THEN 'ASSIGNMENT' WHEN 'i' THEN 'IMPLICIT' END AS context,
+                            ds.description AS comment
+                     FROM pg_cast c
+                     LEFT JOIN pg_description ds ON ds.objoid = c.oid AND ds.classoid = 'pg_cast'::regclass
+                     WHERE (EXISTS (SELECT 1 FROM pg_type t JOIN managed m ON m.oid = t.typnamespace
+                                    WHERE t.oid IN (c.castsource, c.casttarget))
+                            OR EXISTS (SELECT 1 FROM pg_proc p JOIN managed m ON m.oid = p.pronamespace
+                                       WHERE p.oid = c.castfunc))
+                       -- A range's cast to its multirange is the type's own.
+                       AND NOT EXISTS (SELECT 1 FROM pg_depend i WHERE i.classid = 'pg_cast'::regclass
+                                       AND i.objid = c.oid AND i.deptype = 'i')
+                       AND {not_member}",
+                    not_member = not_extension_member("pg_cast", "c.oid"),
+                ),
+            )]),
+
+            unmodeled: census(),
         }
     }
 }

@@ -4,10 +4,11 @@ use std::collections::BTreeMap;
 
 use serde::Deserialize;
 use strata_core::catalog::{
-    Aggregate, Catalog, Column, CompositeAttribute, Constraint, ConstraintKind, DefaultPrivilege,
-    DomainCheck, Extension, ForeignKey, Function, FunctionKey, FunctionKind, Identity, Index,
-    Partitioning, Policy, Privileges, QualName, Schema, Sequence, SequenceOptions, Table,
-    TableKind, Trigger, TypeDef, TypeKind, View, ViewKind,
+    Aggregate, Cast, Catalog, Collation, Column, CompositeAttribute, Constraint, ConstraintKind,
+    DefaultPrivilege, DomainCheck, Extension, ForeignKey, ForeignTable, Function, FunctionKey,
+    FunctionKind, Identity, Index, Partitioning, Policy, Privileges, QualName, Rule, Schema,
+    Sequence, SequenceOptions, Server, Statistics, Storage, Table, TableKind, Trigger, TypeDef,
+    TypeKind, View, ViewKind, Wrapper,
 };
 
 use crate::{Error, Result};
@@ -24,6 +25,8 @@ pub(super) struct ExtensionRow {
     name: String,
     schema: String,
     version: String,
+    comment: Option<String>,
+    installed_comment: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -46,6 +49,7 @@ pub(super) struct RelationRow {
     parents: Vec<NameRef>,
     is_partition: bool,
     view_definition: Option<String>,
+    foreign: Option<ForeignTable>,
     comment: Option<String>,
     privileges: Privileges,
 }
@@ -61,8 +65,24 @@ pub(super) struct ColumnRow {
     default: Option<String>,
     generated: Option<String>,
     generated_virtual: bool,
+    inherited: bool,
     identity: Option<String>,
-    identity_sequence: Option<SequenceOptions>,
+    identity_sequence: Option<IdentitySequenceRow>,
+    options: Vec<String>,
+    foreign_options: Vec<String>,
+    storage: Option<Storage>,
+    compression: Option<String>,
+    statistics: Option<i32>,
+    comment: Option<String>,
+    privileges: Privileges,
+}
+
+#[derive(Deserialize)]
+struct IdentitySequenceRow {
+    #[serde(flatten)]
+    options: SequenceOptions,
+    schema: String,
+    name: String,
     comment: Option<String>,
     privileges: Privileges,
 }
@@ -109,6 +129,7 @@ pub(super) struct IndexRow {
     predicate: Option<String>,
     constraint: Option<String>,
     valid: bool,
+    clustered: bool,
     comment: Option<String>,
 }
 
@@ -147,6 +168,7 @@ struct OwnerRow {
 pub(super) struct SequenceRow {
     schema: String,
     name: String,
+    unlogged: bool,
     options: SequenceOptions,
     owned_by: Option<OwnerRow>,
     comment: Option<String>,
@@ -211,6 +233,65 @@ pub(super) struct DependencyRow {
     ref_name: String,
 }
 
+#[derive(Deserialize)]
+pub(super) struct CollationRow {
+    schema: String,
+    name: String,
+    provider: String,
+    lc_collate: Option<String>,
+    lc_ctype: Option<String>,
+    locale: Option<String>,
+    rules: Option<String>,
+    deterministic: bool,
+    comment: Option<String>,
+}
+
+#[derive(Deserialize)]
+pub(super) struct StatisticsRow {
+    schema: String,
+    name: String,
+    table_schema: String,
+    table_name: String,
+    definition: String,
+    target: Option<i32>,
+    comment: Option<String>,
+}
+
+#[derive(Deserialize)]
+pub(super) struct RuleRow {
+    schema: String,
+    relation: String,
+    name: String,
+    definition: String,
+    enabled: String,
+    comment: Option<String>,
+}
+
+#[derive(Deserialize)]
+pub(super) struct NamedWrapper {
+    name: String,
+    #[serde(flatten)]
+    wrapper: Wrapper,
+}
+
+#[derive(Deserialize)]
+pub(super) struct NamedServer {
+    name: String,
+    #[serde(flatten)]
+    server: Server,
+}
+
+/// The kinds read together in one request.
+#[derive(Deserialize)]
+pub(super) struct ObjectRows {
+    wrappers: Vec<NamedWrapper>,
+    servers: Vec<NamedServer>,
+    casts: Vec<Cast>,
+    collations: Vec<CollationRow>,
+    statistics: Vec<StatisticsRow>,
+    rules: Vec<RuleRow>,
+}
+
 /// All rows of one introspection.
 pub(super) struct Rows {
     pub schemas: Vec<SchemaRow>,
@@ -226,6 +307,7 @@ pub(super) struct Rows {
     pub functions: Vec<FunctionRow>,
     pub default_privileges: Vec<DefaultPrivilegeRow>,
     pub dependencies: Vec<DependencyRow>,
+    pub objects: ObjectRows,
 }
 
 fn unexpected(what: &str, name: &QualName) -> Error {
@@ -269,6 +351,8 @@ impl Rows {
                 Extension {
                     schema: row.schema,
                     version: row.version,
+                    comment: row.comment,
+                    installed_comment: row.installed_comment,
                 },
             );
         }
@@ -278,7 +362,7 @@ impl Rows {
             let mut options = row.options;
             options.sort();
             match row.relkind.as_str() {
-                "r" | "p" => {
+                "r" | "p" | "f" => {
                     let inherits = row
                         .parents
                         .into_iter()
@@ -299,11 +383,15 @@ impl Rows {
                         (None, inherits.collect())
                     };
                     let table = Table {
-                        kind: if row.relkind == "p" {
-                            TableKind::Partitioned
-                        } else {
-                            TableKind::Ordinary
+                        kind: match row.relkind.as_str() {
+                            "p" => TableKind::Partitioned,
+                            "f" => TableKind::Foreign,
+                            _ => TableKind::Ordinary,
                         },
+                        foreign: row.foreign.map(|mut f| {
+                            f.options.sort();
+                            f
+                        }),
                         unlogged: row.unlogged,
                         partition_key: row.partition_key,
                         partition_of,
@@ -329,6 +417,7 @@ impl Rows {
                         options,
                         indexes: BTreeMap::new(),
                         triggers: BTreeMap::new(),
+                        rules: BTreeMap::new(),
                         depends_on: Vec::new(),
                         comment: row.comment,
                         privileges: sorted(row.privileges),
@@ -384,7 +473,10 @@ impl Rows {
             let identity = match (row.identity.as_deref(), row.identity_sequence) {
                 (Some(kind), Some(sequence)) => Some(Identity {
                     always: kind == "a",
-                    sequence,
+                    sequence: sequence.options,
+                    sequence_name: QualName::new(sequence.schema, sequence.name),
+                    comment: sequence.comment,
+                    privileges: sorted(sequence.privileges),
                 }),
                 _ => None,
             };
@@ -397,6 +489,20 @@ impl Rows {
                 identity,
                 generated: row.generated,
                 generated_virtual: row.generated_virtual,
+                inherited: row.inherited,
+                options: {
+                    let mut options = row.options;
+                    options.sort();
+                    options
+                },
+                foreign_options: {
+                    let mut options = row.foreign_options;
+                    options.sort();
+                    options
+                },
+                storage: row.storage,
+                compression: row.compression,
+                statistics: row.statistics,
                 comment: row.comment,
                 privileges: sorted(row.privileges),
             };
@@ -473,6 +579,7 @@ impl Rows {
                 predicate: row.predicate,
                 constraint: row.constraint,
                 valid: row.valid,
+                clustered: row.clustered,
                 comment: row.comment,
             };
             if let Some(table) = catalog.tables.get_mut(&relation) {
@@ -534,6 +641,7 @@ impl Rows {
                 QualName::new(row.schema, row.name),
                 Sequence {
                     options: row.options,
+                    unlogged: row.unlogged,
                     owned_by,
                     comment: row.comment,
                     privileges: sorted(row.privileges),
@@ -585,6 +693,78 @@ impl Rows {
         catalog.default_privileges.sort_by(|a, b| {
             (&a.role, &a.schema, &a.object_type).cmp(&(&b.role, &b.schema, &b.object_type))
         });
+
+        for row in self.objects.collations {
+            // Before PostgreSQL 15 an ICU collation keeps its locale in collcollate.
+            let icu_locale = row.provider == "icu" && row.locale.is_none();
+            let (locale, lc_collate, lc_ctype) = if icu_locale {
+                (row.lc_collate, None, None)
+            } else if row.provider == "libc" {
+                (None, row.lc_collate, row.lc_ctype)
+            } else {
+                (row.locale, None, None)
+            };
+            catalog.collations.insert(
+                QualName::new(row.schema, row.name),
+                Collation {
+                    provider: row.provider,
+                    lc_collate,
+                    lc_ctype,
+                    locale,
+                    rules: row.rules,
+                    deterministic: row.deterministic,
+                    comment: row.comment,
+                },
+            );
+        }
+
+        for row in self.objects.statistics {
+            catalog.statistics.insert(
+                QualName::new(row.schema, row.name),
+                Statistics {
+                    table: QualName::new(row.table_schema, row.table_name),
+                    definition: row.definition,
+                    target: row.target,
+                    comment: row.comment,
+                },
+            );
+        }
+
+        for row in self.objects.rules {
+            let relation = QualName::new(row.schema, row.relation);
+            let rule = Rule {
+                definition: row.definition,
+                enabled: row.enabled,
+                comment: row.comment,
+            };
+            if let Some(table) = catalog.tables.get_mut(&relation) {
+                table.rules.insert(row.name, rule);
+            } else if let Some(view) = catalog.views.get_mut(&relation) {
+                view.rules.insert(row.name, rule);
+            }
+            // Otherwise a rule of a relation that is not modelled: the census reports that.
+        }
+
+        // Options of foreign objects are compared as sets: PostgreSQL keeps them in the order
+        // they were added, which a plan's OPTIONS (ADD …) changes.
+        for row in self.objects.wrappers {
+            let mut wrapper = row.wrapper;
+            wrapper.privileges = sorted(wrapper.privileges);
+            wrapper.options.sort();
+            catalog.wrappers.insert(row.name, wrapper);
+        }
+        for row in self.objects.servers {
+            let mut server = row.server;
+            server.privileges = sorted(server.privileges);
+            server.options.sort();
+            for options in server.user_mappings.values_mut() {
+                options.sort();
+            }
+            catalog.servers.insert(row.name, server);
+        }
+        for cast in self.objects.casts {
+            catalog.casts.insert(cast.name(), cast);
+        }
 
         for row in self.dependencies {
             if let Some(view) = catalog
