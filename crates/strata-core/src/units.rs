@@ -445,7 +445,9 @@ pub fn unit_of(text: &str, catalog: &Catalog) -> Option<Unit> {
         return (!unsafe_head).then(|| Unit::Other(text.trim().to_owned()));
     };
     match target {
-        Target::Relation(schema, name) => Some(Unit::Relation(qualify(schema, name))),
+        Target::Relation(schema, name) => {
+            Some(Unit::Relation(owner(qualify(schema, name), catalog)))
+        }
         Target::Function(schema, name) => Some(Unit::Function(qualify(schema, name))),
         Target::Index(schema, name) => {
             let schema = schema.unwrap_or_else(|| "public".to_owned());
@@ -458,6 +460,27 @@ pub fn unit_of(text: &str, catalog: &Catalog) -> Option<Unit> {
                 .map(|(t, _)| Unit::Relation(t.clone()))
         }
     }
+}
+
+/// The unit of a relation named in a statement: a sequence a table owns (`serial`, `OWNED BY`, an
+/// identity column's) belongs to its table, which creates it and whose drop takes it along.
+fn owner(name: QualName, catalog: &Catalog) -> QualName {
+    if let Some((table, _)) = catalog
+        .sequences
+        .get(&name)
+        .and_then(|s| s.owned_by.as_ref())
+    {
+        return table.clone();
+    }
+    catalog
+        .tables
+        .iter()
+        .find(|(_, t)| {
+            t.columns
+                .iter()
+                .any(|c| c.identity.as_ref().is_some_and(|i| i.sequence_name == name))
+        })
+        .map_or(name, |(table, _)| table.clone())
 }
 
 /// The statements of each unit, in order; `None` when a statement cannot be placed.
@@ -511,7 +534,17 @@ pub fn changed(
                         })
                     })
             });
-            if loses_column {
+            // A child of a changed table goes with it (`DROP TABLE parent CASCADE` drops its
+            // inheritance children and partitions) and takes its inherited columns from it.
+            let child = table
+                .inherits
+                .iter()
+                .any(|p| changed.contains(&Unit::Relation(p.clone())))
+                || table
+                    .partition_of
+                    .as_ref()
+                    .is_some_and(|p| changed.contains(&Unit::Relation(p.parent.clone())));
+            if loses_column || child {
                 more.push(unit);
             }
         }
@@ -780,6 +813,52 @@ mod tests {
             f
         );
         assert_eq!(unit("ALTER FUNCTION app.touch() OWNER TO x"), f);
+    }
+
+    #[test]
+    fn sequences_a_table_owns_belong_to_the_table() {
+        use crate::catalog::{Column, Identity, Sequence};
+        let mut catalog = Catalog::default();
+        let t = QualName::new("app", "t");
+        let mut table = Table::default();
+        table.columns.push(Column {
+            name: "id".into(),
+            identity: Some(Identity {
+                always: true,
+                sequence: Default::default(),
+                sequence_name: QualName::new("app", "t_ids"),
+                comment: None,
+                privileges: Default::default(),
+            }),
+            ..Default::default()
+        });
+        catalog.tables.insert(t.clone(), table);
+        catalog.sequences.insert(
+            QualName::new("app", "t_n_seq"),
+            Sequence {
+                owned_by: Some((t.clone(), "n".into())),
+                ..Default::default()
+            },
+        );
+        catalog
+            .sequences
+            .insert(QualName::new("app", "free"), Sequence::default());
+        for text in [
+            "GRANT USAGE ON SEQUENCE app.t_ids TO web",
+            "COMMENT ON SEQUENCE app.t_ids IS 'ids'",
+            "GRANT USAGE ON SEQUENCE app.t_n_seq TO web",
+            "ALTER SEQUENCE app.t_n_seq RESTART WITH 10",
+        ] {
+            assert_eq!(
+                unit_of(text, &catalog),
+                Some(Unit::Relation(t.clone())),
+                "{text}"
+            );
+        }
+        assert_eq!(
+            unit_of("GRANT USAGE ON SEQUENCE app.free TO web", &catalog),
+            Some(Unit::Relation(QualName::new("app", "free")))
+        );
     }
 
     #[test]

@@ -48,9 +48,12 @@ pub fn raw(url: &DbUrl, exclude: &[&str]) -> Result<String, String> {
 }
 
 /// A dump without what says nothing about the schema: comments, `SET` lines, blank lines, and
-/// the `\restrict` guards of newer `pg_dump`.
+/// the `\restrict` guards of newer `pg_dump`; and with each run of `GRANT`/`REVOKE` lines
+/// sorted, since pg_dump prints an object's privileges in the order they were granted, which
+/// means nothing (`{a=r, b=r}` and `{b=r, a=r}` are the same privileges).
 pub fn comparable(dump: &str) -> String {
-    dump.lines()
+    let lines: Vec<&str> = dump
+        .lines()
         .filter(|l| {
             !l.starts_with("--")
                 && !l.starts_with("SET ")
@@ -59,8 +62,25 @@ pub fn comparable(dump: &str) -> String {
                 && !l.starts_with("\\unrestrict")
                 && !l.trim().is_empty()
         })
-        .collect::<Vec<_>>()
-        .join("\n")
+        .collect();
+    let is_acl = |l: &str| l.starts_with("GRANT ") || l.starts_with("REVOKE ");
+    let mut out: Vec<&str> = Vec::with_capacity(lines.len());
+    let mut i = 0;
+    while i < lines.len() {
+        let end = (i..lines.len())
+            .find(|&j| !is_acl(lines[j]))
+            .unwrap_or(lines.len());
+        if end > i {
+            let mut run = lines[i..end].to_vec();
+            run.sort_unstable();
+            out.extend(run);
+            i = end;
+        } else {
+            out.push(lines[i]);
+            i += 1;
+        }
+    }
+    out.join("\n")
 }
 
 /// The comparable schema dump of `db`, without the tables `exclude` names.

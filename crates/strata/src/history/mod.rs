@@ -32,6 +32,23 @@ use crate::{Error, Result};
 /// First key of the migrate lock ("STRM"); the second is a hash of the history table's name.
 const LOCK_CLASS: i32 = 0x5354_524D;
 
+/// The columns of the history table, those of every version of strata (a table at the history
+/// table's name with other columns is a user's own, see `introspect::tracking`).
+pub const COLUMNS: &[&str] = &[
+    "version",
+    "name",
+    "checksum",
+    "applied_at",
+    "execution_ms",
+    "applied_by",
+    "catalog_hash",
+    "status",
+    "statements_done",
+    "progress_checksum",
+    "error",
+    "backend_pid",
+];
+
 /// The history table.
 #[derive(Debug, Clone)]
 pub struct History {
@@ -94,6 +111,7 @@ impl History {
     }
 
     /// Creates the table when it is missing (take the lock first: two creators would race).
+    /// Its columns are [`COLUMNS`].
     pub async fn ensure(&self, client: &Client) -> Result<()> {
         let sql = format!(
             "CREATE SCHEMA IF NOT EXISTS {schema};\n\

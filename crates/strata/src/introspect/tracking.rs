@@ -22,15 +22,7 @@ const SHAPES: &[Shape] = &[
     // strata's schema history (`[migrations] table`).
     Shape {
         required: &["version", "name", "checksum", "applied_at"],
-        optional: &[
-            "execution_ms",
-            "applied_by",
-            "catalog_hash",
-            "status",
-            "statements_done",
-            "progress_checksum",
-            "error",
-        ],
+        optional: crate::history::COLUMNS,
     },
     // The seed's data_migrations, with the columns strata adds (`[data] table`).
     Shape {
