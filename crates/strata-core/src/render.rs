@@ -57,9 +57,20 @@ pub fn column_definition(table: &QualName, column: &Column) -> String {
         sql.push_str(&format!(" DEFAULT {default}"));
     }
     if column.not_null {
+        if let Some(constraint) = named_not_null(table, column) {
+            sql.push_str(&format!(" CONSTRAINT {}", quote_ident(constraint)));
+        }
         sql.push_str(" NOT NULL");
     }
     sql
+}
+
+/// The name of a column's `NOT NULL` constraint when it is not the one PostgreSQL 18 gives it
+/// (`<table>_<column>_not_null`) or is shared with another table, so that it must be written.
+pub fn named_not_null<'a>(table: &QualName, column: &'a Column) -> Option<&'a str> {
+    column.not_null_name.as_deref().filter(|n| {
+        column.not_null_name_shared || *n != format!("{}_{}_not_null", table.name, column.name)
+    })
 }
 
 /// ` OPTIONS (key 'value', …)` of a foreign object (wrapper, server, user mapping, foreign
@@ -265,6 +276,18 @@ pub fn create_table(name: &QualName, table: &Table) -> String {
         .filter(|c| !c.inherited)
         .map(|c| column_definition(name, c))
         .collect();
+    if let Some(partition) = &table.partition_of {
+        for (column, constraint) in &partition.not_null {
+            let constraint = constraint
+                .as_ref()
+                .map(|c| format!("CONSTRAINT {} ", quote_ident(c)))
+                .unwrap_or_default();
+            parts.push(format!(
+                "{} WITH OPTIONS {constraint}NOT NULL",
+                quote_ident(column)
+            ));
+        }
+    }
     for constraint_name in inline_constraints(table) {
         parts.push(format!(
             "CONSTRAINT {} {}",

@@ -94,6 +94,11 @@ pub struct Partitioning {
     pub parent: QualName,
     /// The bound as PostgreSQL prints it (`FOR VALUES FROM (…) TO (…)`, `DEFAULT`).
     pub bound: String,
+    /// Columns the partition holds `NOT NULL` where its parent does not, or (PostgreSQL 18+)
+    /// under a constraint name other than the parent's, which `PARTITION OF` gives: the name,
+    /// or `None` for the one PostgreSQL chooses.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub not_null: BTreeMap<String, Option<String>>,
 }
 
 /// A column.
@@ -109,6 +114,15 @@ pub struct Column {
     /// `NOT NULL`.
     #[serde(default, skip_serializing_if = "is_false")]
     pub not_null: bool,
+    /// The name of the `NOT NULL` constraint (PostgreSQL 18+, which names them: by default
+    /// `<table>_<column>_not_null`, kept when the table or column is renamed).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub not_null_name: Option<String>,
+    /// Another table of the schema has a `NOT NULL` constraint of the same name (`LIKE` copies
+    /// names): the name is written even when it is the default one, or PostgreSQL would choose
+    /// another for whichever table comes second.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub not_null_name_shared: bool,
     /// The default expression (`pg_get_expr`). Not set for identity and generated columns.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub default: Option<String>,
@@ -324,6 +338,10 @@ pub struct Index {
     /// `COMMENT ON INDEX`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub comment: Option<String>,
+    /// `ALTER INDEX … ALTER COLUMN n SET STATISTICS v`: the statistics target of expression
+    /// columns, by column number (from 1), where one is set.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub statistics: BTreeMap<u16, i32>,
 }
 
 /// A trigger.

@@ -4,7 +4,7 @@ use std::collections::BTreeSet;
 
 use super::{Differ, deps};
 use crate::catalog::{
-    Catalog, FunctionKey, FunctionKind, Privileges, QualName, Sequence, Statistics, TypeDef,
+    Catalog, FunctionKey, FunctionKind, Index, Privileges, QualName, Sequence, Statistics, TypeDef,
     TypeKind, View, ViewKind,
 };
 use crate::plan::{Hazard, ObjectRef, Step};
@@ -1273,6 +1273,13 @@ impl Differ<'_> {
                 vec![index_ref],
                 old_index.is_none(),
             );
+            let rebuilt = old_index.is_none_or(|o| o.definition != index.definition);
+            self.index_statistics(
+                &QualName::new(name.schema.clone(), index_name.clone()),
+                old_index,
+                index,
+                rebuilt,
+            );
         }
         if let Some(old) = old {
             for index_name in old
@@ -1553,6 +1560,42 @@ impl Differ<'_> {
         let old = if fresh { None } else { old };
         if old != new {
             self.push(Step::new(target.to_owned(), render::comment(target, new)).needs(needs));
+        }
+    }
+
+    /// `ALTER INDEX … ALTER COLUMN n SET STATISTICS` steps when an index's statistics targets
+    /// change (or are set on an index built in this plan).
+    pub(super) fn index_statistics(
+        &mut self,
+        index: &QualName,
+        old: Option<&Index>,
+        new: &Index,
+        fresh: bool,
+    ) {
+        let none = std::collections::BTreeMap::new();
+        let old = match old {
+            Some(o) if !fresh => &o.statistics,
+            _ => &none,
+        };
+        let columns: std::collections::BTreeSet<u16> =
+            old.keys().chain(new.statistics.keys()).copied().collect();
+        for column in columns {
+            let target = new.statistics.get(&column);
+            if old.get(&column) != target {
+                self.push(
+                    Step::new(
+                        index.name.clone(),
+                        format!(
+                            "ALTER INDEX {} ALTER COLUMN {column} SET STATISTICS {}",
+                            qualified(index),
+                            target.copied().unwrap_or(-1)
+                        ),
+                    )
+                    .needs([ObjectRef::Index {
+                        name: index.clone(),
+                    }]),
+                );
+            }
         }
     }
 

@@ -754,7 +754,38 @@ impl Differ<'_> {
         };
 
         // Partitioning and inheritance.
-        if old.partition_of != new.partition_of {
+        fn place(t: &Table) -> Option<(&QualName, &String)> {
+            t.partition_of.as_ref().map(|p| (&p.parent, &p.bound))
+        }
+        if let (Some(o), Some(n)) = (&old.partition_of, &new.partition_of)
+            && place(old) == place(new)
+        {
+            // A partition's own NOT NULL columns (a name other than the parent's cannot be
+            // given to a constraint it inherits: that takes a new partition).
+            let parent_not_null = |column: &str| {
+                self.to
+                    .tables
+                    .get(&n.parent)
+                    .is_some_and(|p| p.columns.iter().any(|c| c.name == column && c.not_null))
+            };
+            for column in n.not_null.keys().filter(|c| !o.not_null.contains_key(*c)) {
+                if !parent_not_null(column) {
+                    self.push(
+                        alter(format!("ALTER COLUMN {} SET NOT NULL", quote_ident(column)))
+                            .hazards([Hazard::MayFailOnExistingData, Hazard::AccessExclusiveLock]),
+                    );
+                }
+            }
+            for column in o.not_null.keys().filter(|c| !n.not_null.contains_key(*c)) {
+                if !parent_not_null(column) {
+                    self.push(alter(format!(
+                        "ALTER COLUMN {} DROP NOT NULL",
+                        quote_ident(column)
+                    )));
+                }
+            }
+        }
+        if place(old) != place(new) {
             if let Some(p) = &old.partition_of {
                 self.push(
                     Step::new(
@@ -1259,8 +1290,48 @@ impl Differ<'_> {
                 None => {}
             }
         }
+        if old.not_null && new.not_null && !new.inherited {
+            // PostgreSQL 18 keeps a NOT NULL constraint's name when the table or column is
+            // renamed; a name declared apart is given by renaming it.
+            if let (Some(from), Some(to)) = (&old.not_null_name, &new.not_null_name)
+                && from != to
+            {
+                self.push(
+                    Step::new(
+                        object.clone(),
+                        format!(
+                            "ALTER TABLE {} RENAME CONSTRAINT {} TO {}",
+                            qualified(table),
+                            quote_ident(from),
+                            quote_ident(to)
+                        ),
+                    )
+                    .needs([deps::relation(table)]),
+                );
+            }
+        }
         if old.not_null != new.not_null {
-            if new.not_null {
+            if new.not_null
+                && let Some(constraint) = render::named_not_null(table, new)
+            {
+                self.push(
+                    Step::new(
+                        object.clone(),
+                        format!(
+                            "ALTER TABLE {} ADD CONSTRAINT {} NOT NULL {}",
+                            qualified(table),
+                            quote_ident(constraint),
+                            quote_ident(&new.name)
+                        ),
+                    )
+                    .needs([deps::relation(table), deps::shape(table)])
+                    .rows(RowCheck::Nulls {
+                        table: table.clone(),
+                        column: new.name.clone(),
+                    })
+                    .hazards([Hazard::MayFailOnExistingData, Hazard::AccessExclusiveLock]),
+                );
+            } else if new.not_null {
                 self.push(
                     step(format!("{target} SET NOT NULL"))
                         .rows(RowCheck::Nulls {
@@ -1620,6 +1691,12 @@ impl Differ<'_> {
                 old_comment,
                 index.comment.as_deref(),
                 vec![index_ref(name, i)],
+                recreated,
+            );
+            self.index_statistics(
+                &QualName::new(name.schema.clone(), i.clone()),
+                old.indexes.get(i),
+                index,
                 recreated,
             );
         }

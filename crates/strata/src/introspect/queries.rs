@@ -246,6 +246,17 @@ impl Queries {
                                   JOIN pg_namespace pn ON pn.oid = pc.relnamespace
                                   WHERE i.inhrelid = c.oid), '[]') AS parents,
                         c.relispartition AS is_partition,
+                        CASE WHEN c.relispartition THEN
+                          (SELECT json_object_agg(a.attname, CASE WHEN nn.conname IS NULL
+                                                                    OR nn.conname = c.relname || '_' || a.attname || '_not_null'
+                                                               THEN NULL ELSE nn.conname END)
+                           FROM pg_attribute a
+                           JOIN pg_inherits i ON i.inhrelid = c.oid
+                           JOIN pg_attribute pa ON pa.attrelid = i.inhparent AND pa.attname = a.attname
+                           LEFT JOIN pg_constraint nn ON nn.conrelid = c.oid AND nn.contype = 'n' AND nn.conkey[1] = a.attnum
+                           LEFT JOIN pg_constraint pn ON pn.conrelid = i.inhparent AND pn.contype = 'n' AND pn.conkey[1] = pa.attnum
+                           WHERE a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped AND a.attnotnull
+                             AND (NOT pa.attnotnull OR nn.conname IS DISTINCT FROM pn.conname)) END AS partition_not_null,
                         CASE WHEN c.relkind IN ('v', 'm') THEN pg_get_viewdef(c.oid, true) END AS view_definition,
                         CASE WHEN c.relkind = 'f' THEN
                           (SELECT json_build_object('server', fs.srvname, 'options', coalesce(ft.ftoptions, '{{}}'))
@@ -270,6 +281,14 @@ impl Queries {
                            FROM pg_collation co JOIN pg_namespace cn ON cn.oid = co.collnamespace
                            WHERE co.oid = a.attcollation) END AS collation,
                         a.attnotnull AS not_null,
+                        (SELECT nn.conname FROM pg_constraint nn
+                         WHERE nn.conrelid = c.oid AND nn.contype = 'n' AND nn.conkey[1] = a.attnum) AS not_null_name,
+                        coalesce((SELECT EXISTS (SELECT 1 FROM pg_constraint o
+                                                 WHERE o.contype = 'n' AND o.connamespace = nn.connamespace
+                                                   AND o.conname = nn.conname AND o.conrelid <> c.oid
+                                                   AND o.conislocal)
+                                  FROM pg_constraint nn
+                                  WHERE nn.conrelid = c.oid AND nn.contype = 'n' AND nn.conkey[1] = a.attnum), false) AS not_null_name_shared,
                         CASE WHEN a.attgenerated = '' THEN pg_get_expr(ad.adbin, ad.adrelid) END AS default,
                         CASE WHEN a.attgenerated <> '' THEN pg_get_expr(ad.adbin, ad.adrelid) END AS generated,
                         a.attgenerated = 'v' AS generated_virtual, NOT a.attislocal AS inherited,
@@ -346,7 +365,10 @@ impl Queries {
                                   FROM generate_series(i.indnkeyatts + 1, i.indnatts) k), '[]') AS include,
                         pg_get_expr(i.indpred, i.indrelid) AS predicate,
                         co.conname AS constraint, i.indisvalid AS valid, i.indisclustered AS clustered,
-                        ds.description AS comment
+                        ds.description AS comment,
+                        coalesce((SELECT json_object_agg(a.attnum, a.attstattarget)
+                                  FROM pg_attribute a
+                                  WHERE a.attrelid = i.indexrelid AND a.attstattarget >= 0), '{{}}') AS statistics
                  FROM managed m JOIN pg_class c ON c.relnamespace = m.oid
                  JOIN pg_index i ON i.indrelid = c.oid
                  JOIN pg_class ic ON ic.oid = i.indexrelid

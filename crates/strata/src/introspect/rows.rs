@@ -48,6 +48,7 @@ pub(super) struct RelationRow {
     partition_bound: Option<String>,
     parents: Vec<NameRef>,
     is_partition: bool,
+    partition_not_null: Option<BTreeMap<String, Option<String>>>,
     view_definition: Option<String>,
     foreign: Option<ForeignTable>,
     comment: Option<String>,
@@ -62,6 +63,8 @@ pub(super) struct ColumnRow {
     data_type: String,
     collation: Option<String>,
     not_null: bool,
+    not_null_name: Option<String>,
+    not_null_name_shared: bool,
     default: Option<String>,
     generated: Option<String>,
     generated_virtual: bool,
@@ -131,6 +134,7 @@ pub(super) struct IndexRow {
     valid: bool,
     clustered: bool,
     comment: Option<String>,
+    statistics: std::collections::BTreeMap<u16, i32>,
 }
 
 #[derive(Deserialize)]
@@ -376,6 +380,7 @@ impl Rows {
                             Some(Partitioning {
                                 parent,
                                 bound: row.partition_bound.unwrap_or_default(),
+                                not_null: row.partition_not_null.unwrap_or_default(),
                             }),
                             Vec::new(),
                         )
@@ -485,6 +490,8 @@ impl Rows {
                 data_type: row.data_type,
                 collation: row.collation,
                 not_null: row.not_null,
+                not_null_name: row.not_null_name,
+                not_null_name_shared: row.not_null_name_shared,
                 default: row.default,
                 identity,
                 generated: row.generated,
@@ -581,6 +588,7 @@ impl Rows {
                 valid: row.valid,
                 clustered: row.clustered,
                 comment: row.comment,
+                statistics: row.statistics,
             };
             if let Some(table) = catalog.tables.get_mut(&relation) {
                 table.indexes.insert(row.name, index);
