@@ -626,6 +626,22 @@ impl Cluster {
             }
             None => Command::new(program),
         };
+        // A relocatable build (binaries fetched as a package) ships its own libpq beside its
+        // programs; the server's modules (postgres_fdw, dblink) must load that one, not an older
+        // system copy that lacks its newer functions.
+        if let Some(lib) = program
+            .parent()
+            .and_then(Path::parent)
+            .map(|p| p.join("lib"))
+            && lib.join("libpq.so.5").exists()
+        {
+            let mut path = lib.into_os_string();
+            if let Some(existing) = std::env::var_os("LD_LIBRARY_PATH") {
+                path.push(":");
+                path.push(existing);
+            }
+            command.env("LD_LIBRARY_PATH", path);
+        }
         // libpq and server variables of the caller's shell must not redirect the cluster.
         for var in [
             "PGDATA",

@@ -9,7 +9,8 @@
 //! on major version NN when PostgreSQL's deparsed text differs there.
 //!
 //! Optional files: `renames.txt` (one rename per line, see [`parse_rename`]) and
-//! `requires.txt` (the lowest `server_version_num` the case needs, e.g. `150000`).
+//! `requires.txt` (what the case needs of the server, a line each: the lowest
+//! `server_version_num`, e.g. `150000`, or `icu` for a server built with ICU).
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -178,23 +179,50 @@ async fn apply_and_check(
     Ok(())
 }
 
-async fn server_version() -> u32 {
+/// What the server under test is: its `server_version_num`, and whether it was built with ICU.
+#[derive(Clone, Copy)]
+struct Server {
+    version: u32,
+    icu: bool,
+}
+
+async fn server_under_test() -> Server {
     let db = TestDb::new().await;
     let row = db
         .client()
         .await
-        .query_one("SELECT current_setting('server_version_num')::int", &[])
+        .query_one(
+            "SELECT current_setting('server_version_num')::int,
+                    EXISTS (SELECT 1 FROM pg_collation WHERE collprovider = 'i' AND collname LIKE '%-x-icu')",
+            &[],
+        )
         .await
         .unwrap();
-    row.get::<_, i32>(0) as u32
+    Server {
+        version: row.get::<_, i32>(0) as u32,
+        icu: row.get(1),
+    }
 }
 
-async fn run_case(dir: PathBuf, version: u32, update: bool) -> Result<&'static str, String> {
+/// Whether `requires.txt` (lines: a lowest `server_version_num`, or `icu`) holds on `server`.
+fn applicable(requires: &str, server: Server) -> bool {
+    requires
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .all(|line| match line {
+            "icu" => server.icu,
+            version => server.version >= version.parse::<u32>().unwrap(),
+        })
+}
+
+async fn run_case(dir: PathBuf, server: Server, update: bool) -> Result<&'static str, String> {
     let read = |name: &str| std::fs::read_to_string(dir.join(name));
+    let version = server.version;
     if let Ok(required) = read("requires.txt")
-        && version < required.trim().parse::<u32>().unwrap()
+        && !applicable(&required, server)
     {
-        return Ok("not applicable on this server version");
+        return Ok("not applicable on this server");
     }
     let from_sql = read("from.sql").unwrap_or_default();
     let to_sql = read("to.sql").unwrap_or_default();
@@ -264,7 +292,8 @@ fn diff_fixtures() {
         .unwrap();
     runtime.block_on(async {
         create_roles().await;
-        let version = server_version().await;
+        let server = server_under_test().await;
+        let version = server.version;
         let update = std::env::var_os("STRATA_UPDATE_EXPECT").is_some();
         let only = std::env::var("STRATA_FIXTURE").ok();
         let mut cases: Vec<PathBuf> = std::fs::read_dir(fixtures_dir()).unwrap().map(|e| e.unwrap().path()).filter(|p| p.is_dir()).collect();
@@ -279,7 +308,7 @@ fn diff_fixtures() {
             tasks.push(tokio::spawn(async move {
                 let _permit = limit.acquire().await.unwrap();
                 let name = case.file_name().unwrap().to_string_lossy().into_owned();
-                (name, run_case(case, version, update).await)
+                (name, run_case(case, server, update).await)
             }));
         }
         let mut failures = Vec::new();
