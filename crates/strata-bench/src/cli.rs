@@ -110,6 +110,37 @@ fn fresh(server: &DbUrl, name: &str) -> Result<DbUrl, String> {
     Ok(server.with_database(name))
 }
 
+/// Drops the states strata keeps on `server` between runs (`strata_state_…`), so that a cold
+/// run starts from nothing.
+fn forget_states(server: &DbUrl) -> Result<(), String> {
+    let listed = Command::new("psql")
+        .args([
+            "-X",
+            "-q",
+            "-At",
+            "-d",
+            server.expose(),
+            "-c",
+            "SELECT quote_ident(datname) FROM pg_database WHERE datname LIKE 'strata\\_state\\_%'",
+        ])
+        .output()
+        .map_err(|e| format!("psql: {e}"))?;
+    if !listed.status.success() {
+        return Err(format!(
+            "psql listing kept states: {}",
+            String::from_utf8_lossy(&listed.stderr)
+        ));
+    }
+    let names: Vec<String> = String::from_utf8_lossy(&listed.stdout)
+        .lines()
+        .map(str::to_owned)
+        .collect();
+    if names.is_empty() {
+        return Ok(());
+    }
+    drop_all(server, &names)
+}
+
 /// Drops databases of `server` (to keep the disk small between sizes).
 fn drop_all(server: &DbUrl, names: &[String]) -> Result<(), String> {
     let mut command = Command::new("psql");
@@ -177,6 +208,7 @@ pub fn measure(
     let strata_cold = crate::repeat(plan, true, |_| {
         let _ = std::fs::remove_dir_all(root.join("schema-migrations"));
         let _ = std::fs::remove_dir_all(root.join(".strata/cache"));
+        forget_states(server)?;
         strata(root, server, &["generate", "--name", "init"])
     })?;
     let drizzle_cold = side.measure(drizzle_plan, |tool, dir, _| {
