@@ -9,10 +9,10 @@ use std::path::Path;
 use common::on;
 use strata_testkit::TestDb;
 
-/// An operator: a kind strata does not model (a plan neither creates nor drops it).
-const OPERATOR: &str =
-    "CREATE OPERATOR app.=== (LEFTARG = integer, RIGHTARG = integer, FUNCTION = int4eq);";
-const NAMED: &str = "operator app.===(integer, integer)";
+/// A text search configuration: a kind strata does not model (a plan neither creates nor
+/// drops it).
+const UNMODELLED: &str = "CREATE TEXT SEARCH CONFIGURATION app.plain (COPY = pg_catalog.simple);";
+const NAMED: &str = "text search configuration app.plain";
 
 const SCHEMA: &str = "CREATE SCHEMA app;\nCREATE TABLE app.t (id integer PRIMARY KEY);\n";
 
@@ -42,7 +42,7 @@ fn warned(err: &str, place: &str) -> bool {
 
 #[tokio::test]
 async fn pull_names_what_it_does_not_write() {
-    let db = database(OPERATOR).await;
+    let db = database(UNMODELLED).await;
     let dir = tempfile::tempdir().unwrap();
     let (code, out, err) = on(dir.path(), &db, &["pull"]);
     assert_eq!(code, 0, "{err}");
@@ -54,7 +54,9 @@ async fn pull_names_what_it_does_not_write() {
     let (code, _, err) = on(other.path(), &db, &["pull", "--strict"]);
     assert_eq!(code, 2, "{err}");
     assert!(
-        err.contains(NAMED) && err.contains("--strict") && err.contains("ignore = [\"operator:"),
+        err.contains(NAMED)
+            && err.contains("--strict")
+            && err.contains("ignore = [\"text search configuration:"),
         "{err}"
     );
     assert!(!other.path().join("schemas").exists());
@@ -62,7 +64,7 @@ async fn pull_names_what_it_does_not_write() {
 
 #[tokio::test]
 async fn diff_names_them_on_both_sides() {
-    let (from, to) = (database("").await, database(OPERATOR).await);
+    let (from, to) = (database("").await, database(UNMODELLED).await);
     let dir = tempfile::tempdir().unwrap();
     let (code, out, err) = on(
         dir.path(),
@@ -77,7 +79,7 @@ async fn diff_names_them_on_both_sides() {
     );
     assert_eq!(code, 0, "{err}");
     assert!(warned(&err, &to.url().to_string()), "{err}");
-    // The operator is not planned: the schemas are otherwise the same.
+    // The configuration is not planned: the schemas are otherwise the same.
     assert_eq!(out.trim(), "-- No changes: the schemas are the same.");
     let (code, _, err) = on(
         dir.path(),
@@ -97,9 +99,9 @@ async fn diff_names_them_on_both_sides() {
 
 #[tokio::test]
 async fn push_names_them_in_the_declared_files_and_the_database() {
-    let db = database(OPERATOR).await;
+    let db = database(UNMODELLED).await;
     let dir = tempfile::tempdir().unwrap();
-    declare(dir.path(), OPERATOR);
+    declare(dir.path(), UNMODELLED);
     let (code, out, err) = on(dir.path(), &db, &["push"]);
     assert_eq!(code, 0, "{err}");
     assert!(
@@ -116,18 +118,18 @@ async fn push_names_them_in_the_declared_files_and_the_database() {
 async fn generate_names_what_no_migration_will_create() {
     let db = TestDb::new().await;
     let dir = tempfile::tempdir().unwrap();
-    declare(dir.path(), OPERATOR);
+    declare(dir.path(), UNMODELLED);
     let (code, out, err) = on(dir.path(), &db, &["generate", "--name", "init"]);
     assert_eq!(code, 0, "{err}");
     assert!(warned(&err, "schemas"), "{err}");
     let migration = std::fs::read_to_string(dir.path().join("schema-migrations/0001_init.sql"))
         .unwrap_or_else(|e| panic!("{e}: {out}"));
-    assert!(!migration.contains("OPERATOR"), "{migration}");
+    assert!(!migration.contains("TEXT SEARCH"), "{migration}");
 
     // `strict = true` in strata.toml: an error, and no second file.
     declare(
         dir.path(),
-        &format!("{OPERATOR}\nCREATE TABLE app.u (id integer);"),
+        &format!("{UNMODELLED}\nCREATE TABLE app.u (id integer);"),
     );
     std::fs::write(dir.path().join("strata.toml"), "[schema]\nstrict = true\n").unwrap();
     let (code, _, err) = on(dir.path(), &db, &["generate", "--name", "more"]);
@@ -138,7 +140,7 @@ async fn generate_names_what_no_migration_will_create() {
     // Acknowledged: silent, even when strict.
     std::fs::write(
         dir.path().join("strata.toml"),
-        "[schema]\nstrict = true\nignore = [\"operator:app.===(integer, integer)\"]\n",
+        "[schema]\nstrict = true\nignore = [\"text search configuration:app.plain\"]\n",
     )
     .unwrap();
     let (code, out, err) = on(dir.path(), &db, &["generate", "--name", "more"]);
@@ -162,7 +164,7 @@ async fn generate_names_what_no_migration_will_create() {
 
 #[tokio::test]
 async fn check_names_them() {
-    let db = database(OPERATOR).await;
+    let db = database(UNMODELLED).await;
     let dir = tempfile::tempdir().unwrap();
     declare(dir.path(), "");
     let (code, _, err) = on(dir.path(), &db, &["check"]);

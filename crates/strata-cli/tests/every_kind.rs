@@ -29,6 +29,10 @@ CREATE FUNCTION app.mood_rank(app.mood) RETURNS integer LANGUAGE sql IMMUTABLE
   AS $f$SELECT CASE $1 WHEN 'ok' THEN 1 ELSE 0 END$f$;
 CREATE CAST (app.mood AS integer) WITH FUNCTION app.mood_rank(app.mood) AS ASSIGNMENT;
 COMMENT ON CAST (app.mood AS integer) IS 'ranks moods';
+CREATE FUNCTION app.mood_above(app.mood, app.mood) RETURNS boolean LANGUAGE sql IMMUTABLE
+  AS $f$SELECT app.mood_rank($1) > app.mood_rank($2)$f$;
+CREATE OPERATOR app.>>> (FUNCTION = app.mood_above, LEFTARG = app.mood, RIGHTARG = app.mood);
+COMMENT ON OPERATOR app.>>> (app.mood, app.mood) IS 'happier';
 CREATE AGGREGATE app.tally(*) (SFUNC = int8inc, STYPE = bigint, INITCOND = '0');
 COMMENT ON AGGREGATE app.tally(*) IS 'counts rows';
 CREATE UNLOGGED SEQUENCE app.tickets;

@@ -86,6 +86,13 @@ pub enum ObjectRef {
         /// The rule's name.
         name: String,
     },
+    /// An operator.
+    Operator {
+        /// Its schema.
+        schema: String,
+        /// [`crate::catalog::Operator::signature`].
+        signature: String,
+    },
     /// A cast.
     Cast {
         /// `source AS target`.
@@ -119,6 +126,7 @@ impl fmt::Display for ObjectRef {
             ObjectRef::Collation { name } => write!(f, "collation {name}"),
             ObjectRef::Statistics { name } => write!(f, "statistics {name}"),
             ObjectRef::Rule { table, name } => write!(f, "rule {name} on {table}"),
+            ObjectRef::Operator { signature, .. } => write!(f, "operator {signature}"),
             ObjectRef::Cast { name } => write!(f, "cast ({name})"),
             ObjectRef::Wrapper { name } => write!(f, "foreign data wrapper {name}"),
             ObjectRef::Server { name } => write!(f, "server {name}"),

@@ -288,6 +288,40 @@ pub fn objects_in(catalog: &Catalog, text: &str) -> Vec<ObjectRef> {
             out.push(ObjectRef::Function { key: key.clone() });
         }
     }
+    if !catalog.operators.is_empty() {
+        for (schema, symbol) in operators_named(text) {
+            out.extend(
+                catalog
+                    .operators
+                    .values()
+                    .filter(|o| o.schema == schema && o.name == symbol)
+                    .map(|o| ObjectRef::Operator {
+                        schema: o.schema.clone(),
+                        signature: o.signature(),
+                    }),
+            );
+        }
+    }
+    out
+}
+
+/// The operators a deparsed expression names as `OPERATOR(schema.symbol)` (how PostgreSQL
+/// prints an operator outside the search path): schema and symbol.
+pub fn operators_named(text: &str) -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    let mut rest = text;
+    while let Some(at) = rest.find("OPERATOR(") {
+        rest = &rest[at + "OPERATOR(".len()..];
+        let Some(end) = rest.find(')') else { break };
+        if let Some((schema, symbol)) = rest[..end].rsplit_once('.') {
+            let schema = schema
+                .strip_prefix('"')
+                .and_then(|s| s.strip_suffix('"'))
+                .map_or_else(|| schema.to_owned(), |s| s.replace("\"\"", "\""));
+            out.push((schema, symbol.to_owned()));
+        }
+        rest = &rest[end..];
+    }
     out
 }
 

@@ -358,6 +358,37 @@ pub fn create_sequence(name: &QualName, sequence: &Sequence) -> String {
     }
 }
 
+/// `CREATE OPERATOR …`.
+pub fn create_operator(operator: &crate::catalog::Operator) -> String {
+    let mut options = vec![format!("FUNCTION = {}", operator.function)];
+    if let Some(left) = &operator.left {
+        options.push(format!("LEFTARG = {left}"));
+    }
+    options.push(format!("RIGHTARG = {}", operator.right));
+    for (key, value) in [
+        ("COMMUTATOR", &operator.commutator),
+        ("NEGATOR", &operator.negator),
+        ("RESTRICT", &operator.restrict),
+        ("JOIN", &operator.join),
+    ] {
+        if let Some(value) = value {
+            options.push(format!("{key} = {value}"));
+        }
+    }
+    if operator.hashes {
+        options.push("HASHES".into());
+    }
+    if operator.merges {
+        options.push("MERGES".into());
+    }
+    format!(
+        "CREATE OPERATOR {}.{} (\n    {}\n)",
+        quote_ident(&operator.schema),
+        operator.name,
+        options.join(",\n    ")
+    )
+}
+
 /// `CREATE CAST …`.
 pub fn create_cast(cast: &Cast) -> String {
     let how = match (&cast.function, cast.binary) {

@@ -663,6 +663,7 @@ async fn census_reports_what_is_not_modelled() {
         "CREATE SCHEMA odd;
          CREATE TABLE odd.t (a int, b int);
          CREATE OPERATOR odd.=== (LEFTARG = int, RIGHTARG = int, FUNCTION = int4eq);
+         CREATE TEXT SEARCH CONFIGURATION odd.plain (COPY = pg_catalog.simple);
          CREATE STATISTICS odd.ab ON a, b FROM odd.t;
          CREATE RULE keep AS ON DELETE TO odd.t DO INSTEAD NOTHING;
          CREATE COLLATION odd.german (provider = libc, locale = 'C');
@@ -684,13 +685,19 @@ async fn census_reports_what_is_not_modelled() {
         found,
         [
             "event trigger strata_census_ddl",
-            "operator odd.===(integer, integer)",
             "publication strata_census_changes",
+            "text search configuration odd.plain",
         ]
     );
     // What the census listed before they were modelled is in the catalog now.
     let c = &result.catalog;
     assert!(c.statistics.contains_key(&q("odd", "ab")));
+    assert_eq!(
+        c.operators.get("\"odd\".=== (integer, integer)").map(|o| o.function.as_str()),
+        Some("int4eq"),
+        "{:?}",
+        c.operators.keys().collect::<Vec<_>>()
+    );
     assert!(c.tables[&q("odd", "t")].rules.contains_key("keep"));
     assert!(c.collations.contains_key(&q("odd", "german")));
     assert_eq!(c.tables[&q("odd", "ft")].kind, TableKind::Foreign);

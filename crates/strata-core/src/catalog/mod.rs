@@ -164,6 +164,9 @@ pub struct Catalog {
     /// Extended statistics objects (`CREATE STATISTICS`).
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub statistics: BTreeMap<QualName, Statistics>,
+    /// Operators (`CREATE OPERATOR`), by [`Operator::signature`].
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub operators: BTreeMap<String, Operator>,
     /// `ALTER DEFAULT PRIVILEGES` entries.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub default_privileges: Vec<DefaultPrivilege>,
@@ -287,6 +290,68 @@ impl Server {
     /// server's wrapper or type).
     pub fn is_replaced_by(&self, other: &Server) -> bool {
         self.wrapper != other.wrapper || self.server_type != other.server_type
+    }
+}
+
+/// An operator (`CREATE OPERATOR`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Operator {
+    /// Its schema.
+    pub schema: String,
+    /// Its symbol (`~<<`), which is never quoted.
+    pub name: String,
+    /// `LEFTARG` (`format_type`); none for a prefix operator.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub left: Option<String>,
+    /// `RIGHTARG`.
+    pub right: String,
+    /// `FUNCTION`, as `regproc` prints it (`app.reverse_match`).
+    pub function: String,
+    /// `COMMUTATOR`, as `OPERATOR(schema.symbol)`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub commutator: Option<String>,
+    /// `NEGATOR`, as `OPERATOR(schema.symbol)`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub negator: Option<String>,
+    /// `RESTRICT` selectivity estimator.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub restrict: Option<String>,
+    /// `JOIN` selectivity estimator.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub join: Option<String>,
+    /// `HASHES`.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub hashes: bool,
+    /// `MERGES`.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub merges: bool,
+    /// `COMMENT ON OPERATOR`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub comment: Option<String>,
+}
+
+impl Operator {
+    /// `schema.symbol (left, right)`, as `DROP OPERATOR` and `COMMENT ON OPERATOR` name it
+    /// (`NONE` on the left of a prefix operator); its key in the catalog.
+    pub fn signature(&self) -> String {
+        format!(
+            "{}.{} ({}, {})",
+            crate::sql::quote_ident(&self.schema),
+            self.name,
+            self.left.as_deref().unwrap_or("NONE"),
+            self.right
+        )
+    }
+
+    /// The same operator but for its comment.
+    pub fn same_definition(&self, other: &Operator) -> bool {
+        Operator {
+            comment: None,
+            ..self.clone()
+        } == Operator {
+            comment: None,
+            ..other.clone()
+        }
     }
 }
 
@@ -541,6 +606,7 @@ impl Catalog {
             && self.extensions.values().all(|e| e.schema != name)
             && self.collations.keys().all(|c| c.schema != name)
             && self.statistics.keys().all(|s| s.schema != name)
+            && self.operators.values().all(|o| o.schema != name)
     }
 
     /// The number of objects, for summaries: schemas, tables, views, sequences, types,
@@ -552,6 +618,7 @@ impl Catalog {
             + self.wrappers.len()
             + self.servers.len()
             + self.statistics.len()
+            + self.operators.len()
             + self.sequences.len()
             + self.types.len()
             + self.functions.len()

@@ -229,6 +229,27 @@ pub(super) fn cast(catalog: &Catalog, cast: &Cast) -> Vec<ObjectRef> {
     out
 }
 
+/// An operator's needs: its schema, types and functions, and the operators it names.
+pub(super) fn operator(catalog: &Catalog, operator: &crate::catalog::Operator) -> Vec<ObjectRef> {
+    let mut out = vec![ObjectRef::Schema {
+        name: operator.schema.clone(),
+    }];
+    for ty in operator.left.iter().chain([&operator.right]) {
+        out.extend(type_refs(catalog, ty));
+    }
+    for function in [
+        Some(&operator.function),
+        operator.restrict.as_ref(),
+        operator.join.as_ref(),
+    ]
+    .into_iter()
+    .flatten()
+    {
+        out.extend(objects_in(catalog, &format!("{function}()")));
+    }
+    out
+}
+
 /// A rule's needs: its table or view and what its condition and actions mention.
 pub(super) fn rule(catalog: &Catalog, table: &QualName, rule: &Rule) -> Vec<ObjectRef> {
     let mut out = vec![relation(table)];

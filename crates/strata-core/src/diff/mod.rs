@@ -175,6 +175,7 @@ impl<'a> Differ<'a> {
         self.types();
         self.sequences();
         self.functions();
+        self.operators();
         self.tables();
         self.views();
         self.statistics();
@@ -247,6 +248,19 @@ impl<'a> Differ<'a> {
         }
         for name in &self.recollated {
             gone.insert(deps::collation(name));
+        }
+        for (signature, operator) in &self.from.operators {
+            if self
+                .to
+                .operators
+                .get(signature)
+                .is_none_or(|new| !new.same_definition(operator))
+            {
+                gone.insert(ObjectRef::Operator {
+                    schema: operator.schema.clone(),
+                    signature: signature.clone(),
+                });
+            }
         }
         for name in self
             .from

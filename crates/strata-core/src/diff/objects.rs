@@ -1448,6 +1448,43 @@ impl Differ<'_> {
         }
     }
 
+    pub(super) fn operators(&mut self) {
+        // An operator whose function is made anew goes and comes back; any other change too
+        // (ALTER OPERATOR sets only some options, and not before PostgreSQL 17).
+        let gone = self.gone_objects();
+        let reference = operator_ref;
+        let drop = drop_operator;
+        for (signature, operator) in &self.to.operators {
+            let old = self.from.operators.get(signature).filter(|old| {
+                old.same_definition(operator)
+                    && !deps::operator(self.from, old)
+                        .iter()
+                        .any(|r| gone.contains(r))
+            });
+            if old.is_none() {
+                if let Some(previous) = self.from.operators.get(signature) {
+                    self.push(drop(self.from, previous));
+                }
+                self.push(
+                    Step::new(
+                        format!("operator {signature}"),
+                        render::create_operator(operator),
+                    )
+                    .needs(deps::operator(self.to, operator))
+                    .creates([reference(operator)]),
+                );
+            }
+            self.comment(
+                &format!("OPERATOR {signature}"),
+                old.and_then(|o| o.comment.as_deref()),
+                operator.comment.as_deref(),
+                vec![reference(operator)],
+                old.is_none(),
+            );
+        }
+        // Removed operators go after what uses them (drop_removed).
+    }
+
     pub(super) fn casts(&mut self) {
         // A cast through a function or of a type that is made anew goes and comes back.
         let gone = self.gone_objects();
@@ -1627,7 +1664,26 @@ pub(super) fn drop_removed_views(d: &mut Differ) {
 }
 
 /// Drops functions, sequences, types, extensions and schemas that are gone.
+fn operator_ref(operator: &crate::catalog::Operator) -> ObjectRef {
+    ObjectRef::Operator {
+        schema: operator.schema.clone(),
+        signature: operator.signature(),
+    }
+}
+
+fn drop_operator(catalog: &Catalog, operator: &crate::catalog::Operator) -> Step {
+    Step::new(
+        format!("operator {}", operator.signature()),
+        format!("DROP OPERATOR {}", operator.signature()),
+    )
+    .removes([operator_ref(operator)])
+    .needs_old(deps::operator(catalog, operator))
+}
+
 pub(super) fn drop_removed(d: &mut Differ) {
+    for signature in removed(&d.from.operators, &d.to.operators) {
+        d.push(drop_operator(d.from, &d.from.operators[&signature]));
+    }
     let functions: Vec<FunctionKey> = removed(&d.from.functions, &d.to.functions);
     for key in functions {
         let function = &d.from.functions[&key];

@@ -388,6 +388,15 @@ fn apply_one(catalog: &mut Catalog, rename: &Rename) -> Result<Step, DiffError> 
                 .into_iter()
                 .map(|(k, v)| (move_key(&k), v))
                 .collect();
+            catalog.operators = std::mem::take(&mut catalog.operators)
+                .into_values()
+                .map(|mut o| {
+                    if &o.schema == from {
+                        o.schema = to.clone();
+                    }
+                    (o.signature(), o)
+                })
+                .collect();
             catalog.functions = std::mem::take(&mut catalog.functions)
                 .into_iter()
                 .map(|(mut k, mut v)| {

@@ -187,6 +187,7 @@ fn step_schema(step: &Step) -> Option<String> {
             | ObjectRef::Policy { table, .. }
             | ObjectRef::Rule { table, .. } => Some(table.schema.clone()),
             ObjectRef::Function { key } => Some(key.name.schema.clone()),
+            ObjectRef::Operator { schema, .. } => Some(schema.clone()),
             // Database-wide objects go with the first schema object that needs them.
             ObjectRef::Cast { .. } | ObjectRef::Wrapper { .. } | ObjectRef::Server { .. } => None,
         })

@@ -205,7 +205,7 @@ async fn read(client: &Session<'_>, scope: &Scope) -> Result<Introspection> {
             client,
             &q.objects,
             &schemas,
-            "collations, statistics, rules, wrappers, servers, casts"
+            "collations, statistics, rules, wrappers, servers, operators, casts"
         ),
         fetch::<Unmodeled>(client, &q.unmodeled, &schemas, "unmodelled objects"),
     );

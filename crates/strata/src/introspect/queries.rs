@@ -116,12 +116,6 @@ pub const CENSUS: &[(&str, &str)] = &[
          FROM managed m JOIN pg_type t ON t.typnamespace = m.oid WHERE t.typtype = 'p'",
     ),
     (
-        "operator",
-        "SELECT quote_ident(m.nspname) || '.' || o.oprname || '(' || format_type(o.oprleft, NULL) || ', '
-                || format_type(o.oprright, NULL) || ')', 'pg_operator'::regclass, o.oid
-         FROM managed m JOIN pg_operator o ON o.oprnamespace = m.oid",
-    ),
-    (
         "operator class",
         "SELECT quote_ident(m.nspname) || '.' || quote_ident(o.opcname), 'pg_opclass'::regclass, o.oid
          FROM managed m JOIN pg_opclass o ON o.opcnamespace = m.oid",
@@ -617,6 +611,26 @@ impl Queries {
                     privileges = object_privileges("s.srvacl", 'S', "s.srvowner"),
                     not_member = not_extension_member("pg_foreign_server", "s.oid"),
                     server_read = SERVER_READ,
+                ),
+            ), (
+                "operators",
+                format!(
+                    "SELECT m.nspname AS schema, o.oprname AS name,
+                            CASE WHEN o.oprleft <> 0 THEN format_type(o.oprleft, NULL) END AS left,
+                            format_type(o.oprright, NULL) AS right, o.oprcode::regproc::text AS function,
+                            (SELECT 'OPERATOR(' || quote_ident(cn.nspname) || '.' || c.oprname || ')'
+                             FROM pg_operator c JOIN pg_namespace cn ON cn.oid = c.oprnamespace
+                             WHERE c.oid = o.oprcom) AS commutator,
+                            (SELECT 'OPERATOR(' || quote_ident(cn.nspname) || '.' || c.oprname || ')'
+                             FROM pg_operator c JOIN pg_namespace cn ON cn.oid = c.oprnamespace
+                             WHERE c.oid = o.oprnegate) AS negator,
+                            CASE WHEN o.oprrest <> 0 THEN o.oprrest::regproc::text END AS restrict,
+                            CASE WHEN o.oprjoin <> 0 THEN o.oprjoin::regproc::text END AS join,
+                            o.oprcanhash AS hashes, o.oprcanmerge AS merges, ds.description AS comment
+                     FROM managed m JOIN pg_operator o ON o.oprnamespace = m.oid
+                     LEFT JOIN pg_description ds ON ds.objoid = o.oid AND ds.classoid = 'pg_operator'::regclass
+                     WHERE {not_member}",
+                    not_member = not_extension_member("pg_operator", "o.oid"),
                 ),
             ), (
                 // Casts belong to the database: those from or to a managed type, or through a

@@ -291,6 +291,7 @@ pub(super) struct ObjectRows {
     wrappers: Vec<NamedWrapper>,
     servers: Vec<NamedServer>,
     casts: Vec<Cast>,
+    operators: Vec<strata_core::catalog::Operator>,
     collations: Vec<CollationRow>,
     statistics: Vec<StatisticsRow>,
     rules: Vec<RuleRow>,
@@ -772,6 +773,9 @@ impl Rows {
         }
         for cast in self.objects.casts {
             catalog.casts.insert(cast.name(), cast);
+        }
+        for operator in self.objects.operators {
+            catalog.operators.insert(operator.signature(), operator);
         }
 
         for row in self.dependencies {
