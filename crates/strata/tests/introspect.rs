@@ -693,7 +693,9 @@ async fn census_reports_what_is_not_modelled() {
     let c = &result.catalog;
     assert!(c.statistics.contains_key(&q("odd", "ab")));
     assert_eq!(
-        c.operators.get("\"odd\".=== (integer, integer)").map(|o| o.function.as_str()),
+        c.operators
+            .get("\"odd\".=== (integer, integer)")
+            .map(|o| o.function.as_str()),
         Some("int4eq"),
         "{:?}",
         c.operators.keys().collect::<Vec<_>>()

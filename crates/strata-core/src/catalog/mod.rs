@@ -200,6 +200,12 @@ pub struct Extension {
     /// The comment `CREATE EXTENSION` gives it (its control file's).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub installed_comment: Option<String>,
+    /// Privileges on its member functions, tables and sequences that differ from what the
+    /// extension installs (`pg_init_privs`, else the defaults), by `GRANT` target
+    /// (`FUNCTION a.crosstab(text)`): a `GRANT` or `REVOKE` after `CREATE EXTENSION`, or an
+    /// `ALTER DEFAULT PRIVILEGES` in force when it ran.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub member_privileges: BTreeMap<String, Privileges>,
 }
 
 /// A collation (`CREATE COLLATION`).

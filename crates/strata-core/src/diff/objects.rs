@@ -317,6 +317,23 @@ impl Differ<'_> {
                     .creates([ObjectRef::Extension { name: name.clone() }]),
                 );
             }
+            // Its members' privileges, from what the extension installs.
+            let none = std::collections::BTreeMap::new();
+            let old_members = old.map_or(&none, |o| &o.member_privileges);
+            let default = Privileges::default();
+            let targets: BTreeSet<&String> = old_members
+                .keys()
+                .chain(extension.member_privileges.keys())
+                .collect();
+            for target in targets {
+                self.privileges(
+                    target,
+                    None,
+                    old_members.get(target).unwrap_or(&default),
+                    extension.member_privileges.get(target).unwrap_or(&default),
+                    vec![ObjectRef::Extension { name: name.clone() }],
+                );
+            }
         }
     }
 

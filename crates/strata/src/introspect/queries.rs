@@ -220,13 +220,39 @@ impl Queries {
                 privileges = object_privileges("n.nspacl", 'n', "n.nspowner"),
             )),
 
-            extensions: json_rows(
+            extensions: json_rows(&format!(
                 "SELECT x.extname AS name, n.nspname AS schema, x.extversion AS version,
                         ds.description AS comment,
-                        (SELECT a.comment FROM pg_available_extensions a WHERE a.name = x.extname) AS installed_comment
+                        (SELECT a.comment FROM pg_available_extensions a WHERE a.name = x.extname) AS installed_comment,
+                        coalesce((SELECT json_object_agg(mp.target, mp.privileges) FROM (
+                           SELECT CASE p.prokind WHEN 'p' THEN 'PROCEDURE ' ELSE 'FUNCTION ' END
+                                    || p.oid::regprocedure::text AS target,
+                                  {function_privileges} AS privileges
+                           FROM pg_depend d JOIN pg_proc p ON p.oid = d.objid
+                           LEFT JOIN pg_init_privs ip ON ip.classoid = 'pg_proc'::regclass AND ip.objoid = p.oid AND ip.objsubid = 0
+                           WHERE d.classid = 'pg_proc'::regclass AND d.refclassid = 'pg_extension'::regclass
+                             AND d.refobjid = x.oid AND d.deptype = 'e' AND p.proacl IS NOT NULL
+                           UNION ALL
+                           SELECT CASE c.relkind WHEN 'S' THEN 'SEQUENCE ' ELSE 'TABLE ' END || c.oid::regclass::text,
+                                  {relation_privileges}
+                           FROM pg_depend d JOIN pg_class c ON c.oid = d.objid
+                           LEFT JOIN pg_init_privs ip ON ip.classoid = 'pg_class'::regclass AND ip.objoid = c.oid AND ip.objsubid = 0
+                           WHERE d.classid = 'pg_class'::regclass AND d.refclassid = 'pg_extension'::regclass
+                             AND d.refobjid = x.oid AND d.deptype = 'e' AND c.relacl IS NOT NULL
+                         ) mp), '{{}}') AS member_privileges
                  FROM pg_extension x JOIN pg_namespace n ON n.oid = x.extnamespace
                  LEFT JOIN pg_description ds ON ds.objoid = x.oid AND ds.classoid = 'pg_extension'::regclass AND ds.objsubid = 0",
-            ),
+                function_privileges = privileges(
+                    "p.proacl",
+                    "coalesce(ip.initprivs, acldefault('f', p.proowner))",
+                    "p.proowner"
+                ),
+                relation_privileges = privileges(
+                    "c.relacl",
+                    "coalesce(ip.initprivs, acldefault(CASE WHEN c.relkind = 'S' THEN 's' ELSE 'r' END::\"char\", c.relowner))",
+                    "c.relowner"
+                ),
+            )),
 
             // Tables, partitioned tables, views and materialized views.
             relations: json_rows(&format!(

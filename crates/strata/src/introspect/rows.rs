@@ -27,6 +27,7 @@ pub(super) struct ExtensionRow {
     version: String,
     comment: Option<String>,
     installed_comment: Option<String>,
+    member_privileges: BTreeMap<String, Privileges>,
 }
 
 #[derive(Deserialize)]
@@ -358,6 +359,12 @@ impl Rows {
                     version: row.version,
                     comment: row.comment,
                     installed_comment: row.installed_comment,
+                    member_privileges: row
+                        .member_privileges
+                        .into_iter()
+                        .map(|(target, p)| (target, sorted(p)))
+                        .filter(|(_, p)| !p.is_default())
+                        .collect(),
                 },
             );
         }
