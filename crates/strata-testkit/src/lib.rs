@@ -20,6 +20,7 @@
 
 pub mod dump;
 pub mod generator;
+pub mod requires;
 pub mod s3;
 
 use std::path::PathBuf;

@@ -20,6 +20,7 @@ use strata::introspect::{Scope, introspect};
 use strata_core::catalog::{Catalog, QualName};
 use strata_core::diff::Rename;
 use strata_testkit::TestDb;
+use strata_testkit::requires::Capabilities;
 use tokio::sync::Semaphore;
 
 /// The PostgreSQL major version `expected.sql` is written for (the system version of CI).
@@ -179,48 +180,15 @@ async fn apply_and_check(
     Ok(())
 }
 
-/// What the server under test is: its `server_version_num`, and whether it was built with ICU.
-#[derive(Clone, Copy)]
-struct Server {
-    version: u32,
-    icu: bool,
-}
-
-async fn server_under_test() -> Server {
-    let db = TestDb::new().await;
-    let row = db
-        .client()
-        .await
-        .query_one(
-            "SELECT current_setting('server_version_num')::int,
-                    EXISTS (SELECT 1 FROM pg_collation WHERE collprovider = 'i' AND collname LIKE '%-x-icu')",
-            &[],
-        )
-        .await
-        .unwrap();
-    Server {
-        version: row.get::<_, i32>(0) as u32,
-        icu: row.get(1),
-    }
-}
-
-/// Whether `requires.txt` (lines: a lowest `server_version_num`, or `icu`) holds on `server`.
-fn applicable(requires: &str, server: Server) -> bool {
-    requires
-        .lines()
-        .map(str::trim)
-        .filter(|l| !l.is_empty())
-        .all(|line| match line {
-            "icu" => server.icu,
-            version => server.version >= version.parse::<u32>().unwrap(),
-        })
-}
-
-async fn run_case(dir: PathBuf, server: Server, update: bool) -> Result<&'static str, String> {
+async fn run_case(
+    dir: PathBuf,
+    server: Capabilities,
+    update: bool,
+) -> Result<&'static str, String> {
     let read = |name: &str| std::fs::read_to_string(dir.join(name));
     let version = server.version;
     if let Ok(required) = read("requires.txt")
-        && !applicable(&required, server)
+        && !server.allow(&required)
     {
         return Ok("not applicable on this server");
     }
@@ -292,7 +260,7 @@ fn diff_fixtures() {
         .unwrap();
     runtime.block_on(async {
         create_roles().await;
-        let server = server_under_test().await;
+        let server = Capabilities::of_server().await;
         let version = server.version;
         let update = std::env::var_os("STRATA_UPDATE_EXPECT").is_some();
         let only = std::env::var("STRATA_FIXTURE").ok();
