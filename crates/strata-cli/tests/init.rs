@@ -29,10 +29,12 @@ async fn a_new_project_generates_and_migrates() {
     ] {
         assert!(dir.join(file).is_file(), "{file} is missing");
     }
+    let manifest = fs::read_to_string(dir.join("Cargo.toml")).unwrap();
+    assert!(manifest.contains("name = \"survey\""), "{manifest}");
+    // The crate named `strata` on the registry is another project's: ours is strata-pg.
     assert!(
-        fs::read_to_string(dir.join("Cargo.toml"))
-            .unwrap()
-            .contains("name = \"survey\"")
+        manifest.contains("strata = { package = \"strata-pg\", version = \"0.1\" }"),
+        "{manifest}"
     );
 
     // The declared schema is ready for the first migration.

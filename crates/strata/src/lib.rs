@@ -2,7 +2,7 @@
 //!
 //! This crate is the part of strata that does I/O: configuration, connections, the embedded
 //! development cluster, scratch databases and the command line. The pure engine lives in
-//! `strata-core`.
+//! `strata_core` (package `strata-pg-core`).
 //!
 //! A project's data-migrations crate calls [`cli::run`] from its `main`; the `strata` binary is the
 //! same entry point with an empty registry.

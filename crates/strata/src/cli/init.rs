@@ -120,9 +120,9 @@ fn files(name: &str) -> Vec<(&'static str, String)> {
             format!(
                 "[package]\nname = \"{name}\"\nversion = \"0.1.0\"\nedition = \"2024\"\npublish = false\n\n\
                  [dependencies]\n\
-                 # strata's library and command line (working from a checkout of strata:\n\
-                 # strata = {{ path = \"<checkout>/crates/strata\" }}).\n\
-                 strata = \"0.1\"\n"
+                 # strata's library and command line, published as strata-pg (working from a\n\
+                 # checkout of strata: strata = {{ package = \"strata-pg\", path = \"<checkout>/crates/strata\" }}).\n\
+                 strata = {{ package = \"strata-pg\", version = \"0.1\" }}\n"
             ),
         ),
         (
