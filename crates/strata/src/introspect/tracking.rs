@@ -30,6 +30,7 @@ const SHAPES: &[Shape] = &[
             "statements_done",
             "progress_checksum",
             "error",
+            "backend_pid",
         ],
     },
     // The seed's data_migrations, with the columns strata adds (`[data] table`).
