@@ -62,6 +62,7 @@ where
         Err(e) => return report(&Error::io("starting the async runtime", e)),
     };
     let context = Context {
+        outside_project: cli.command.outside_project(),
         registry: Mutex::new(registry),
         env: Env::from_process(),
         scratch: Mutex::default(),
@@ -97,6 +98,9 @@ enum Outcome {
 
 /// What every command has at hand.
 struct Context {
+    /// Whether the command may run without a `strata.toml`: it needs no project, or it was
+    /// given a database URL on the command line.
+    outside_project: bool,
     /// The data migrations the project's crate registered (taken by the data commands).
     registry: Mutex<Registry>,
     env: Env,
@@ -107,10 +111,20 @@ struct Context {
 }
 
 impl Context {
+    /// The project of the working folder. Outside one (no `strata.toml` here or above), only a
+    /// database URL (`--url`, `DATABASE_URL`) lets a command that needs a project go on:
+    /// otherwise it stops before it starts or writes anything.
     fn project(&self, global: &opt::Global) -> Result<Project> {
         let cwd =
             std::env::current_dir().map_err(|e| Error::io("reading the working directory", e))?;
-        Project::load(&cwd, global.config.as_deref(), self.env.clone())
+        let project = Project::load(&cwd, global.config.as_deref(), self.env.clone())?;
+        if project.config_path.is_none()
+            && !self.outside_project
+            && project.env.get("DATABASE_URL").is_none()
+        {
+            return Err(Error::NoProject);
+        }
+        Ok(project)
     }
 
     /// The fixed points of deparsed text, cached in the project's `.strata/cache`.
@@ -121,6 +135,11 @@ impl Context {
     }
 
     fn cluster(&self, project: &Project) -> Result<Cluster> {
+        // The development database lives in a project's folder: never in whatever folder a
+        // command happened to run in.
+        if project.config_path.is_none() {
+            return Err(Error::NoProject);
+        }
         Cluster::new(
             ClusterOptions {
                 data_dir: project.dev_data_dir(),

@@ -68,6 +68,42 @@ pub enum Command {
     },
 }
 
+impl Command {
+    /// Whether the command may run outside a project: it needs none (`init`, `aws check`), or
+    /// it names a database on the command line.
+    pub fn outside_project(&self) -> bool {
+        let url = |target: &Target| target.url.as_deref().is_some_and(|u| !u.is_empty());
+        match self {
+            Command::Init(_) | Command::Aws { .. } => true,
+            Command::Dev {
+                action: DevAction::HoldScratch,
+            } => true,
+            Command::Migrate(a) => url(&a.target),
+            Command::Up(a) => url(&a.target),
+            Command::Push(a) => url(&a.target),
+            Command::Pull(a) => url(&a.target),
+            Command::Check(a) => url(&a.target),
+            Command::Status(a) => url(&a.target),
+            Command::Inspect(a) => url(&a.target),
+            Command::Import {
+                action: ImportAction::Drizzle(a),
+            } => url(&a.target),
+            Command::Diff(a) => [&a.from, &a.to].iter().any(|s| {
+                let s = s.to_ascii_lowercase();
+                s.starts_with("postgres://") || s.starts_with("postgresql://") || s.contains('=')
+            }),
+            Command::Data { action } => match action {
+                DataAction::Migrate { target, .. }
+                | DataAction::Reset { target, .. }
+                | DataAction::Status { target, .. }
+                | DataAction::Env { target, .. } => url(target),
+                DataAction::New { .. } => false,
+            },
+            Command::Generate(_) | Command::Sum | Command::Dev { .. } => false,
+        }
+    }
+}
+
 #[derive(Debug, Subcommand)]
 pub enum ImportAction {
     /// Convert a Drizzle Kit migrations folder and record what its database applied (by hash) as applied.
