@@ -47,6 +47,14 @@ pub(super) fn run(args: InitArgs) -> Result<Outcome> {
             .display()
             .to_string()
     };
+    super::json::emit(serde_json::json!({
+        "root": root.display().to_string(),
+        "added": added
+            .iter()
+            .map(|c| serde_json::json!({ "file": show(&c.path), "what": c.what }))
+            .collect::<Vec<_>>(),
+        "kept": kept.iter().map(|c| show(&c.path)).collect::<Vec<_>>(),
+    }));
     if added.is_empty() {
         say(format!(
             "nothing to add: {} is a strata project already (strata init never overwrites a file)",

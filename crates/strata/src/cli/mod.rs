@@ -14,6 +14,7 @@ mod generate;
 mod import;
 mod init;
 mod inspect;
+mod json;
 mod migrate;
 mod opt;
 mod pull;
@@ -47,13 +48,22 @@ where
     I: IntoIterator<Item = T>,
     T: Into<OsString> + Clone,
 {
-    let cli = match opt::Cli::try_parse_from(args) {
+    let args: Vec<OsString> = args.into_iter().map(Into::into).collect();
+    let cli = match opt::Cli::try_parse_from(&args) {
         Ok(cli) => cli,
         Err(e) => {
-            let _ = e.print();
+            // `--json` asked for a document even when the arguments are wrong.
+            if e.use_stderr() && args.iter().any(|a| a == "--json") {
+                json::set(true);
+                json::emit(json::usage(&e.render().to_string()));
+            } else {
+                let _ = e.print();
+            }
             return ExitCode::from(if e.use_stderr() { 2 } else { 0 });
         }
     };
+    json::set(cli.global.json);
+    crate::progress::set_quiet(cli.global.json);
     let runtime = match tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -348,13 +358,21 @@ fn write_new(path: &std::path::Path, text: &str) -> Result<()> {
         .map_err(|e| Error::io(format!("writing {}", path.display()), e))
 }
 
-/// Prints a line to standard output. A closed pipe (`strata … | head`) is not an error.
+/// Prints a line to standard output. A closed pipe (`strata … | head`) is not an error. With
+/// `--json` the command's document takes the place of these lines.
 fn say(text: impl std::fmt::Display) {
+    if json::on() {
+        return;
+    }
     let _ = writeln!(std::io::stdout().lock(), "{text}");
 }
 
 fn report(error: &Error) -> ExitCode {
-    let _ = writeln!(std::io::stderr().lock(), "error: {error}");
+    if json::on() {
+        json::emit(json::error(error));
+    } else {
+        let _ = writeln!(std::io::stderr().lock(), "error: {error}");
+    }
     // 128 + SIGINT, as shells report an interrupted command.
     ExitCode::from(if matches!(error, Error::Interrupted) {
         130

@@ -20,6 +20,10 @@ pub struct Global {
     /// Configuration file (default: strata.toml in this folder or a parent).
     #[arg(long, global = true, value_name = "PATH")]
     pub config: Option<PathBuf>,
+
+    /// Print one JSON document on standard output (errors too; shapes in docs/json.md).
+    #[arg(long, global = true)]
+    pub json: bool,
 }
 
 #[derive(Debug, Subcommand)]
@@ -178,10 +182,6 @@ pub struct InspectArgs {
     #[arg(long = "schema", value_name = "NAME")]
     pub schemas: Vec<String>,
 
-    /// Print the catalog as JSON.
-    #[arg(long)]
-    pub json: bool,
-
     /// Fail (exit 2) when the schemas hold objects strata does not model, instead of warning.
     #[arg(long)]
     pub strict: bool,
@@ -304,10 +304,6 @@ pub struct CheckArgs {
     #[command(flatten)]
     pub target: Target,
 
-    /// Print the findings as JSON.
-    #[arg(long)]
-    pub json: bool,
-
     /// Fail (exit 2) when the schemas hold objects strata does not model, instead of warning.
     #[arg(long)]
     pub strict: bool,
@@ -317,10 +313,6 @@ pub struct CheckArgs {
 pub struct StatusArgs {
     #[command(flatten)]
     pub target: Target,
-
-    /// Print the status as JSON.
-    #[arg(long)]
-    pub json: bool,
 }
 
 #[derive(Debug, Subcommand)]
@@ -351,9 +343,6 @@ pub enum DataAction {
         schema: Option<String>,
         #[command(flatten)]
         target: Target,
-        /// Print the status as JSON.
-        #[arg(long)]
-        json: bool,
     },
     /// Write the next numbered data migration of a schema.
     New {
