@@ -306,8 +306,24 @@ fn help_lists_only_working_commands() {
     assert_eq!(
         commands,
         [
-            "init", "generate", "migrate", "up", "push", "pull", "diff", "check", "status", "sum",
-            "data", "aws", "inspect", "import", "dev", "help"
+            "init",
+            "generate",
+            "migrate",
+            "up",
+            "push",
+            "pull",
+            "diff",
+            "check",
+            "status",
+            "sum",
+            "data",
+            "aws",
+            "inspect",
+            "import",
+            "completions",
+            "man",
+            "dev",
+            "help"
         ],
         "{out}"
     );

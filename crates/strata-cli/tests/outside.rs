@@ -54,9 +54,10 @@ fn commands_that_need_a_project_refuse_in_an_empty_folder() {
             .args(*args)
             .stdin(std::process::Stdio::null()));
         assert_eq!(code, 2, "strata {args:?}: {out}{err}");
+        // On standard error, or in the error document with --json.
         assert!(
-            err.contains("no strata.toml here or above; run `strata init`"),
-            "strata {args:?}: {err}"
+            format!("{out}{err}").contains("no strata.toml here or above; run `strata init`"),
+            "strata {args:?}: {out}{err}"
         );
         assert!(!err.contains("started"), "strata {args:?}: {err}");
         assert_eq!(

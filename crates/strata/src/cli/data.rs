@@ -46,7 +46,7 @@ pub(super) const LOCK_WAIT: Duration = Duration::from_secs(600);
 pub(super) async fn run(context: &Context, global: &Global, action: DataAction) -> Result<Outcome> {
     let project = context.project(global)?;
     let (registry, tracking) = registry_and_tracking(context, &project)?;
-    let log = |line: String| eprintln!("strata: {line}");
+    let log = |line: String| super::note(line);
     match action {
         DataAction::Migrate {
             schema,

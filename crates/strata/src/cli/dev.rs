@@ -11,7 +11,7 @@ pub(super) async fn run(context: &Context, global: &Global, action: DevAction) -
     let project = context.project(global)?;
     let cluster = context.cluster(&project)?;
     if let Some(note) = cluster.relocation() {
-        eprintln!("strata: note: {note}");
+        super::note(format!("note: {note}"));
     }
     match action {
         DevAction::Start => {

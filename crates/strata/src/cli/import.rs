@@ -118,7 +118,7 @@ pub(super) async fn drizzle(
 
     // History rows and files together: the rows commit only when every file is in place.
     let wait = Duration::from_secs(project.config.migrations.lock_wait_seconds);
-    let waiting = || eprintln!("strata: waiting for another migrate to finish");
+    let waiting = || super::note("waiting for another migrate to finish");
     history
         .locked(&client, wait, waiting, async || {
         if !history.read(&client).await?.is_empty() {

@@ -99,7 +99,7 @@ pub(super) async fn apply_pending(
     };
     let history = context.history(project)?;
     history::migrate(client, &history, &folder, &options, &|line| {
-        eprintln!("strata: {line}")
+        super::note(line)
     })
     .await
 }

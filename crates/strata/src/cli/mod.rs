@@ -63,7 +63,12 @@ where
         }
     };
     json::set(cli.global.json);
-    crate::progress::set_quiet(cli.global.json);
+    QUIET.store(
+        cli.global.quiet || cli.global.json,
+        std::sync::atomic::Ordering::Relaxed,
+    );
+    crate::progress::set_quiet(cli.global.quiet || cli.global.json);
+    crate::progress::set_debug(cli.global.verbose);
     let runtime = match tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -164,7 +169,9 @@ impl Context {
         let cluster = self.cluster(project)?;
         let started = cluster.start()?;
         if let Started::Started { port, .. } = started {
-            eprintln!("strata: started the development database on 127.0.0.1:{port}");
+            note(format!(
+                "started the development database on 127.0.0.1:{port}"
+            ));
         }
         Ok((cluster, started))
     }
@@ -321,6 +328,23 @@ async fn dispatch(context: &Context, cli: opt::Cli) -> Result<Outcome> {
         opt::Command::Check(args) => check::run(context, &cli.global, args).await,
         opt::Command::Status(args) => status::run(context, &cli.global, args).await,
         opt::Command::Sum => generate::sum(context, &cli.global),
+        opt::Command::Completions { shell } => {
+            use clap::CommandFactory as _;
+            // Written whole: clap_complete panics on a closed pipe (`… | head`).
+            let mut text = Vec::new();
+            clap_complete::generate(shell, &mut opt::Cli::command(), "strata", &mut text);
+            let _ = std::io::stdout().lock().write_all(&text);
+            Ok(Outcome::Done)
+        }
+        opt::Command::Man => {
+            use clap::CommandFactory as _;
+            let mut text = Vec::new();
+            clap_mangen::Man::new(opt::Cli::command())
+                .render(&mut text)
+                .map_err(|e| Error::io("rendering the manual page", e))?;
+            let _ = std::io::stdout().lock().write_all(&text);
+            Ok(Outcome::Done)
+        }
     }
 }
 
@@ -356,6 +380,16 @@ fn write_new(path: &std::path::Path, text: &str) -> Result<()> {
         .map_err(|e| Error::io(format!("creating {}", path.display()), e))?;
     file.write_all(text.as_bytes())
         .map_err(|e| Error::io(format!("writing {}", path.display()), e))
+}
+
+static QUIET: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// A note on standard error about what happens (not a warning, not an error): `-q` and `--json`
+/// leave it out.
+fn note(text: impl std::fmt::Display) {
+    if !QUIET.load(std::sync::atomic::Ordering::Relaxed) {
+        let _ = writeln!(std::io::stderr().lock(), "strata: {text}");
+    }
 }
 
 /// Prints a line to standard output. A closed pipe (`strata … | head`) is not an error. With

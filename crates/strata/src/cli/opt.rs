@@ -6,7 +6,21 @@ use clap::{Args, Parser, Subcommand};
 
 /// strata: PostgreSQL schema and data migrations from declared SQL.
 #[derive(Debug, Parser)]
-#[command(name = "strata", version, about, long_about = None, propagate_version = true)]
+#[command(
+    name = "strata",
+    version,
+    about = "PostgreSQL schema and data migrations: declare the schema in SQL, generate reviewed migrations, apply them safely",
+    long_about = None,
+    propagate_version = true,
+    after_help = "Examples:\n  \
+        strata init                       start a project here\n  \
+        strata generate --name reports    write a migration from schemas/\n  \
+        strata migrate                    apply pending migrations\n  \
+        strata up                         what a deploy runs: schema, then data migrations\n  \
+        strata status --json              where the database stands, for a script\n\n\
+        Exit codes: 0 done, 1 found something (pending, drift, refused), 2 error.\n\
+        Output for scripts: --json (docs/json.md). Shell completions: strata completions SHELL."
+)]
 pub struct Cli {
     #[command(flatten)]
     pub global: Global,
@@ -24,48 +38,114 @@ pub struct Global {
     /// Print one JSON document on standard output (errors too; shapes in docs/json.md).
     #[arg(long, global = true)]
     pub json: bool,
+
+    /// Print only results and errors: no progress, no notes on standard error.
+    #[arg(short, long, global = true, conflicts_with = "verbose")]
+    pub quiet: bool,
+
+    /// Print what each phase does and how long it takes, on standard error (as STRATA_LOG=debug).
+    #[arg(short, long, global = true)]
+    pub verbose: bool,
 }
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Create a new project: strata.toml, schemas/, schema-migrations/ and a data-migrations crate.
+    #[command(
+        after_help = "Examples:\n  strata init                  a new project in this folder, or strata added to this crate or workspace\n  strata init survey-db        a new project in survey-db/"
+    )]
     Init(InitArgs),
     /// Write a new migration from the declared schema files (compared with the migration history).
+    #[command(
+        after_help = "Examples:\n  strata generate --name reports                          compare schemas/ with the history, write the migration\n  strata generate --rename questions.batteries.label=name   a rename, not a drop and an add\n  strata generate --custom --name backfill                an empty migration for hand-written SQL"
+    )]
     Generate(GenerateArgs),
     /// Apply pending migrations.
+    #[command(
+        after_help = "Examples:\n  strata migrate                       apply every pending migration\n  strata migrate --dry-run             say what would be applied\n  strata migrate --to 0003 --url \"$PROD_URL\""
+    )]
     Migrate(MigrateArgs),
     /// What a deploy runs: pending schema migrations, then pending data migrations.
+    #[command(
+        after_help = "Examples:\n  strata up                            schema migrations, then data migrations\n  DATABASE_URL=postgres://… strata up --dry-run"
+    )]
     Up(UpArgs),
     /// Sync the database with the declared schema files directly (development).
+    #[command(
+        after_help = "Examples:\n  strata push --dry-run                print the plan, change nothing\n  strata push                          apply it (asks before steps that affect rows)\n  strata push --force                  off a terminal: apply them without asking"
+    )]
     Push(PushArgs),
     /// Write the declared schema files from a database, one folder per schema.
+    #[command(
+        after_help = "Examples:\n  strata pull --url postgres://me@localhost/app   write schemas/<schema>/schema.sql\n  strata pull --out /tmp/schemas                   somewhere else"
+    )]
     Pull(PullArgs),
     /// Print the plan that takes one schema to another, as SQL that `psql -f` runs.
+    #[command(
+        after_help = "Examples:\n  strata diff --from schema-migrations --to schemas        what generate would write\n  strata diff --from \"$PROD_URL\" --to schemas --exit-code   exit 1 when they differ\n  strata diff --from postgres://…/a --to postgres://…/b"
+    )]
     Diff(DiffArgs),
     /// Check the migrations folder, the history against the declared files, and the database for drift (exit 1 on a finding).
+    #[command(
+        after_help = "Examples:\n  strata check                         exit 1 on any finding\n  strata check --json                  findings with kind, object, statement, file"
+    )]
     Check(CheckArgs),
     /// Applied, pending and failed migrations, drift, and whether the database matches the declared files.
+    #[command(
+        after_help = "Examples:\n  strata status\n  strata status --url \"$STAGING_URL\" --json"
+    )]
     Status(StatusArgs),
     /// Rewrite schema-migrations/strata.sum after you reviewed the migration files.
+    #[command(
+        after_help = "Examples:\n  strata sum                           after reviewing an edited migration"
+    )]
     Sum,
     /// Data migrations: Rust or SQL, per PostgreSQL schema, tracked in data_migrations.
+    #[command(
+        after_help = "Examples:\n  strata data new questions dem_characteristics   SQL files for the next migration\n  strata data migrate questions                    one schema's pending migrations\n  strata data migrate --dry-run                    run, count rows, roll back\n  strata data reset questions --yes                down, newest first\n  strata data status --json"
+    )]
     Data {
         #[command(subcommand)]
         action: DataAction,
     },
     /// AWS login for data migrations that read from S3.
+    #[command(
+        after_help = "Examples:\n  aws sso login --profile survey && AWS_PROFILE=survey strata aws check"
+    )]
     Aws {
         #[command(subcommand)]
         action: AwsAction,
     },
     /// Print the catalog of a database's managed schemas (a summary, or JSON).
+    #[command(
+        after_help = "Examples:\n  strata inspect --schema questions    a summary with the catalog hash\n  strata inspect --json                the catalog as JSON"
+    )]
     Inspect(InspectArgs),
     /// Adopt a project another tool managed, keeping its history.
+    #[command(
+        after_help = "Examples:\n  strata import drizzle --dry-run          show how the journal and the database match\n  strata import drizzle --pull             import, then write schemas/ from the database"
+    )]
     Import {
         #[command(subcommand)]
         action: ImportAction,
     },
+    /// Print shell completions (bash, zsh, fish, elvish, powershell).
+    #[command(
+        after_help = "Examples:\n  strata completions bash > ~/.local/share/bash-completion/completions/strata\n  strata completions zsh > \"${fpath[1]}/_strata\"\n  strata completions fish > ~/.config/fish/completions/strata.fish"
+    )]
+    Completions {
+        /// The shell.
+        shell: clap_complete::Shell,
+    },
+    /// Print the manual page (roff): `strata man | man -l -`.
+    #[command(
+        after_help = "Examples:\n  strata man | man -l -\n  strata man > /usr/local/share/man/man1/strata.1"
+    )]
+    Man,
     /// The embedded development database (used when no database URL is configured).
+    #[command(
+        after_help = "Examples:\n  strata dev start\n  psql \"$(strata dev url)\"\n  strata dev stop"
+    )]
     Dev {
         #[command(subcommand)]
         action: DevAction,
@@ -78,7 +158,9 @@ impl Command {
     pub fn outside_project(&self) -> bool {
         let url = |target: &Target| target.url.as_deref().is_some_and(|u| !u.is_empty());
         match self {
-            Command::Init(_) | Command::Aws { .. } => true,
+            Command::Init(_) | Command::Aws { .. } | Command::Completions { .. } | Command::Man => {
+                true
+            }
             Command::Dev {
                 action: DevAction::HoldScratch,
             } => true,
@@ -169,7 +251,8 @@ pub enum DevAction {
 #[derive(Debug, Args)]
 pub struct Target {
     /// Database URL (default: DATABASE_URL, then database.url in strata.toml, then the development database).
-    #[arg(long, value_name = "URL")]
+    // The value is never shown in help: it may hold a password.
+    #[arg(long, value_name = "URL", env = "DATABASE_URL", hide_env_values = true)]
     pub url: Option<String>,
 }
 

@@ -74,7 +74,7 @@ pub(super) async fn run(context: &Context, global: &Global, args: PushArgs) -> R
     }
     say(plan.to_sql().trim_end());
     if args.dry_run {
-        eprintln!("strata: dry run: nothing was changed");
+        super::note("dry run: nothing was changed");
         document(json::steps(&plan), false, None);
         return Ok(Outcome::Done);
     }
@@ -123,11 +123,11 @@ pub(super) async fn run(context: &Context, global: &Global, args: PushArgs) -> R
         )
         .await?;
     }
-    eprintln!(
-        "strata: applied {} step{} to {url}",
+    super::note(format!(
+        "applied {} step{} to {url}",
         plan.steps.len(),
         if plan.steps.len() == 1 { "" } else { "s" }
-    );
+    ));
     document(json::steps(&plan), true, None);
     Ok(Outcome::Done)
 }

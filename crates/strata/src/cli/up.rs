@@ -52,7 +52,7 @@ pub(super) async fn run(context: &Context, global: &Global, args: UpArgs) -> Res
         None,
         args.dry_run,
         LOCK_WAIT,
-        &|line| eprintln!("strata: {line}"),
+        &|line| super::note(line),
     )
     .await?;
     super::json::emit(serde_json::json!({
