@@ -226,3 +226,50 @@ async fn quiet_leaves_out_notes_and_verbose_adds_phases() {
     assert_eq!(code, 2);
     assert!(err.contains("cannot be used with"), "{err}");
 }
+
+#[tokio::test]
+async fn under_a_project_binary_messages_say_cargo_db() {
+    // A project's crate runs the same command line as its own binary, through `cargo db`.
+    let bin_dir = tempfile::tempdir().unwrap();
+    let bin = bin_dir.path().join("survey-db");
+    fs::copy(common::strata_bin(), &bin).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    let project = |args: &[&str]| run(common::command(&bin, root).args(args).stdin(Stdio::null()));
+
+    let (code, _, err) = project(&["status"]);
+    assert_eq!(code, 2);
+    assert!(
+        err.contains("no strata.toml here or above; run `cargo db init`"),
+        "{err}"
+    );
+    let (code, out, _) = project(&["migrate", "--help"]);
+    assert_eq!(code, 0);
+    assert!(
+        out.contains("Usage: cargo db migrate") && out.contains("\n  cargo db migrate --dry-run"),
+        "{out}"
+    );
+    assert!(!out.contains("strata migrate"), "{out}");
+
+    let db = TestDb::new().await;
+    fs::write(root.join("strata.toml"), "").unwrap();
+    fs::create_dir_all(root.join("schema-migrations")).unwrap();
+    fs::write(
+        root.join("schema-migrations/0001_t.sql"),
+        "CREATE TABLE t (id int);\n",
+    )
+    .unwrap();
+    assert_eq!(project(&["sum"]).0, 0);
+    let (code, out, err) = run(common::command(&bin, root)
+        .arg("status")
+        .env("DATABASE_URL", db.url().expose())
+        .stdin(Stdio::null()));
+    assert_eq!(code, 1, "{err}");
+    assert!(out.contains("pending: 1 (run `cargo db migrate`)"), "{out}");
+    // The plain binary keeps its own name.
+    let (_, out, _) = run(strata(root)
+        .arg("status")
+        .env("DATABASE_URL", db.url().expose())
+        .stdin(Stdio::null()));
+    assert!(out.contains("pending: 1 (run `strata migrate`)"), "{out}");
+}

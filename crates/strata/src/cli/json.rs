@@ -38,6 +38,7 @@ pub(super) fn emit(value: Value) {
     if on() && !INNER.load(Ordering::Relaxed) {
         use std::io::Write as _;
         let text = serde_json::to_string_pretty(&value).expect("a JSON value serialises");
+        let text = super::named(&text);
         let _ = writeln!(std::io::stdout().lock(), "{text}");
     }
 }

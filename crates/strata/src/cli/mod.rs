@@ -28,8 +28,6 @@ use std::io::Write as _;
 use std::process::ExitCode;
 use std::sync::{Arc, Mutex, OnceLock};
 
-use clap::Parser as _;
-
 use crate::config::{Env, Project};
 use crate::data::Registry;
 use crate::dev::{Cluster, ClusterOptions, Started};
@@ -49,15 +47,32 @@ where
     T: Into<OsString> + Clone,
 {
     let args: Vec<OsString> = args.into_iter().map(Into::into).collect();
-    let cli = match opt::Cli::try_parse_from(&args) {
+    let program = program_of(args.first().map(OsString::as_os_str));
+    let _ = PROGRAM.set(program);
+    let cli = {
+        use clap::{CommandFactory as _, FromArgMatches as _};
+        opt::Cli::command()
+            .bin_name(program)
+            .try_get_matches_from(&args)
+            .and_then(|matches| opt::Cli::from_arg_matches(&matches))
+    };
+    let cli = match cli {
         Ok(cli) => cli,
         Err(e) => {
             // `--json` asked for a document even when the arguments are wrong.
             if e.use_stderr() && args.iter().any(|a| a == "--json") {
                 json::set(true);
                 json::emit(json::usage(&e.render().to_string()));
-            } else {
+            } else if program == STRATA {
                 let _ = e.print();
+            } else {
+                // Help, examples and hints name the command the user runs.
+                let text = named(&e.render().to_string()).into_owned();
+                if e.use_stderr() {
+                    let _ = write!(std::io::stderr().lock(), "{text}");
+                } else {
+                    let _ = write!(std::io::stdout().lock(), "{text}");
+                }
             }
             return ExitCode::from(if e.use_stderr() { 2 } else { 0 });
         }
@@ -357,7 +372,7 @@ fn interactive() -> bool {
 /// Asks a yes/no question on standard error; anything but yes is no.
 fn ask(question: &str) -> Result<bool> {
     use std::io::BufRead as _;
-    eprint!("{question}");
+    eprint!("{}", named(question));
     let _ = std::io::stderr().flush();
     let mut answer = String::new();
     std::io::stdin()
@@ -382,13 +397,47 @@ fn write_new(path: &std::path::Path, text: &str) -> Result<()> {
         .map_err(|e| Error::io(format!("writing {}", path.display()), e))
 }
 
+const STRATA: &str = "strata";
+
+/// How the user runs strata: `strata`, or `cargo db` through a project's own binary (the alias
+/// `strata init` writes).
+static PROGRAM: OnceLock<&'static str> = OnceLock::new();
+
+fn program_of(arg0: Option<&std::ffi::OsStr>) -> &'static str {
+    let stem = arg0
+        .map(std::path::Path::new)
+        .and_then(std::path::Path::file_stem)
+        .and_then(|s| s.to_str());
+    match stem {
+        Some(STRATA) | None => STRATA,
+        Some(_) => "cargo db",
+    }
+}
+
+/// `text` with every `` `strata … `` command written as the user runs it (`` `cargo db … ``
+/// under a project's binary). Messages are written with `strata`; this is the one place that
+/// renames them.
+fn named(text: &str) -> std::borrow::Cow<'_, str> {
+    let program = PROGRAM.get().copied().unwrap_or(STRATA);
+    if program == STRATA {
+        return text.into();
+    }
+    text.replace("`strata ", &format!("`{program} "))
+        .replace("\n  strata ", &format!("\n  {program} "))
+        .into()
+}
+
 static QUIET: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
 
 /// A note on standard error about what happens (not a warning, not an error): `-q` and `--json`
 /// leave it out.
 fn note(text: impl std::fmt::Display) {
     if !QUIET.load(std::sync::atomic::Ordering::Relaxed) {
-        let _ = writeln!(std::io::stderr().lock(), "strata: {text}");
+        let _ = writeln!(
+            std::io::stderr().lock(),
+            "strata: {}",
+            named(&text.to_string())
+        );
     }
 }
 
@@ -398,14 +447,18 @@ fn say(text: impl std::fmt::Display) {
     if json::on() {
         return;
     }
-    let _ = writeln!(std::io::stdout().lock(), "{text}");
+    let _ = writeln!(std::io::stdout().lock(), "{}", named(&text.to_string()));
 }
 
 fn report(error: &Error) -> ExitCode {
     if json::on() {
         json::emit(json::error(error));
     } else {
-        let _ = writeln!(std::io::stderr().lock(), "error: {error}");
+        let _ = writeln!(
+            std::io::stderr().lock(),
+            "error: {}",
+            named(&error.to_string())
+        );
     }
     // 128 + SIGINT, as shells report an interrupted command.
     ExitCode::from(if matches!(error, Error::Interrupted) {
