@@ -426,6 +426,8 @@ fn files(name: &str) -> Vec<(&'static str, String, &'static str)> {
                  [dependencies]\n\
                  # strata's library and command line, published as strata-pg (working from a\n\
                  # checkout of strata: strata = {{ package = \"strata-pg\", path = \"<checkout>/crates/strata\" }}).\n\
+                 # Add features = [\"aws\"] for s3:// inputs with AWS profiles and SSO logins\n\
+                 # (without it, keys come from AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY).\n\
                  {STRATA_DEPENDENCY}\n"
             ),
             "the crate of the project's data migrations",
