@@ -9,6 +9,15 @@ use serde_json::json;
 
 pub(super) async fn run(context: &Context, global: &Global, action: DevAction) -> Result<Outcome> {
     let project = context.project(global)?;
+    if let DevAction::HoldScratch = action {
+        // Scratch databases on STRATA_DEV_URL need no project's cluster.
+        let server = context.scratch_server(&project).await?;
+        let db = server.create(None).await?;
+        say(db.name());
+        // Held until the process is interrupted or killed; the CLI's Ctrl-C path drops it.
+        std::future::pending::<()>().await;
+        unreachable!("pending() never completes")
+    }
     let cluster = context.cluster(&project)?;
     if let Some(note) = cluster.relocation() {
         super::note(format!("note: {note}"));
@@ -53,14 +62,7 @@ pub(super) async fn run(context: &Context, global: &Global, action: DevAction) -
             json::emit(json!({ "running": true, "url": Cluster::url(started.port()).to_string() }));
             Ok(Outcome::Done)
         }
-        DevAction::HoldScratch => {
-            let server = context.scratch_server(&project).await?;
-            let db = server.create(None).await?;
-            say(db.name());
-            // Held until the process is interrupted or killed; the CLI's Ctrl-C path drops it.
-            std::future::pending::<()>().await;
-            unreachable!("pending() never completes")
-        }
+        DevAction::HoldScratch => unreachable!("handled above"),
     }
 }
 
