@@ -1090,6 +1090,7 @@ async fn odd_identifiers_survive_pull_generate_migrate_and_push() {
     let original = TestDb::new().await;
     original.client().await.batch_execute(&sql).await.unwrap();
     let dir = tempfile::tempdir().unwrap();
+    fs::write(dir.path().join("strata.toml"), "").unwrap();
     let in_dir = |args: &[&str]| {
         run(strata(dir.path())
             .args(args)
