@@ -123,6 +123,15 @@ fn help_says_what_the_tool_is_with_examples_and_environment() {
             "`strata {command} --help` has no examples:\n{text}"
         );
     }
+    // Sub-commands too.
+    for args in COMMANDS.iter().filter(|a| a.len() == 2) {
+        let text = help(args);
+        assert!(
+            text.contains("\nExamples:\n  "),
+            "`strata {} --help` has no examples:\n{text}",
+            args.join(" ")
+        );
+    }
     for args in [
         &["migrate"][..],
         &["status"],

@@ -192,6 +192,9 @@ impl Command {
 
 #[derive(Debug, Subcommand)]
 pub enum ImportAction {
+    #[command(
+        after_help = "Examples:\n  strata import drizzle --dry-run\n  strata import drizzle --dir drizzle --url \"$DATABASE_URL\" --force pending"
+    )]
     /// Convert a Drizzle Kit migrations folder and record what its database applied (by hash) as applied.
     Drizzle(ImportDrizzleArgs),
 }
@@ -234,12 +237,16 @@ pub enum Resolve {
 
 #[derive(Debug, Subcommand)]
 pub enum DevAction {
+    #[command(after_help = "Examples:\n  strata dev start")]
     /// Create (first time) and start the development database.
     Start,
+    #[command(after_help = "Examples:\n  strata dev stop")]
     /// Stop the development database.
     Stop,
+    #[command(after_help = "Examples:\n  strata dev status --json")]
     /// Say whether the development database runs, where, and on which port (exit 1 when it does not run).
     Status,
+    #[command(after_help = "Examples:\n  psql \"$(strata dev url)\"")]
     /// Print the development database's URL (starting it if needed): `psql "$(strata dev url)"`.
     Url,
     /// Create a scratch database and hold it until interrupted (for testing cleanup).
@@ -400,6 +407,9 @@ pub struct StatusArgs {
 
 #[derive(Debug, Subcommand)]
 pub enum DataAction {
+    #[command(
+        after_help = "Examples:\n  strata data migrate                      every schema's pending migrations\n  strata data migrate questions            one schema's\n  strata data migrate --dry-run            run, count rows per table, roll back"
+    )]
     /// Run pending data migrations (all, or one schema's), each in a transaction with its tracking row.
     Migrate {
         /// Only this PostgreSQL schema's migrations.
@@ -410,6 +420,9 @@ pub enum DataAction {
         #[arg(long)]
         dry_run: bool,
     },
+    #[command(
+        after_help = "Examples:\n  strata data reset questions --yes        one schema's, newest first, without asking\n  strata data reset                        every schema's (asks on a terminal)"
+    )]
     /// Undo applied data migrations (all, or one schema's), newest first.
     Reset {
         /// Only this PostgreSQL schema's migrations.
@@ -420,6 +433,9 @@ pub enum DataAction {
         #[arg(long)]
         yes: bool,
     },
+    #[command(
+        after_help = "Examples:\n  strata data status\n  strata data status questions --json"
+    )]
     /// Applied and pending data migrations (exit 1 when some are pending).
     Status {
         /// Only this PostgreSQL schema's migrations.
@@ -427,6 +443,9 @@ pub enum DataAction {
         #[command(flatten)]
         target: Target,
     },
+    #[command(
+        after_help = "Examples:\n  strata data new questions fix_codes              SQL: data-migrations/questions/NNNN_fix_codes.up.sql and .down.sql\n  strata data new questions pilot_battery --rust   Rust: src/data_migrations/questions/mNNNN_pilot_battery.rs"
+    )]
     /// Write the next numbered data migration of a schema.
     New {
         /// The PostgreSQL schema.
@@ -437,6 +456,9 @@ pub enum DataAction {
         #[arg(long)]
         rust: bool,
     },
+    #[command(
+        after_help = "Examples:\n  strata data env                          how the database is marked\n  strata data env production --url \"$PROD_URL\""
+    )]
     /// Show or set the environment the database is marked as (`production` refuses `data reset`).
     Env {
         /// The environment to mark the database as: production, staging, development, …
@@ -448,6 +470,9 @@ pub enum DataAction {
 
 #[derive(Debug, Subcommand)]
 pub enum AwsAction {
+    #[command(
+        after_help = "Examples:\n  strata aws check\n  AWS_PROFILE=survey strata aws check --json"
+    )]
     /// Resolve AWS credentials as data migrations will; say who you are and when they expire, or how to log in (exit 2).
     Check,
 }
