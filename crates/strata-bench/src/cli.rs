@@ -21,7 +21,7 @@ fn strata_bin() -> Result<PathBuf, String> {
         Ok(bin)
     } else {
         Err(format!(
-            "{} is missing: build it first (`cargo build --release -p strata-cli`; scripts/bench does)",
+            "{} is missing: build it first (`cargo build --release -p strata-pg-cli`; scripts/bench does)",
             bin.display()
         ))
     }

@@ -157,6 +157,7 @@ async fn password_server() -> u16 {
 
 /// Who connected, to which database, under which application name: as a migration records it.
 fn project(dir: &Path) {
+    std::fs::write(dir.join("strata.toml"), "").unwrap();
     let migrations = dir.join("schema-migrations");
     std::fs::create_dir_all(&migrations).unwrap();
     std::fs::write(

@@ -17,6 +17,10 @@ fn write(root: &Path, file: &str, sql: &str) {
 }
 
 fn diff(dir: &Path, from: &str, to: &str) -> (i32, String, String) {
+    // A project: commands that compare folders need one.
+    if !dir.join("strata.toml").exists() {
+        fs::write(dir.join("strata.toml"), "").unwrap();
+    }
     run(strata(dir)
         .args(["diff", "--from", from, "--to", to])
         .env("STRATA_DEV_URL", server().url().expose()))

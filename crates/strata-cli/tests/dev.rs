@@ -8,11 +8,14 @@ use std::process::Command;
 
 use common::{StopOnDrop, is_root, run, strata};
 
+/// A project folder: the development database belongs to one.
 fn project() -> tempfile::TempDir {
-    tempfile::Builder::new()
+    let dir = tempfile::Builder::new()
         .prefix("strata-cli-dev-")
         .tempdir()
-        .unwrap()
+        .unwrap();
+    fs::write(dir.path().join("strata.toml"), "").unwrap();
+    dir
 }
 
 #[test]
@@ -235,6 +238,7 @@ fn project_folder_the_server_user_cannot_reach() {
     fs::set_permissions(outer.path(), fs::Permissions::from_mode(0o700)).unwrap();
     let dir = outer.path().join("project");
     fs::create_dir(&dir).unwrap();
+    fs::write(dir.join("strata.toml"), "").unwrap();
     let _stop = StopOnDrop(dir.clone());
     let (code, out, err) = run(strata(&dir).args(["dev", "start"]));
     assert_eq!(code, 0, "{out}{err}");
@@ -302,8 +306,24 @@ fn help_lists_only_working_commands() {
     assert_eq!(
         commands,
         [
-            "init", "generate", "migrate", "up", "push", "pull", "diff", "check", "status", "sum",
-            "data", "aws", "inspect", "import", "dev", "help"
+            "init",
+            "generate",
+            "migrate",
+            "up",
+            "push",
+            "pull",
+            "diff",
+            "check",
+            "status",
+            "sum",
+            "data",
+            "aws",
+            "inspect",
+            "import",
+            "completions",
+            "man",
+            "dev",
+            "help"
         ],
         "{out}"
     );

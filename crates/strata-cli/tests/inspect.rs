@@ -130,6 +130,7 @@ async fn unmodelled_objects_warn_and_strict_refuses() {
 #[test]
 fn no_url_means_the_development_database() {
     let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("strata.toml"), "").unwrap();
     let _stop = StopOnDrop(dir.path().to_path_buf());
     let (code, out, err) = run(strata(dir.path()).arg("inspect"));
     assert_eq!(code, 0, "{err}");

@@ -159,6 +159,7 @@ async fn server_version() -> i32 {
 /// Three migrations: a transactional one that loads `big`, the no-transaction one, and a
 /// transactional one after it.
 fn kill_project(dir: &Path, statements: &[(&str, String, String)]) {
+    fs::write(dir.join("strata.toml"), "").unwrap();
     let migrations = dir.join("schema-migrations");
     fs::create_dir_all(&migrations).unwrap();
     fs::write(
@@ -939,6 +940,9 @@ async fn bad_inputs_are_refused_with_exit_2_and_change_nothing() {
             .any(|(p, _)| p.starts_with("schema-migrations/"))
             && !case.files.iter().any(|(p, _)| p.ends_with("strata.sum"))
         {
+            if !dir.path().join("strata.toml").exists() {
+                fs::write(dir.path().join("strata.toml"), "").unwrap();
+            }
             run(strata(dir.path()).arg("sum"));
         }
         let mut command = strata(dir.path());
@@ -1086,6 +1090,7 @@ async fn odd_identifiers_survive_pull_generate_migrate_and_push() {
     let original = TestDb::new().await;
     original.client().await.batch_execute(&sql).await.unwrap();
     let dir = tempfile::tempdir().unwrap();
+    fs::write(dir.path().join("strata.toml"), "").unwrap();
     let in_dir = |args: &[&str]| {
         run(strata(dir.path())
             .args(args)

@@ -13,7 +13,6 @@ use std::fs;
 use std::io::Write as _;
 use std::net::{Ipv4Addr, TcpListener};
 use std::os::unix::fs::PermissionsExt as _;
-use std::os::unix::io::AsRawFd as _;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
@@ -682,13 +681,9 @@ impl Cluster {
             .write(true)
             .open(&path)
             .map_err(|e| Error::io(format!("opening {}", path.display()), e))?;
-        // SAFETY: flock on a file descriptor we own; blocking until the lock is ours.
-        if unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX) } != 0 {
-            return Err(Error::io(
-                format!("locking {}", path.display()),
-                std::io::Error::last_os_error(),
-            ));
-        }
+        // Blocks until the lock is ours (flock on Unix); closing the file releases it.
+        file.lock()
+            .map_err(|e| Error::io(format!("locking {}", path.display()), e))?;
         Ok(FileLock(file))
     }
 }

@@ -92,6 +92,11 @@ pub enum Error {
         remaining: Vec<String>,
     },
 
+    /// The command needs a project (a `strata.toml` in the working folder or a parent) and
+    /// there is none, nor a database URL to work on instead. Nothing was started or written.
+    #[error("no strata.toml here or above; run `strata init`")]
+    NoProject,
+
     /// The command was interrupted (Ctrl-C); cleanup has run.
     #[error("interrupted")]
     Interrupted,

@@ -1,39 +1,122 @@
-//! strata: PostgreSQL schema and data migrations.
+//! strata: PostgreSQL schema and data migrations, for teams that keep a database in a
+//! repository. This crate (package `strata-pg`, Rust name `strata`) is what a project links; the
+//! `strata` command (package `strata-pg-cli`) is the same command line without project code.
 //!
-//! This crate is the part of strata that does I/O: configuration, connections, the embedded
-//! development cluster, scratch databases and the command line. The pure engine lives in
-//! `strata-core`.
+//! # Two halves
 //!
-//! A project's data-migrations crate calls [`cli::run`] from its `main`; the `strata` binary is the
-//! same entry point with an empty registry.
+//! **Schema migrations from a declared schema.** The schema you want is plain SQL, one folder per
+//! PostgreSQL schema (`schemas/questions/schema.sql`). `strata generate` compares it with the
+//! migration history (PostgreSQL itself normalises both, in a scratch database) and writes a
+//! reviewed, versioned migration (`schema-migrations/0002_reports.sql`); `strata migrate`
+//! applies pending ones under a lock, each in a transaction with its history row; `strata push`
+//! syncs a development database directly. None of this needs Rust code: the command line does it.
+//!
+//! **Data migrations.** Reference data, question banks, pilot cohorts: code with `up` and `down`,
+//! registered per PostgreSQL schema and tracked in a `data_migrations` table, so one schema's data
+//! can be run or rolled back (`cargo db data migrate questions`, `cargo db data reset
+//! questions`). They read JSON, NDJSON or CSV from `s3://`, `https://` or `file://` (see
+//! [`data::Context`]) and bulk-load with `COPY`, each in one transaction.
+//!
+//! # A project's crate
+//!
+//! `strata init` writes it: a `main` that hands the project's data migrations to the command
+//! line, so that `cargo db <command>` (an alias in `.cargo/config.toml`) runs every strata
+//! command with them:
+//!
+//! ```no_run
+//! use strata::data::{Context, DataMigration, DataResult, Migration, Registry};
+//!
+//! /// `questions_0001_dem_characteristics`: the demographic questions.
+//! struct DemCharacteristics;
+//!
+//! impl DataMigration for DemCharacteristics {
+//!     fn name(&self) -> &str {
+//!         "questions_0001_dem_characteristics"
+//!     }
+//!
+//!     async fn up(&self, cx: &mut Context<'_>) -> DataResult {
+//!         for label in ["age", "region"] {
+//!             cx.execute("INSERT INTO questions.batteries (label) VALUES ($1)", &[&label])
+//!                 .await?;
+//!         }
+//!         Ok(())
+//!     }
+//!
+//!     async fn down(&self, cx: &mut Context<'_>) -> DataResult {
+//!         cx.execute("DELETE FROM questions.batteries WHERE label IN ('age', 'region')", &[])
+//!             .await?;
+//!         Ok(())
+//!     }
+//! }
+//!
+//! fn main() -> std::process::ExitCode {
+//!     // Every schema's data migrations, in the order they run.
+//!     let registry = Registry::from([("questions", vec![Migration::new(DemCharacteristics)])]);
+//!     strata::cli::run(registry)
+//! }
+//! ```
+//!
+//! # Where to read on
+//!
+//! - [`data`]: writing data migrations, their [`Context`](data::Context) (queries, fetching,
+//!   bulk loads), SQL migrations and the registry.
+//! - [`cli`]: the command line as a library ([`cli::run`], [`cli::run_with_args`]).
+//! - [`config`]: `strata.toml` and which database a command uses.
+//! - [`fetch`]: what `s3://`, `https://` and `file://` inputs give a migration.
+//!
+//! The other modules are strata's machinery (introspection, planning, applying, the development
+//! database); they are public for strata's own tools and tests and hidden from these pages.
 #![warn(missing_docs)]
+// The machinery's module pages link to its private helpers for contributors, who read them with
+// `cargo doc --document-private-items`.
+#![allow(rustdoc::private_intra_doc_links)]
 
+#[doc(hidden)]
 pub mod apply;
+#[doc(hidden)]
 pub mod cache;
 pub mod cli;
 pub mod config;
 pub mod data;
+#[doc(hidden)]
 pub mod declared;
+#[doc(hidden)]
 pub mod dev;
+#[doc(hidden)]
 pub mod drizzle;
+#[doc(hidden)]
 pub mod environment;
 pub mod error;
 pub mod fetch;
+#[doc(hidden)]
 pub mod files;
+#[doc(hidden)]
 pub mod fixpoint;
+#[doc(hidden)]
 pub mod history;
+#[doc(hidden)]
 pub mod introspect;
 mod libpq;
+#[doc(hidden)]
 pub mod lock;
+#[doc(hidden)]
 pub mod migrations;
+#[doc(hidden)]
 pub mod pg;
+#[doc(hidden)]
 pub mod progress;
+#[doc(hidden)]
 pub mod scratch;
+#[doc(hidden)]
 pub mod source;
+#[doc(hidden)]
 pub mod state;
+#[doc(hidden)]
 pub mod testing;
 mod tls;
+#[doc(hidden)]
 pub mod url;
+#[doc(hidden)]
 pub mod verify;
 
 pub use error::{Error, Result};

@@ -83,7 +83,15 @@ impl Progress {
 /// Whether `STRATA_LOG` asks for debug lines.
 pub fn debug_enabled() -> bool {
     static ENABLED: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
-    *ENABLED.get_or_init(|| std::env::var("STRATA_LOG").is_ok_and(|v| v.contains("debug")))
+    DEBUG.load(Ordering::Relaxed)
+        || *ENABLED.get_or_init(|| std::env::var("STRATA_LOG").is_ok_and(|v| v.contains("debug")))
+}
+
+static DEBUG: AtomicBool = AtomicBool::new(false);
+
+/// Turns debug lines on for the rest of the process (`-v`), as `STRATA_LOG=debug` does.
+pub fn set_debug(debug: bool) {
+    DEBUG.store(debug, Ordering::Relaxed);
 }
 
 /// A debug line (`STRATA_LOG=debug`): what was done and how long it took since `started`.

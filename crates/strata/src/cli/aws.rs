@@ -30,10 +30,22 @@ pub(super) async fn check(context: &Context, global: &Global) -> Result<Outcome>
         }
         None => say("expires: never (long-term keys)"),
     }
-    match identity.account_arn {
+    let document = |account: Option<&str>, arn: Option<&str>| {
+        super::json::emit(serde_json::json!({
+            "profile": aws.profile,
+            "region": aws.region(),
+            "endpoint": aws.endpoint(),
+            "access_key_id": identity.access_key_id,
+            "expires": identity.expiry.map(rfc3339),
+            "account": account,
+            "arn": arn,
+        }))
+    };
+    match &identity.account_arn {
         Ok((account, arn)) => {
             say(format!("account: {account}"));
             say(format!("arn: {arn}"));
+            document(Some(account), Some(arn));
             Ok(Outcome::Done)
         }
         Err(e)
@@ -54,6 +66,7 @@ pub(super) async fn check(context: &Context, global: &Global) -> Result<Outcome>
             eprintln!(
                 "strata: warning: the credentials resolve, but STS could not confirm who they belong to: {e}"
             );
+            document(None, None);
             Ok(Outcome::Done)
         }
     }

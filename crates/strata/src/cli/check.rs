@@ -3,6 +3,7 @@
 
 use serde::Serialize;
 use strata_core::catalog::{Catalog, Unmodeled};
+use strata_core::plan::Plan;
 
 use crate::cache::Cache;
 use crate::fixpoint::{Fixpoint, Probes};
@@ -15,14 +16,52 @@ use crate::{Result, verify};
 use super::opt::{CheckArgs, Global};
 use super::{Context, Outcome, census, say};
 
+/// A finding for scripts (`--json`): what it is about, as far as it is about one thing. A plan's
+/// difference (`unsynced`, `drift`) is one finding per step, with its object and full
+/// statement; a file's problem names the file.
 #[derive(Serialize)]
-struct Report {
-    findings: Vec<Finding>,
-    pending: Vec<String>,
+struct Structured {
+    kind: &'static str,
+    message: String,
+    object: Option<String>,
+    statement: Option<String>,
+    file: Option<String>,
+    line: Option<usize>,
+}
+
+impl Structured {
+    fn of(finding: &Finding, files: &[String]) -> Structured {
+        Structured {
+            kind: finding.kind,
+            message: finding.message.clone(),
+            object: None,
+            statement: None,
+            // A migration's name before `strata.sum`, which many messages about a file name too.
+            file: files
+                .iter()
+                .filter(|f| finding.message.contains(f.rsplit('/').next().unwrap_or(f)))
+                .max_by_key(|f| (!f.ends_with(migrations::SUM_FILE), f.len()))
+                .cloned(),
+            line: None,
+        }
+    }
+
+    fn steps(kind: &'static str, message: &str, plan: &Plan) -> Vec<Structured> {
+        plan.steps
+            .iter()
+            .map(|step| Structured {
+                kind,
+                message: message.to_owned(),
+                object: Some(step.object.clone()),
+                statement: Some(step.sql.clone()),
+                file: None,
+                line: None,
+            })
+            .collect()
+    }
 }
 
 pub(super) async fn run(context: &Context, global: &Global, args: CheckArgs) -> Result<Outcome> {
-    crate::progress::set_quiet(args.json);
     let project = context.project(global)?;
     let folder = context.migrations(&project)?;
     let mut findings = folder.findings();
@@ -31,6 +70,8 @@ pub(super) async fn run(context: &Context, global: &Global, args: CheckArgs) -> 
     let cache = Cache::new(&project.root);
     // What each source holds that strata does not model.
     let mut unmodeled: Vec<(String, Vec<Unmodeled>)> = Vec::new();
+    // The plans behind `unsynced` and `drift`, for their structured findings.
+    let mut plans: Vec<(&'static str, Plan)> = Vec::new();
 
     // The history against the declared files.
     let declared = context.declared_if_any(&project)?;
@@ -63,6 +104,7 @@ pub(super) async fn run(context: &Context, global: &Global, args: CheckArgs) -> 
                     verify::summarize(&plan).join("\n    ")
                 ),
             });
+            plans.push(("unsynced", plan));
         }
     }
 
@@ -86,10 +128,11 @@ pub(super) async fn run(context: &Context, global: &Global, args: CheckArgs) -> 
         fixpoint: context.fixpoint(&project),
         probes: Probes::on(&client, crate::pg::server_version(&client).await?),
     };
-    if let Some(finding) =
-        drift(&folder, &applied, &live, &server, &scope, &cache, &compare).await?
+    if let Some(plan) =
+        drift_plan(&folder, &applied, &live, &server, &scope, &cache, &compare).await?
     {
-        findings.push(finding);
+        findings.push(drift_finding(&plan));
+        plans.push(("drift", plan));
     }
     let pending: Vec<String> = comparison
         .pending
@@ -97,10 +140,30 @@ pub(super) async fn run(context: &Context, global: &Global, args: CheckArgs) -> 
         .map(|m| m.file_name.clone())
         .collect();
 
-    if args.json {
-        let report = Report { findings, pending };
-        say(serde_json::to_string_pretty(&report).expect("a report serialises"));
-        return Ok(if report.findings.is_empty() {
+    if super::json::on() {
+        let files: Vec<String> = folder
+            .migrations
+            .iter()
+            .map(|m| m.file_name.clone())
+            .chain(applied.iter().map(Applied::file_name))
+            .chain([migrations::SUM_FILE.to_owned()])
+            .map(|name| census::folder(&project, &folder.dir.join(name)))
+            .collect();
+        let mut structured = Vec::new();
+        for finding in &findings {
+            match plans.iter().find(|(kind, _)| *kind == finding.kind) {
+                Some((kind, plan)) => {
+                    structured.extend(Structured::steps(kind, &finding.message, plan))
+                }
+                None => structured.push(Structured::of(finding, &files)),
+            }
+        }
+        super::json::emit(serde_json::json!({
+            "database": url.to_string(),
+            "findings": structured,
+            "pending": pending,
+        }));
+        return Ok(if findings.is_empty() {
             Outcome::Done
         } else {
             Outcome::Found
@@ -173,6 +236,21 @@ pub(super) async fn drift(
     cache: &Cache,
     compare: &Compare<'_>,
 ) -> Result<Option<Finding>> {
+    let plan = drift_plan(folder, applied, live, server, scope, cache, compare).await?;
+    Ok(plan.as_ref().map(drift_finding))
+}
+
+/// The steps that take the state the applied migrations give to the live database: `None` when
+/// they agree.
+async fn drift_plan(
+    folder: &MigrationsDir,
+    applied: &[Applied],
+    live: &Catalog,
+    server: &ScratchServer,
+    scope: &Scope,
+    cache: &Cache,
+    compare: &Compare<'_>,
+) -> Result<Option<Plan>> {
     if recorded_hash(applied).is_some_and(|hash| hash == live.hash()) {
         return Ok(None);
     }
@@ -191,16 +269,17 @@ pub(super) async fn drift(
         .fixpoint
         .diff(&expected, live, &[], &compare.probes)
         .await?;
-    if plan.is_empty() {
-        return Ok(None);
-    }
-    Ok(Some(Finding {
+    Ok((!plan.is_empty()).then_some(plan))
+}
+
+fn drift_finding(plan: &Plan) -> Finding {
+    Finding {
         kind: "drift",
         message: format!(
             "the database differs from what its applied migrations give (changed by hand?); from the history, these steps would make it what it is:\n    {}\nput the change in a migration, or undo it",
-            verify::summarize(&plan).join("\n    ")
+            verify::summarize(plan).join("\n    ")
         ),
-    }))
+    }
 }
 
 /// The catalog hash recorded after the most recent migrate run.

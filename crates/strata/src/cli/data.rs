@@ -8,7 +8,37 @@ use crate::fetch::Fetcher;
 use crate::{Error, Result};
 
 use super::opt::{DataAction, Global};
-use super::{Context, Outcome, ask, interactive, say, write_new};
+use super::{Context, Outcome, ask, interactive, json, say, write_new};
+use serde_json::{Value, json};
+
+/// The data migrations a run applied (or ran and rolled back), for `--json`; in a dry run with
+/// the rows each changed per table.
+pub(super) fn applied_json(outcome: &data::MigrateOutcome) -> Value {
+    outcome
+        .applied
+        .iter()
+        .map(|(name, ms)| {
+            let rows = outcome
+                .rows
+                .iter()
+                .find(|(n, _)| n == name)
+                .map(|(_, tables)| {
+                    tables
+                        .iter()
+                        .map(|t| {
+                            json!({
+                                "table": t.table,
+                                "inserted": t.inserted,
+                                "updated": t.updated,
+                                "deleted": t.deleted,
+                            })
+                        })
+                        .collect::<Vec<_>>()
+                });
+            json!({ "name": name, "execution_ms": ms, "rows": rows })
+        })
+        .collect()
+}
 
 /// How long a data command waits for another one on the same database.
 pub(super) const LOCK_WAIT: Duration = Duration::from_secs(600);
@@ -16,7 +46,7 @@ pub(super) const LOCK_WAIT: Duration = Duration::from_secs(600);
 pub(super) async fn run(context: &Context, global: &Global, action: DataAction) -> Result<Outcome> {
     let project = context.project(global)?;
     let (registry, tracking) = registry_and_tracking(context, &project)?;
-    let log = |line: String| eprintln!("strata: {line}");
+    let log = |line: String| super::note(line);
     match action {
         DataAction::Migrate {
             schema,
@@ -37,6 +67,11 @@ pub(super) async fn run(context: &Context, global: &Global, action: DataAction) 
                 &log,
             )
             .await?;
+            json::emit(json!({
+                "database": url.to_string(),
+                "dry_run": dry_run,
+                "applied": applied_json(&outcome),
+            }));
             let count = outcome.applied.len();
             let plural = if count == 1 { "" } else { "s" };
             if dry_run {
@@ -84,6 +119,7 @@ pub(super) async fn run(context: &Context, global: &Global, action: DataAction) 
                 say(format!(
                     "nothing to do: no applied data migrations to reset on {url}"
                 ));
+                json::emit(json!({ "database": url.to_string(), "reset": [], "refused": null }));
                 return Ok(Outcome::Done);
             }
             let question = format!(
@@ -95,10 +131,16 @@ pub(super) async fn run(context: &Context, global: &Global, action: DataAction) 
             if !yes {
                 if !interactive() {
                     eprintln!("strata: {question}nothing was changed; pass --yes to reset them");
+                    json::emit(
+                        json!({ "database": url.to_string(), "reset": [], "refused": "confirm" }),
+                    );
                     return Ok(Outcome::Found);
                 }
                 if !ask(&format!("{question}go ahead? [y/N] "))? {
                     eprintln!("strata: nothing was changed");
+                    json::emit(
+                        json!({ "database": url.to_string(), "reset": [], "refused": "declined" }),
+                    );
                     return Ok(Outcome::Found);
                 }
             }
@@ -113,6 +155,9 @@ pub(super) async fn run(context: &Context, global: &Global, action: DataAction) 
                 &log,
             )
             .await?;
+            json::emit(
+                json!({ "database": url.to_string(), "reset": outcome.reset, "refused": null }),
+            );
             say(format!(
                 "reset {} data migration{} on {url}",
                 outcome.reset.len(),
@@ -120,11 +165,7 @@ pub(super) async fn run(context: &Context, global: &Global, action: DataAction) 
             ));
             Ok(Outcome::Done)
         }
-        DataAction::Status {
-            schema,
-            target,
-            json,
-        } => {
+        DataAction::Status { schema, target } => {
             let (client, url) = context.connect_target(&project, &target).await?;
             let status = tracking
                 .status(&client, &registry, schema.as_deref())
@@ -134,13 +175,12 @@ pub(super) async fn run(context: &Context, global: &Global, action: DataAction) 
                 || status
                     .iter()
                     .any(|s| !s.pending.is_empty() || !s.missing.is_empty());
-            if json {
-                say(serde_json::to_string_pretty(&serde_json::json!({
+            if super::json::on() {
+                super::json::emit(serde_json::json!({
                     "database": url.to_string(),
                     "schemas": status,
                     "problems": problems,
-                }))
-                .expect("a status serialises"));
+                }));
             } else {
                 say(format!("database: {url}"));
                 for s in &status {
@@ -180,18 +220,26 @@ pub(super) async fn run(context: &Context, global: &Global, action: DataAction) 
                 .map(crate::environment::parse_given)
                 .transpose()?;
             let (client, url) = context.connect_target(&project, &target).await?;
-            match env {
+            let mark = match env {
                 Some(env) => {
                     crate::environment::mark_database(&client, env).await?;
                     say(format!("{url} is marked as {env}"));
+                    Some(env.to_string())
                 }
                 None => match crate::environment::database_mark(&client).await? {
-                    Some(env) => say(format!("{url} is marked as {env}")),
-                    None => say(format!(
-                        "{url} is not marked (`strata data env production` marks it)"
-                    )),
+                    Some(env) => {
+                        say(format!("{url} is marked as {env}"));
+                        Some(env.to_string())
+                    }
+                    None => {
+                        say(format!(
+                            "{url} is not marked (`strata data env production` marks it)"
+                        ));
+                        None
+                    }
                 },
-            }
+            };
+            json::emit(json!({ "database": url.to_string(), "env": mark }));
             Ok(Outcome::Done)
         }
     }
@@ -236,6 +284,7 @@ fn new(
     description: &str,
     rust: bool,
 ) -> Result<Outcome> {
+    let show = |path: &std::path::Path| super::census::folder(project, path);
     let description = description
         .trim()
         .to_ascii_lowercase()
@@ -269,6 +318,7 @@ fn new(
         );
         write_new(&path, &text)?;
         say(format!("wrote {}", path.display()));
+        json::emit(json!({ "name": name, "written": [show(&path)] }));
         say(format!(
             "register it in {}:\n  pub mod {module};\n  and add `Migration::new({module}::Migration)` to the schema's list",
             dir.join("mod.rs").display()
@@ -286,6 +336,7 @@ fn new(
             &format!("-- Undoes {name}. Delete this file if it cannot be undone.\n\n"),
         )?;
         say(format!("wrote {}\nwrote {}", up.display(), down.display()));
+        json::emit(json!({ "name": name, "written": [show(&up), show(&down)] }));
     }
     Ok(Outcome::Done)
 }

@@ -4,13 +4,23 @@ use crate::dev::{Cluster, Started, State};
 use crate::{Result, pg};
 
 use super::opt::{DevAction, Global};
-use super::{Context, Outcome, say};
+use super::{Context, Outcome, json, say};
+use serde_json::json;
 
 pub(super) async fn run(context: &Context, global: &Global, action: DevAction) -> Result<Outcome> {
     let project = context.project(global)?;
+    if let DevAction::HoldScratch = action {
+        // Scratch databases on STRATA_DEV_URL need no project's cluster.
+        let server = context.scratch_server(&project).await?;
+        let db = server.create(None).await?;
+        say(db.name());
+        // Held until the process is interrupted or killed; the CLI's Ctrl-C path drops it.
+        std::future::pending::<()>().await;
+        unreachable!("pending() never completes")
+    }
     let cluster = context.cluster(&project)?;
     if let Some(note) = cluster.relocation() {
-        eprintln!("strata: note: {note}");
+        super::note(format!("note: {note}"));
     }
     match action {
         DevAction::Start => {
@@ -30,31 +40,29 @@ pub(super) async fn run(context: &Context, global: &Global, action: DevAction) -
                     ));
                 }
             }
-            say(format!("url: {}", Cluster::url(cluster_port(&cluster))));
+            let url = Cluster::url(cluster_port(&cluster));
+            say(format!("url: {url}"));
+            json::emit(json!({ "running": true, "url": url.to_string() }));
             Ok(Outcome::Done)
         }
         DevAction::Stop => {
-            if cluster.stop()? {
+            let stopped = cluster.stop()?;
+            if stopped {
                 say("stopped the development database");
             } else {
                 say("the development database is not running");
             }
+            json::emit(json!({ "running": false, "stopped": stopped }));
             Ok(Outcome::Done)
         }
         DevAction::Status => status(&cluster).await,
         DevAction::Url => {
             let (_, started) = context.running_cluster(&project)?;
             say(Cluster::url(started.port()));
+            json::emit(json!({ "running": true, "url": Cluster::url(started.port()).to_string() }));
             Ok(Outcome::Done)
         }
-        DevAction::HoldScratch => {
-            let server = context.scratch_server(&project).await?;
-            let db = server.create(None).await?;
-            say(db.name());
-            // Held until the process is interrupted or killed; the CLI's Ctrl-C path drops it.
-            std::future::pending::<()>().await;
-            unreachable!("pending() never completes")
-        }
+        DevAction::HoldScratch => unreachable!("handled above"),
     }
 }
 
@@ -72,6 +80,7 @@ async fn status(cluster: &Cluster) -> Result<Outcome> {
             say(format!(
                 "development database: not created yet (`strata dev start` creates it in {dir})"
             ));
+            json::emit(json!({ "state": "uninitialised", "data_dir": dir.to_string() }));
             Ok(Outcome::Found)
         }
         State::Stopped { stale_pid } => {
@@ -79,6 +88,7 @@ async fn status(cluster: &Cluster) -> Result<Outcome> {
             if stale_pid {
                 say("  a pid file left by a server that is gone will be cleared on the next start");
             }
+            json::emit(json!({ "state": "stopped", "data_dir": dir.to_string() }));
             Ok(Outcome::Found)
         }
         State::Running { pid, port } => {
@@ -97,6 +107,14 @@ async fn status(cluster: &Cluster) -> Result<Outcome> {
             say(format!("  pid:       {pid}"));
             say(format!("  data dir:  {dir}"));
             say(format!("  log:       {}", cluster.log_file().display()));
+            json::emit(json!({
+                "state": "running",
+                "url": url.to_string(),
+                "version": version,
+                "pid": pid,
+                "data_dir": dir.to_string(),
+                "log": cluster.log_file().display().to_string(),
+            }));
             Ok(Outcome::Done)
         }
     }

@@ -75,6 +75,11 @@ pub(super) async fn run(context: &Context, global: &Global, args: DiffArgs) -> R
         verify::verify(&server, &from, &plan, &to, &scope, fixpoint).await?;
     }
     say(plan.to_sql().trim_end());
+    super::json::emit(serde_json::json!({
+        "from": from_source.to_string(),
+        "to": to_source.to_string(),
+        "steps": super::json::steps(&plan),
+    }));
     Ok(if args.exit_code && !plan.is_empty() {
         Outcome::Found
     } else {

@@ -11,7 +11,8 @@ use crate::state::States;
 use crate::{Error, Result};
 
 use super::opt::{GenerateArgs, Global};
-use super::{Context, Outcome, census, renames, say, write_new};
+use super::{Context, Outcome, census, json, renames, say, write_new};
+use serde_json::json;
 
 pub(super) async fn run(context: &Context, global: &Global, args: GenerateArgs) -> Result<Outcome> {
     let project = context.project(global)?;
@@ -34,6 +35,10 @@ pub(super) async fn run(context: &Context, global: &Global, args: GenerateArgs) 
         write_new(&folder.dir.join(&file_name), &text)?;
         folder = context.migrations(&project)?;
         folder.write_sum()?;
+        json::emit(json!({
+            "written": [census::folder(&project, &folder.dir.join(&file_name))],
+            "steps": [],
+        }));
         say(format!(
             "wrote {}; add your SQL, then run `strata sum`",
             folder.dir.join(&file_name).display()
@@ -63,6 +68,7 @@ pub(super) async fn run(context: &Context, global: &Global, args: GenerateArgs) 
     )?;
     let Some(renames) = renames::resolve(&args.renames, &declared, &history, &wanted, args.force)?
     else {
+        json::emit(json!({ "written": [], "steps": [], "refused": "renames" }));
         return Ok(Outcome::Found);
     };
     // Texts that differ are compared on the kept declared state when it holds these files,
@@ -87,6 +93,7 @@ pub(super) async fn run(context: &Context, global: &Global, args: GenerateArgs) 
             "nothing to do: the migrations in {} already give the declared schema",
             folder.dir.display()
         ));
+        json::emit(json!({ "written": [], "steps": [] }));
         return Ok(Outcome::Done);
     }
     // Verified on the kept history, which then holds the state after the new migration.
@@ -128,6 +135,13 @@ pub(super) async fn run(context: &Context, global: &Global, args: GenerateArgs) 
         .record(&folder.migrations, server.server_version(), &scope)
         .await;
     crate::progress::debug_timed("wrote the migration", started);
+    json::emit(json!({
+        "written": written
+            .iter()
+            .map(|name| census::folder(&project, &folder.dir.join(name)))
+            .collect::<Vec<_>>(),
+        "steps": json::steps(&plan),
+    }));
     let hazards: Vec<&str> = plan.hazards().iter().map(|h| h.describe()).collect();
     for file_name in &written {
         say(format!("wrote {}", folder.dir.join(file_name).display()));
@@ -151,6 +165,11 @@ pub(super) fn sum(context: &Context, global: &Global) -> Result<Outcome> {
     let mut folder = context.migrations(&project)?;
     let findings = folder.sum_findings();
     folder.write_sum()?;
+    json::emit(json!({
+        "written": census::folder(&project, &folder.dir.join(migrations::SUM_FILE)),
+        "migrations": folder.migrations.len(),
+        "recorded": findings.iter().map(|f| &f.message).collect::<Vec<_>>(),
+    }));
     for finding in &findings {
         say(format!(
             "recorded: {}",

@@ -87,14 +87,38 @@ pub(super) async fn drizzle(
             )),
         }
     }
+    let document = |recorded: Option<usize>, pulled: bool| {
+        super::json::emit(serde_json::json!({
+            "database": url.to_string(),
+            "journal": super::census::folder(&project, &source.join("meta").join("_journal.json")),
+            "dry_run": args.dry_run,
+            "migrations": migrations
+                .iter()
+                .zip(&matching.states)
+                .map(|(m, state)| serde_json::json!({
+                    "file": m.file_name(),
+                    "state": match state {
+                        State::Applied => "applied",
+                        State::Edited { .. } => "edited",
+                        State::Skipped { .. } => "skipped",
+                        State::Pending => "pending",
+                    },
+                    "recorded": record(state),
+                }))
+                .collect::<Vec<_>>(),
+            "recorded": recorded,
+            "pulled": pulled,
+        }))
+    };
     if args.dry_run {
         say("dry run: nothing was written");
+        document(None, false);
         return Ok(Outcome::Done);
     }
 
     // History rows and files together: the rows commit only when every file is in place.
     let wait = Duration::from_secs(project.config.migrations.lock_wait_seconds);
-    let waiting = || eprintln!("strata: waiting for another migrate to finish");
+    let waiting = || super::note("waiting for another migrate to finish");
     history
         .locked(&client, wait, waiting, async || {
         if !history.read(&client).await?.is_empty() {
@@ -191,7 +215,7 @@ pub(super) async fn drizzle(
             force: false,
             strict: false,
         };
-        super::pull::run(context, global, pulled).await?;
+        super::json::without_document(super::pull::run(context, global, pulled)).await?;
     }
     if recorded > 0 {
         confirm_applied(context, &project, &client, &target).await?;
@@ -208,6 +232,7 @@ pub(super) async fn drizzle(
             "next: `strata pull` writes the declared schema files from the database; then `strata check`",
         );
     }
+    document(Some(recorded), pull);
     Ok(Outcome::Done)
 }
 

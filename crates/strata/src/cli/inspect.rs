@@ -21,10 +21,8 @@ pub(super) async fn run(context: &Context, global: &Global, args: InspectArgs) -
         args.strict,
         &[(&url.to_string(), &result.catalog.unmodeled)],
     )?;
-    if args.json {
-        let json =
-            serde_json::to_string_pretty(&result.catalog).expect("a catalog always serialises");
-        say(json);
+    if super::json::on() {
+        super::json::emit(serde_json::to_value(&result.catalog).expect("a catalog serialises"));
     } else {
         say(summary(&result.catalog).trim_end());
         say(format!("\ncatalog hash: {}", result.catalog.hash()));

@@ -7,7 +7,17 @@ use crate::history::{self, MigrateOptions, MigrateReport};
 use crate::{Error, Result};
 
 use super::opt::{Global, MigrateArgs};
-use super::{Context, Outcome, say};
+use super::{Context, Outcome, json, say};
+use serde_json::{Value, json};
+
+/// The migrations a run applied (or would), for `--json`.
+pub(super) fn applied_json(report: &MigrateReport) -> Value {
+    report
+        .applied
+        .iter()
+        .map(|(file, ms)| json!({ "file": file, "execution_ms": ms }))
+        .collect()
+}
 
 pub(super) async fn run(context: &Context, global: &Global, args: MigrateArgs) -> Result<Outcome> {
     let project = context.project(global)?;
@@ -29,6 +39,11 @@ pub(super) async fn run(context: &Context, global: &Global, args: MigrateArgs) -
         args.allow_out_of_order,
     )
     .await?;
+    json::emit(json!({
+        "database": url.to_string(),
+        "dry_run": args.dry_run,
+        "applied": applied_json(&report),
+    }));
     let count = report.applied.len();
     let plural = if count == 1 { "" } else { "s" };
     if args.dry_run {
@@ -84,7 +99,7 @@ pub(super) async fn apply_pending(
     };
     let history = context.history(project)?;
     history::migrate(client, &history, &folder, &options, &|line| {
-        eprintln!("strata: {line}")
+        super::note(line)
     })
     .await
 }

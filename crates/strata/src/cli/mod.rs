@@ -14,6 +14,7 @@ mod generate;
 mod import;
 mod init;
 mod inspect;
+mod json;
 mod migrate;
 mod opt;
 mod pull;
@@ -26,8 +27,6 @@ use std::ffi::OsString;
 use std::io::Write as _;
 use std::process::ExitCode;
 use std::sync::{Arc, Mutex, OnceLock};
-
-use clap::Parser as _;
 
 use crate::config::{Env, Project};
 use crate::data::Registry;
@@ -47,13 +46,44 @@ where
     I: IntoIterator<Item = T>,
     T: Into<OsString> + Clone,
 {
-    let cli = match opt::Cli::try_parse_from(args) {
+    let args: Vec<OsString> = args.into_iter().map(Into::into).collect();
+    let program = program_of(args.first().map(OsString::as_os_str));
+    let _ = PROGRAM.set(program);
+    let cli = {
+        use clap::{CommandFactory as _, FromArgMatches as _};
+        opt::Cli::command()
+            .bin_name(program)
+            .try_get_matches_from(&args)
+            .and_then(|matches| opt::Cli::from_arg_matches(&matches))
+    };
+    let cli = match cli {
         Ok(cli) => cli,
         Err(e) => {
-            let _ = e.print();
+            // `--json` asked for a document even when the arguments are wrong.
+            if e.use_stderr() && args.iter().any(|a| a == "--json") {
+                json::set(true);
+                json::emit(json::usage(&e.render().to_string()));
+            } else if program == STRATA {
+                let _ = e.print();
+            } else {
+                // Help, examples and hints name the command the user runs.
+                let text = named(&e.render().to_string()).into_owned();
+                if e.use_stderr() {
+                    let _ = write!(std::io::stderr().lock(), "{text}");
+                } else {
+                    let _ = write!(std::io::stdout().lock(), "{text}");
+                }
+            }
             return ExitCode::from(if e.use_stderr() { 2 } else { 0 });
         }
     };
+    json::set(cli.global.json);
+    QUIET.store(
+        cli.global.quiet || cli.global.json,
+        std::sync::atomic::Ordering::Relaxed,
+    );
+    crate::progress::set_quiet(cli.global.quiet || cli.global.json);
+    crate::progress::set_debug(cli.global.verbose);
     let runtime = match tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -62,6 +92,7 @@ where
         Err(e) => return report(&Error::io("starting the async runtime", e)),
     };
     let context = Context {
+        outside_project: cli.command.outside_project(),
         registry: Mutex::new(registry),
         env: Env::from_process(),
         scratch: Mutex::default(),
@@ -97,6 +128,9 @@ enum Outcome {
 
 /// What every command has at hand.
 struct Context {
+    /// Whether the command may run without a `strata.toml`: it needs no project, or it was
+    /// given a database URL on the command line.
+    outside_project: bool,
     /// The data migrations the project's crate registered (taken by the data commands).
     registry: Mutex<Registry>,
     env: Env,
@@ -107,10 +141,20 @@ struct Context {
 }
 
 impl Context {
+    /// The project of the working folder. Outside one (no `strata.toml` here or above), only a
+    /// database URL (`--url`, `DATABASE_URL`) lets a command that needs a project go on:
+    /// otherwise it stops before it starts or writes anything.
     fn project(&self, global: &opt::Global) -> Result<Project> {
         let cwd =
             std::env::current_dir().map_err(|e| Error::io("reading the working directory", e))?;
-        Project::load(&cwd, global.config.as_deref(), self.env.clone())
+        let project = Project::load(&cwd, global.config.as_deref(), self.env.clone())?;
+        if project.config_path.is_none()
+            && !self.outside_project
+            && project.env.get("DATABASE_URL").is_none()
+        {
+            return Err(Error::NoProject);
+        }
+        Ok(project)
     }
 
     /// The fixed points of deparsed text, cached in the project's `.strata/cache`.
@@ -121,6 +165,11 @@ impl Context {
     }
 
     fn cluster(&self, project: &Project) -> Result<Cluster> {
+        // The development database lives in a project's folder: never in whatever folder a
+        // command happened to run in.
+        if project.config_path.is_none() {
+            return Err(Error::NoProject);
+        }
         Cluster::new(
             ClusterOptions {
                 data_dir: project.dev_data_dir(),
@@ -135,7 +184,9 @@ impl Context {
         let cluster = self.cluster(project)?;
         let started = cluster.start()?;
         if let Started::Started { port, .. } = started {
-            eprintln!("strata: started the development database on 127.0.0.1:{port}");
+            note(format!(
+                "started the development database on 127.0.0.1:{port}"
+            ));
         }
         Ok((cluster, started))
     }
@@ -292,6 +343,23 @@ async fn dispatch(context: &Context, cli: opt::Cli) -> Result<Outcome> {
         opt::Command::Check(args) => check::run(context, &cli.global, args).await,
         opt::Command::Status(args) => status::run(context, &cli.global, args).await,
         opt::Command::Sum => generate::sum(context, &cli.global),
+        opt::Command::Completions { shell } => {
+            use clap::CommandFactory as _;
+            // Written whole: clap_complete panics on a closed pipe (`… | head`).
+            let mut text = Vec::new();
+            clap_complete::generate(shell, &mut opt::Cli::command(), "strata", &mut text);
+            let _ = std::io::stdout().lock().write_all(&text);
+            Ok(Outcome::Done)
+        }
+        opt::Command::Man => {
+            use clap::CommandFactory as _;
+            let mut text = Vec::new();
+            clap_mangen::Man::new(opt::Cli::command())
+                .render(&mut text)
+                .map_err(|e| Error::io("rendering the manual page", e))?;
+            let _ = std::io::stdout().lock().write_all(&text);
+            Ok(Outcome::Done)
+        }
     }
 }
 
@@ -304,7 +372,7 @@ fn interactive() -> bool {
 /// Asks a yes/no question on standard error; anything but yes is no.
 fn ask(question: &str) -> Result<bool> {
     use std::io::BufRead as _;
-    eprint!("{question}");
+    eprint!("{}", named(question));
     let _ = std::io::stderr().flush();
     let mut answer = String::new();
     std::io::stdin()
@@ -329,13 +397,69 @@ fn write_new(path: &std::path::Path, text: &str) -> Result<()> {
         .map_err(|e| Error::io(format!("writing {}", path.display()), e))
 }
 
-/// Prints a line to standard output. A closed pipe (`strata … | head`) is not an error.
+const STRATA: &str = "strata";
+
+/// How the user runs strata: `strata`, or `cargo db` through a project's own binary (the alias
+/// `strata init` writes).
+static PROGRAM: OnceLock<&'static str> = OnceLock::new();
+
+fn program_of(arg0: Option<&std::ffi::OsStr>) -> &'static str {
+    let stem = arg0
+        .map(std::path::Path::new)
+        .and_then(std::path::Path::file_stem)
+        .and_then(|s| s.to_str());
+    match stem {
+        Some(STRATA) | None => STRATA,
+        Some(_) => "cargo db",
+    }
+}
+
+/// `text` with every `` `strata … `` command written as the user runs it (`` `cargo db … ``
+/// under a project's binary). Messages are written with `strata`; this is the one place that
+/// renames them.
+fn named(text: &str) -> std::borrow::Cow<'_, str> {
+    let program = PROGRAM.get().copied().unwrap_or(STRATA);
+    if program == STRATA {
+        return text.into();
+    }
+    text.replace("`strata ", &format!("`{program} "))
+        .replace("\n  strata ", &format!("\n  {program} "))
+        .into()
+}
+
+static QUIET: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// A note on standard error about what happens (not a warning, not an error): `-q` and `--json`
+/// leave it out.
+fn note(text: impl std::fmt::Display) {
+    if !QUIET.load(std::sync::atomic::Ordering::Relaxed) {
+        let _ = writeln!(
+            std::io::stderr().lock(),
+            "strata: {}",
+            named(&text.to_string())
+        );
+    }
+}
+
+/// Prints a line to standard output. A closed pipe (`strata … | head`) is not an error. With
+/// `--json` the command's document takes the place of these lines.
 fn say(text: impl std::fmt::Display) {
-    let _ = writeln!(std::io::stdout().lock(), "{text}");
+    if json::on() {
+        return;
+    }
+    let _ = writeln!(std::io::stdout().lock(), "{}", named(&text.to_string()));
 }
 
 fn report(error: &Error) -> ExitCode {
-    let _ = writeln!(std::io::stderr().lock(), "error: {error}");
+    if json::on() {
+        json::emit(json::error(error));
+    } else {
+        let _ = writeln!(
+            std::io::stderr().lock(),
+            "error: {}",
+            named(&error.to_string())
+        );
+    }
     // 128 + SIGINT, as shells report an interrupted command.
     ExitCode::from(if matches!(error, Error::Interrupted) {
         130

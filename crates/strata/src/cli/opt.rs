@@ -6,7 +6,21 @@ use clap::{Args, Parser, Subcommand};
 
 /// strata: PostgreSQL schema and data migrations from declared SQL.
 #[derive(Debug, Parser)]
-#[command(name = "strata", version, about, long_about = None, propagate_version = true)]
+#[command(
+    name = "strata",
+    version,
+    about = "PostgreSQL schema and data migrations: declare the schema in SQL, generate reviewed migrations, apply them safely",
+    long_about = None,
+    propagate_version = true,
+    after_help = "Examples:\n  \
+        strata init                       start a project here\n  \
+        strata generate --name reports    write a migration from schemas/\n  \
+        strata migrate                    apply pending migrations\n  \
+        strata up                         what a deploy runs: schema, then data migrations\n  \
+        strata status --json              where the database stands, for a script\n\n\
+        Exit codes: 0 done, 1 found something (pending, drift, refused), 2 error.\n\
+        Output for scripts: --json (docs/json.md). Shell completions: strata completions SHELL."
+)]
 pub struct Cli {
     #[command(flatten)]
     pub global: Global,
@@ -20,56 +34,167 @@ pub struct Global {
     /// Configuration file (default: strata.toml in this folder or a parent).
     #[arg(long, global = true, value_name = "PATH")]
     pub config: Option<PathBuf>,
+
+    /// Print one JSON document on standard output (errors too; shapes in docs/json.md).
+    #[arg(long, global = true)]
+    pub json: bool,
+
+    /// Print only results and errors: no progress, no notes on standard error.
+    #[arg(short, long, global = true, conflicts_with = "verbose")]
+    pub quiet: bool,
+
+    /// Print what each phase does and how long it takes, on standard error (as STRATA_LOG=debug).
+    #[arg(short, long, global = true)]
+    pub verbose: bool,
 }
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Create a new project: strata.toml, schemas/, schema-migrations/ and a data-migrations crate.
+    #[command(
+        after_help = "Examples:\n  strata init                  a new project in this folder, or strata added to this crate or workspace\n  strata init survey-db        a new project in survey-db/"
+    )]
     Init(InitArgs),
     /// Write a new migration from the declared schema files (compared with the migration history).
+    #[command(
+        after_help = "Examples:\n  strata generate --name reports                          compare schemas/ with the history, write the migration\n  strata generate --rename questions.batteries.label=name   a rename, not a drop and an add\n  strata generate --custom --name backfill                an empty migration for hand-written SQL"
+    )]
     Generate(GenerateArgs),
     /// Apply pending migrations.
+    #[command(
+        after_help = "Examples:\n  strata migrate                       apply every pending migration\n  strata migrate --dry-run             say what would be applied\n  strata migrate --to 0003 --url \"$PROD_URL\""
+    )]
     Migrate(MigrateArgs),
     /// What a deploy runs: pending schema migrations, then pending data migrations.
+    #[command(
+        after_help = "Examples:\n  strata up                            schema migrations, then data migrations\n  DATABASE_URL=postgres://… strata up --dry-run"
+    )]
     Up(UpArgs),
     /// Sync the database with the declared schema files directly (development).
+    #[command(
+        after_help = "Examples:\n  strata push --dry-run                print the plan, change nothing\n  strata push                          apply it (asks before steps that affect rows)\n  strata push --force                  off a terminal: apply them without asking"
+    )]
     Push(PushArgs),
     /// Write the declared schema files from a database, one folder per schema.
+    #[command(
+        after_help = "Examples:\n  strata pull --url postgres://me@localhost/app   write schemas/<schema>/schema.sql\n  strata pull --out /tmp/schemas                   somewhere else"
+    )]
     Pull(PullArgs),
     /// Print the plan that takes one schema to another, as SQL that `psql -f` runs.
+    #[command(
+        after_help = "Examples:\n  strata diff --from schema-migrations --to schemas        what generate would write\n  strata diff --from \"$PROD_URL\" --to schemas --exit-code   exit 1 when they differ\n  strata diff --from postgres://…/a --to postgres://…/b"
+    )]
     Diff(DiffArgs),
     /// Check the migrations folder, the history against the declared files, and the database for drift (exit 1 on a finding).
+    #[command(
+        after_help = "Examples:\n  strata check                         exit 1 on any finding\n  strata check --json                  findings with kind, object, statement, file"
+    )]
     Check(CheckArgs),
     /// Applied, pending and failed migrations, drift, and whether the database matches the declared files.
+    #[command(
+        after_help = "Examples:\n  strata status\n  strata status --url \"$STAGING_URL\" --json"
+    )]
     Status(StatusArgs),
     /// Rewrite schema-migrations/strata.sum after you reviewed the migration files.
+    #[command(
+        after_help = "Examples:\n  strata sum                           after reviewing an edited migration"
+    )]
     Sum,
     /// Data migrations: Rust or SQL, per PostgreSQL schema, tracked in data_migrations.
+    #[command(
+        after_help = "Examples:\n  strata data new questions dem_characteristics   SQL files for the next migration\n  strata data migrate questions                    one schema's pending migrations\n  strata data migrate --dry-run                    run, count rows, roll back\n  strata data reset questions --yes                down, newest first\n  strata data status --json"
+    )]
     Data {
         #[command(subcommand)]
         action: DataAction,
     },
     /// AWS login for data migrations that read from S3.
+    #[command(
+        after_help = "Examples:\n  aws sso login --profile survey && AWS_PROFILE=survey strata aws check"
+    )]
     Aws {
         #[command(subcommand)]
         action: AwsAction,
     },
     /// Print the catalog of a database's managed schemas (a summary, or JSON).
+    #[command(
+        after_help = "Examples:\n  strata inspect --schema questions    a summary with the catalog hash\n  strata inspect --json                the catalog as JSON"
+    )]
     Inspect(InspectArgs),
     /// Adopt a project another tool managed, keeping its history.
+    #[command(
+        after_help = "Examples:\n  strata import drizzle --dry-run          show how the journal and the database match\n  strata import drizzle --pull             import, then write schemas/ from the database"
+    )]
     Import {
         #[command(subcommand)]
         action: ImportAction,
     },
+    /// Print shell completions (bash, zsh, fish, elvish, powershell).
+    #[command(
+        after_help = "Examples:\n  strata completions bash > ~/.local/share/bash-completion/completions/strata\n  strata completions zsh > \"${fpath[1]}/_strata\"\n  strata completions fish > ~/.config/fish/completions/strata.fish"
+    )]
+    Completions {
+        /// The shell.
+        shell: clap_complete::Shell,
+    },
+    /// Print the manual page (roff): `strata man | man -l -`.
+    #[command(
+        after_help = "Examples:\n  strata man | man -l -\n  strata man > /usr/local/share/man/man1/strata.1"
+    )]
+    Man,
     /// The embedded development database (used when no database URL is configured).
+    #[command(
+        after_help = "Examples:\n  strata dev start\n  psql \"$(strata dev url)\"\n  strata dev stop"
+    )]
     Dev {
         #[command(subcommand)]
         action: DevAction,
     },
 }
 
+impl Command {
+    /// Whether the command may run outside a project: it needs none (`init`, `aws check`), or
+    /// it names a database on the command line.
+    pub fn outside_project(&self) -> bool {
+        let url = |target: &Target| target.url.as_deref().is_some_and(|u| !u.is_empty());
+        match self {
+            Command::Init(_) | Command::Aws { .. } | Command::Completions { .. } | Command::Man => {
+                true
+            }
+            Command::Dev {
+                action: DevAction::HoldScratch,
+            } => true,
+            Command::Migrate(a) => url(&a.target),
+            Command::Up(a) => url(&a.target),
+            Command::Push(a) => url(&a.target),
+            Command::Pull(a) => url(&a.target),
+            Command::Check(a) => url(&a.target),
+            Command::Status(a) => url(&a.target),
+            Command::Inspect(a) => url(&a.target),
+            Command::Import {
+                action: ImportAction::Drizzle(a),
+            } => url(&a.target),
+            Command::Diff(a) => [&a.from, &a.to].iter().any(|s| {
+                let s = s.to_ascii_lowercase();
+                s.starts_with("postgres://") || s.starts_with("postgresql://") || s.contains('=')
+            }),
+            Command::Data { action } => match action {
+                DataAction::Migrate { target, .. }
+                | DataAction::Reset { target, .. }
+                | DataAction::Status { target, .. }
+                | DataAction::Env { target, .. } => url(target),
+                DataAction::New { .. } => false,
+            },
+            Command::Generate(_) | Command::Sum | Command::Dev { .. } => false,
+        }
+    }
+}
+
 #[derive(Debug, Subcommand)]
 pub enum ImportAction {
+    #[command(
+        after_help = "Examples:\n  strata import drizzle --dry-run\n  strata import drizzle --dir drizzle --url \"$DATABASE_URL\" --force pending"
+    )]
     /// Convert a Drizzle Kit migrations folder and record what its database applied (by hash) as applied.
     Drizzle(ImportDrizzleArgs),
 }
@@ -112,12 +237,16 @@ pub enum Resolve {
 
 #[derive(Debug, Subcommand)]
 pub enum DevAction {
+    #[command(after_help = "Examples:\n  strata dev start")]
     /// Create (first time) and start the development database.
     Start,
+    #[command(after_help = "Examples:\n  strata dev stop")]
     /// Stop the development database.
     Stop,
+    #[command(after_help = "Examples:\n  strata dev status --json")]
     /// Say whether the development database runs, where, and on which port (exit 1 when it does not run).
     Status,
+    #[command(after_help = "Examples:\n  psql \"$(strata dev url)\"")]
     /// Print the development database's URL (starting it if needed): `psql "$(strata dev url)"`.
     Url,
     /// Create a scratch database and hold it until interrupted (for testing cleanup).
@@ -129,7 +258,8 @@ pub enum DevAction {
 #[derive(Debug, Args)]
 pub struct Target {
     /// Database URL (default: DATABASE_URL, then database.url in strata.toml, then the development database).
-    #[arg(long, value_name = "URL")]
+    // The value is never shown in help: it may hold a password.
+    #[arg(long, value_name = "URL", env = "DATABASE_URL", hide_env_values = true)]
     pub url: Option<String>,
 }
 
@@ -141,10 +271,6 @@ pub struct InspectArgs {
     /// A schema to read (repeatable; default: schema.schemas in strata.toml, else every user schema).
     #[arg(long = "schema", value_name = "NAME")]
     pub schemas: Vec<String>,
-
-    /// Print the catalog as JSON.
-    #[arg(long)]
-    pub json: bool,
 
     /// Fail (exit 2) when the schemas hold objects strata does not model, instead of warning.
     #[arg(long)]
@@ -268,10 +394,6 @@ pub struct CheckArgs {
     #[command(flatten)]
     pub target: Target,
 
-    /// Print the findings as JSON.
-    #[arg(long)]
-    pub json: bool,
-
     /// Fail (exit 2) when the schemas hold objects strata does not model, instead of warning.
     #[arg(long)]
     pub strict: bool,
@@ -281,14 +403,13 @@ pub struct CheckArgs {
 pub struct StatusArgs {
     #[command(flatten)]
     pub target: Target,
-
-    /// Print the status as JSON.
-    #[arg(long)]
-    pub json: bool,
 }
 
 #[derive(Debug, Subcommand)]
 pub enum DataAction {
+    #[command(
+        after_help = "Examples:\n  strata data migrate                      every schema's pending migrations\n  strata data migrate questions            one schema's\n  strata data migrate --dry-run            run, count rows per table, roll back"
+    )]
     /// Run pending data migrations (all, or one schema's), each in a transaction with its tracking row.
     Migrate {
         /// Only this PostgreSQL schema's migrations.
@@ -299,6 +420,9 @@ pub enum DataAction {
         #[arg(long)]
         dry_run: bool,
     },
+    #[command(
+        after_help = "Examples:\n  strata data reset questions --yes        one schema's, newest first, without asking\n  strata data reset                        every schema's (asks on a terminal)"
+    )]
     /// Undo applied data migrations (all, or one schema's), newest first.
     Reset {
         /// Only this PostgreSQL schema's migrations.
@@ -309,16 +433,19 @@ pub enum DataAction {
         #[arg(long)]
         yes: bool,
     },
+    #[command(
+        after_help = "Examples:\n  strata data status\n  strata data status questions --json"
+    )]
     /// Applied and pending data migrations (exit 1 when some are pending).
     Status {
         /// Only this PostgreSQL schema's migrations.
         schema: Option<String>,
         #[command(flatten)]
         target: Target,
-        /// Print the status as JSON.
-        #[arg(long)]
-        json: bool,
     },
+    #[command(
+        after_help = "Examples:\n  strata data new questions fix_codes              SQL: data-migrations/questions/NNNN_fix_codes.up.sql and .down.sql\n  strata data new questions pilot_battery --rust   Rust: src/data_migrations/questions/mNNNN_pilot_battery.rs"
+    )]
     /// Write the next numbered data migration of a schema.
     New {
         /// The PostgreSQL schema.
@@ -329,6 +456,9 @@ pub enum DataAction {
         #[arg(long)]
         rust: bool,
     },
+    #[command(
+        after_help = "Examples:\n  strata data env                          how the database is marked\n  strata data env production --url \"$PROD_URL\""
+    )]
     /// Show or set the environment the database is marked as (`production` refuses `data reset`).
     Env {
         /// The environment to mark the database as: production, staging, development, …
@@ -340,6 +470,9 @@ pub enum DataAction {
 
 #[derive(Debug, Subcommand)]
 pub enum AwsAction {
+    #[command(
+        after_help = "Examples:\n  strata aws check\n  AWS_PROFILE=survey strata aws check --json"
+    )]
     /// Resolve AWS credentials as data migrations will; say who you are and when they expire, or how to log in (exit 2).
     Check,
 }

@@ -76,6 +76,13 @@ pub(super) async fn run(context: &Context, global: &Global, args: PullArgs) -> R
         write(path, text)?;
         say(format!("wrote {}", path.display()));
     }
+    super::json::emit(serde_json::json!({
+        "database": url.to_string(),
+        "written": writes
+            .iter()
+            .map(|(path, _)| super::census::folder(&project, path))
+            .collect::<Vec<_>>(),
+    }));
     if writes.is_empty() {
         say(format!("{} already matches {url}", out.display()));
     }

@@ -12,7 +12,7 @@ use crate::introspect::{Scope, introspect_within};
 use crate::{Error, Result, apply, verify};
 
 use super::opt::{Global, PushArgs};
-use super::{Context, Outcome, ask, census, interactive, renames, say};
+use super::{Context, Outcome, ask, census, interactive, json, renames, say};
 
 pub(super) async fn run(context: &Context, global: &Global, args: PushArgs) -> Result<Outcome> {
     let project = context.project(global)?;
@@ -37,8 +37,19 @@ pub(super) async fn run(context: &Context, global: &Global, args: PushArgs) -> R
         ],
     )?;
 
+    // The `--json` document: the plan, whether it was applied, and why not when it was refused.
+    let document = |steps: serde_json::Value, applied: bool, refused: Option<&str>| {
+        json::emit(serde_json::json!({
+            "database": url.to_string(),
+            "dry_run": args.dry_run,
+            "steps": steps,
+            "applied": applied,
+            "refused": refused,
+        }))
+    };
     let Some(renames) = renames::resolve(&args.renames, &declared, &live, &wanted, args.force)?
     else {
+        document(serde_json::json!([]), false, Some("renames"));
         return Ok(Outcome::Found);
     };
 
@@ -52,6 +63,7 @@ pub(super) async fn run(context: &Context, global: &Global, args: PushArgs) -> R
             "nothing to do: {url} matches {}",
             declared.dir.display()
         ));
+        document(serde_json::json!([]), false, None);
         return Ok(Outcome::Done);
     }
     // A plan that runs in one transaction is checked on the target itself, inside that
@@ -62,7 +74,8 @@ pub(super) async fn run(context: &Context, global: &Global, args: PushArgs) -> R
     }
     say(plan.to_sql().trim_end());
     if args.dry_run {
-        eprintln!("strata: dry run: nothing was changed");
+        super::note("dry run: nothing was changed");
+        document(json::steps(&plan), false, None);
         return Ok(Outcome::Done);
     }
 
@@ -73,10 +86,12 @@ pub(super) async fn run(context: &Context, global: &Global, args: PushArgs) -> R
         if interactive() {
             if !ask(&format!("{question}apply them? [y/N] "))? {
                 eprintln!("strata: nothing was changed");
+                document(json::steps(&plan), false, Some("declined"));
                 return Ok(Outcome::Found);
             }
         } else {
             eprintln!("strata: {question}nothing was changed; pass --force to apply them");
+            document(json::steps(&plan), false, Some("affects_rows"));
             return Ok(Outcome::Found);
         }
     }
@@ -108,11 +123,12 @@ pub(super) async fn run(context: &Context, global: &Global, args: PushArgs) -> R
         )
         .await?;
     }
-    eprintln!(
-        "strata: applied {} step{} to {url}",
+    super::note(format!(
+        "applied {} step{} to {url}",
         plan.steps.len(),
         if plan.steps.len() == 1 { "" } else { "s" }
-    );
+    ));
+    document(json::steps(&plan), true, None);
     Ok(Outcome::Done)
 }
 

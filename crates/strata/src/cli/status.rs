@@ -22,13 +22,14 @@ struct Status {
     /// `none`, `drift` (the catalog hash differs from the one the last migrate recorded), or
     /// `unknown` (nothing recorded).
     drift: &'static str,
-    /// The steps that would make the database match the declared files (`None`: no declared
-    /// files).
-    declared_changes: Option<Vec<String>>,
+    /// The steps that would make the database match the declared files, with their full
+    /// statements (`None`: no declared files).
+    declared_changes: Option<serde_json::Value>,
+    #[serde(skip)]
+    declared_plan: Option<strata_core::plan::Plan>,
 }
 
 pub(super) async fn run(context: &Context, global: &Global, args: StatusArgs) -> Result<Outcome> {
-    crate::progress::set_quiet(args.json);
     let project = context.project(global)?;
     let folder = context.migrations(&project)?;
     let scope = context.managed_scope(&project);
@@ -43,7 +44,7 @@ pub(super) async fn run(context: &Context, global: &Global, args: StatusArgs) ->
         Some(_) => "drift",
         None => "unknown",
     };
-    let declared_changes = match context.declared_if_any(&project)? {
+    let declared_plan = match context.declared_if_any(&project)? {
         Some(declared) => {
             let server = context.scratch_server(&project).await?;
             let states = crate::state::States::new(&server, &project.root);
@@ -60,7 +61,7 @@ pub(super) async fn run(context: &Context, global: &Global, args: StatusArgs) ->
                 .fixpoint(&project)
                 .diff(&live, &wanted, &[], &Probes::on(&client, version))
                 .await?;
-            Some(verify::summarize(&plan))
+            Some(plan)
         }
         None => None,
     };
@@ -88,18 +89,19 @@ pub(super) async fn run(context: &Context, global: &Global, args: StatusArgs) ->
             .map(|f| f.message)
             .collect(),
         drift,
-        declared_changes,
+        declared_changes: declared_plan.as_ref().map(super::json::steps),
+        declared_plan,
     };
     let found = !status.pending.is_empty()
         || !status.stopped.is_empty()
         || !status.problems.is_empty()
         || status.drift == "drift"
         || status
-            .declared_changes
+            .declared_plan
             .as_ref()
-            .is_some_and(|c| !c.is_empty());
-    if args.json {
-        say(serde_json::to_string_pretty(&status).expect("a status serialises"));
+            .is_some_and(|plan| !plan.is_empty());
+    if super::json::on() {
+        super::json::emit(serde_json::to_value(&status).expect("a status serialises"));
     } else {
         print(&status);
     }
@@ -140,7 +142,7 @@ fn print(status: &Status) {
         "drift" => "drift: the schema changed since the last migration (`strata check` lists what)",
         _ => "drift: unknown (no catalog hash recorded yet)",
     });
-    match &status.declared_changes {
+    match status.declared_plan.as_ref().map(verify::summarize) {
         None => say("declared files: none"),
         Some(changes) if changes.is_empty() => say("declared files: the database matches them"),
         Some(changes) => {
@@ -149,7 +151,7 @@ fn print(status: &Status) {
                 changes.len(),
                 if changes.len() == 1 { "" } else { "s" }
             ));
-            for line in changes {
+            for line in &changes {
                 say(format!("  {line}"));
             }
         }

@@ -34,6 +34,13 @@ pub(super) async fn run(context: &Context, global: &Global, args: UpArgs) -> Res
             "dry run: {} schema migration(s), then {pending} data migration(s), would be applied to {url}; nothing was changed",
             schema.applied.len()
         ));
+        super::json::emit(serde_json::json!({
+            "database": url.to_string(),
+            "dry_run": true,
+            "schema": migrate::applied_json(&schema),
+            "data": serde_json::Value::Null,
+            "data_pending": pending,
+        }));
         return Ok(Outcome::Done);
     }
     let fetcher = Fetcher::new(project.env.clone());
@@ -45,9 +52,16 @@ pub(super) async fn run(context: &Context, global: &Global, args: UpArgs) -> Res
         None,
         args.dry_run,
         LOCK_WAIT,
-        &|line| eprintln!("strata: {line}"),
+        &|line| super::note(line),
     )
     .await?;
+    super::json::emit(serde_json::json!({
+        "database": url.to_string(),
+        "dry_run": args.dry_run,
+        "schema": migrate::applied_json(&schema),
+        "data": super::data::applied_json(&data),
+        "data_pending": serde_json::Value::Null,
+    }));
     let plural = |n: usize| if n == 1 { "" } else { "s" };
     let (s, d) = (schema.applied.len(), data.applied.len());
     if args.dry_run {

@@ -33,7 +33,7 @@ pub struct Applied {
     pub name: String,
     /// Its PostgreSQL schema.
     pub schema: String,
-    /// When it was applied.
+    /// When it was applied (RFC 3339, UTC).
     pub applied_at: String,
     /// How long it ran (absent for rows the seed's scripts wrote).
     pub execution_ms: Option<i64>,
@@ -132,7 +132,8 @@ impl Tracking {
             }
         };
         let sql = format!(
-            "SELECT name, schema, applied_at::text, {}, {} FROM {} ORDER BY id",
+            "SELECT name, schema, {}, {}, {} FROM {} ORDER BY id",
+            crate::history::RFC3339_APPLIED_AT,
             optional("execution_ms"),
             optional("applied_by"),
             qualified(&self.table)

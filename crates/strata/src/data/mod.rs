@@ -47,7 +47,7 @@ mod registry;
 
 pub use context::{Context, CopyIn};
 pub use engine::{Applied, DataStatus, Tracking};
-pub(crate) use engine::{migrate, reset, reset_plan};
+pub(crate) use engine::{MigrateOutcome, migrate, reset, reset_plan};
 pub use registry::{Migration, Registry, SqlMigration, parse_name};
 
 use std::future::Future;

@@ -1,14 +1,18 @@
-//! AWS credentials as users have them, through the AWS SDK's own chain: environment variables,
-//! `~/.aws/config` and `credentials` with named profiles (`AWS_PROFILE`), SSO sessions created by
-//! `aws sso login`, `credential_process`, web identity and instance metadata; region and custom
-//! endpoints (`AWS_ENDPOINT_URL`) for S3-compatible stores.
+//! AWS credentials as users have them. With the `aws` feature, through the AWS SDK's own chain:
+//! environment variables, `~/.aws/config` and `credentials` with named profiles (`AWS_PROFILE`),
+//! SSO sessions created by `aws sso login`, `credential_process`, web identity and instance
+//! metadata, and `aws check` asks STS who they belong to. Without it (a lighter first build),
+//! keys come from the environment (`AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY`,
+//! `AWS_SESSION_TOKEN`, or `.env`) only. Either way: region and custom endpoints
+//! (`AWS_ENDPOINT_URL`) for S3-compatible stores.
 
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
 
+#[cfg(feature = "aws")]
 use aws_config::BehaviorVersion;
-use aws_credential_types::Credentials;
+#[cfg(feature = "aws")]
 use aws_credential_types::provider::{ProvideCredentials, SharedCredentialsProvider};
 use object_store::aws::AwsCredential;
 
@@ -16,12 +20,55 @@ use crate::config::Env;
 
 /// The resolved AWS configuration: region, endpoint and a credentials provider.
 pub struct Aws {
+    #[cfg(feature = "aws")]
     config: aws_config::SdkConfig,
+    /// Without the `aws` feature: the region of the environment.
+    #[cfg(not(feature = "aws"))]
+    region: Option<String>,
     /// The profile in use (`AWS_PROFILE`, else `default`).
     pub profile: String,
     env: Env,
     /// A custom S3 endpoint (only S3 uses it; STS keeps its own).
     endpoint: Option<String>,
+}
+
+/// Resolved credentials.
+#[derive(Debug, Clone)]
+pub struct Keys {
+    /// The access key id.
+    pub access_key_id: String,
+    secret_access_key: String,
+    session_token: Option<String>,
+    /// When they expire, if they do.
+    pub expiry: Option<SystemTime>,
+}
+
+impl Keys {
+    /// Keys of the environment (or `.env`).
+    fn from_env(env: &Env) -> Option<Keys> {
+        match (
+            env.get("AWS_ACCESS_KEY_ID").filter(|v| !v.is_empty()),
+            env.get("AWS_SECRET_ACCESS_KEY").filter(|v| !v.is_empty()),
+        ) {
+            (Some(id), Some(secret)) => Some(Keys {
+                access_key_id: id.to_owned(),
+                secret_access_key: secret.to_owned(),
+                session_token: env.get("AWS_SESSION_TOKEN").map(str::to_owned),
+                expiry: None,
+            }),
+            _ => None,
+        }
+    }
+
+    #[cfg(feature = "aws")]
+    fn from_sdk(credentials: &aws_credential_types::Credentials) -> Keys {
+        Keys {
+            access_key_id: credentials.access_key_id().to_owned(),
+            secret_access_key: credentials.secret_access_key().to_owned(),
+            session_token: credentials.session_token().map(str::to_owned),
+            expiry: credentials.expiry(),
+        }
+    }
 }
 
 /// Who the credentials say you are.
@@ -44,6 +91,28 @@ impl Aws {
             .filter(|p| !p.is_empty())
             .unwrap_or("default")
             .to_owned();
+        let endpoint = env
+            .get("AWS_ENDPOINT_URL_S3")
+            .or_else(|| env.get("AWS_ENDPOINT_URL"))
+            .filter(|e| !e.is_empty())
+            .map(str::to_owned);
+        #[cfg(not(feature = "aws"))]
+        return Aws {
+            region: env
+                .get("AWS_REGION")
+                .or_else(|| env.get("AWS_DEFAULT_REGION"))
+                .filter(|r| !r.is_empty())
+                .map(str::to_owned),
+            profile,
+            env: env.clone(),
+            endpoint,
+        };
+        #[cfg(feature = "aws")]
+        Aws::load_chain(env, profile, endpoint).await
+    }
+
+    #[cfg(feature = "aws")]
+    async fn load_chain(env: &Env, profile: String, endpoint: Option<String>) -> Aws {
         let mut loader = aws_config::defaults(BehaviorVersion::latest());
         if let Some(p) = env.get("AWS_PROFILE").filter(|p| !p.is_empty()) {
             loader = loader.profile_name(p);
@@ -55,20 +124,12 @@ impl Aws {
         {
             loader = loader.region(aws_config::Region::new(region.to_owned()));
         }
-        let endpoint = env
-            .get("AWS_ENDPOINT_URL_S3")
-            .or_else(|| env.get("AWS_ENDPOINT_URL"))
-            .filter(|e| !e.is_empty())
-            .map(str::to_owned);
         // Keys in the environment (or `.env`) come first, as in the SDK's own chain.
-        if let (Some(id), Some(secret)) = (
-            env.get("AWS_ACCESS_KEY_ID").filter(|v| !v.is_empty()),
-            env.get("AWS_SECRET_ACCESS_KEY").filter(|v| !v.is_empty()),
-        ) {
-            loader = loader.credentials_provider(Credentials::new(
-                id,
-                secret,
-                env.get("AWS_SESSION_TOKEN").map(str::to_owned),
+        if let Some(keys) = Keys::from_env(env) {
+            loader = loader.credentials_provider(aws_credential_types::Credentials::new(
+                keys.access_key_id,
+                keys.secret_access_key,
+                keys.session_token,
                 None,
                 "environment",
             ));
@@ -102,9 +163,11 @@ impl Aws {
 
     /// The region (default `us-east-1`).
     pub fn region(&self) -> String {
-        self.config
-            .region()
-            .map_or_else(|| "us-east-1".to_owned(), |r| r.to_string())
+        #[cfg(feature = "aws")]
+        let region = self.config.region().map(|r| r.to_string());
+        #[cfg(not(feature = "aws"))]
+        let region = self.region.clone();
+        region.unwrap_or_else(|| "us-east-1".to_owned())
     }
 
     /// A custom endpoint (an S3-compatible store), if configured.
@@ -113,7 +176,8 @@ impl Aws {
     }
 
     /// Resolves the credentials now. The error says what to run to log in.
-    pub async fn credentials(&self) -> Result<Credentials, String> {
+    #[cfg(feature = "aws")]
+    pub async fn credentials(&self) -> Result<Keys, String> {
         let Some(provider) = self.config.credentials_provider() else {
             return Err(self.login_advice("no AWS credentials are configured"));
         };
@@ -122,7 +186,7 @@ impl Aws {
                 if credentials.expiry().is_some_and(|e| e <= SystemTime::now()) {
                     return Err(self.login_advice("the AWS credentials have expired"));
                 }
-                Ok(credentials)
+                Ok(Keys::from_sdk(&credentials))
             }
             Err(e) => Err(self.login_advice(&format!(
                 "the AWS credentials could not be resolved ({})",
@@ -131,15 +195,45 @@ impl Aws {
         }
     }
 
+    /// Resolves the credentials now: the environment's keys, in a build without the `aws`
+    /// feature. The error says what to set, and that profiles and SSO need the feature.
+    #[cfg(not(feature = "aws"))]
+    pub async fn credentials(&self) -> Result<Keys, String> {
+        Keys::from_env(&self.env).ok_or_else(|| {
+            self.login_advice(
+                "no AWS credentials are in the environment (this build of strata reads \
+                 AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY only; profiles and SSO logins need \
+                 its `aws` feature: strata = { package = \"strata-pg\", version = \"0.1\", features = [\"aws\"] })",
+            )
+        })
+    }
+
     /// The credentials provider for object stores.
     pub fn object_store_credentials(&self) -> Arc<ChainCredentials> {
         Arc::new(ChainCredentials {
+            #[cfg(feature = "aws")]
             provider: self.config.credentials_provider(),
+            #[cfg(not(feature = "aws"))]
+            keys: Keys::from_env(&self.env),
             cached: Mutex::new(None),
         })
     }
 
+    /// Who the credentials belong to: without the `aws` feature, STS is not asked.
+    #[cfg(not(feature = "aws"))]
+    pub async fn identity(&self) -> Result<Identity, String> {
+        let keys = self.credentials().await?;
+        Ok(Identity {
+            access_key_id: keys.access_key_id,
+            expiry: keys.expiry,
+            account_arn: Err(
+                "this build of strata has no STS client (its `aws` feature is off)".to_owned(),
+            ),
+        })
+    }
+
     /// Who the credentials belong to, asking STS.
+    #[cfg(feature = "aws")]
     pub async fn identity(&self) -> Result<Identity, String> {
         let credentials = self.credentials().await?;
         let sts = aws_sdk_sts::Client::new(&self.config);
@@ -155,8 +249,8 @@ impl Aws {
                 Err(_) => Err("STS did not answer within 10 s".to_owned()),
             };
         Ok(Identity {
-            access_key_id: credentials.access_key_id().to_owned(),
-            expiry: credentials.expiry(),
+            access_key_id: credentials.access_key_id,
+            expiry: credentials.expiry,
             account_arn,
         })
     }
@@ -322,7 +416,10 @@ pub(crate) fn error_chain(error: &dyn std::error::Error) -> String {
 /// before the credentials expire.
 #[derive(Debug)]
 pub struct ChainCredentials {
+    #[cfg(feature = "aws")]
     provider: Option<SharedCredentialsProvider>,
+    #[cfg(not(feature = "aws"))]
+    keys: Option<Keys>,
     cached: Mutex<Option<(Arc<AwsCredential>, Option<SystemTime>)>>,
 }
 
@@ -337,29 +434,33 @@ impl object_store::CredentialProvider for ChainCredentials {
         {
             return Ok(credential.clone());
         }
-        let provider = self
-            .provider
-            .as_ref()
-            .ok_or_else(|| object_store::Error::Generic {
-                store: "S3",
-                source: "no AWS credentials are configured (run `strata aws check`)".into(),
-            })?;
-        let credentials =
-            provider
+        let missing = || object_store::Error::Generic {
+            store: "S3",
+            source: "no AWS credentials are configured (run `strata aws check`)".into(),
+        };
+        #[cfg(feature = "aws")]
+        let credentials = Keys::from_sdk(
+            &self
+                .provider
+                .as_ref()
+                .ok_or_else(missing)?
                 .provide_credentials()
                 .await
                 .map_err(|e| object_store::Error::Generic {
                     store: "S3",
                     source: format!("resolving AWS credentials: {e} (run `strata aws check`)")
                         .into(),
-                })?;
+                })?,
+        );
+        #[cfg(not(feature = "aws"))]
+        let credentials = self.keys.clone().ok_or_else(missing)?;
         let credential = Arc::new(AwsCredential {
-            key_id: credentials.access_key_id().to_owned(),
-            secret_key: credentials.secret_access_key().to_owned(),
-            token: credentials.session_token().map(str::to_owned),
+            key_id: credentials.access_key_id,
+            secret_key: credentials.secret_access_key,
+            token: credentials.session_token,
         });
         *self.cached.lock().expect("credentials poisoned") =
-            Some((credential.clone(), credentials.expiry()));
+            Some((credential.clone(), credentials.expiry));
         Ok(credential)
     }
 }

@@ -55,6 +55,12 @@ pub struct History {
     table: QualName,
 }
 
+/// `applied_at` as RFC 3339 in UTC with microseconds, whatever the column's type: the seed's
+/// `data_migrations` has a `timestamp` written by `now()` in the session's time zone, strata's
+/// history a `timestamptz`.
+pub(crate) const RFC3339_APPLIED_AT: &str =
+    "to_char(applied_at::timestamptz AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"')";
+
 /// One row of the history table.
 #[derive(Debug, Clone, Serialize)]
 pub struct Applied {
@@ -64,7 +70,7 @@ pub struct Applied {
     pub name: String,
     /// `sha256:` of the file when it was applied.
     pub checksum: String,
-    /// When it was applied (the server's text form).
+    /// When it was applied (RFC 3339, UTC).
     pub applied_at: String,
     /// How long it ran.
     pub execution_ms: i64,
@@ -169,7 +175,7 @@ impl History {
             return Ok(Vec::new());
         }
         let sql = format!(
-            "SELECT version, name, checksum, applied_at::text, execution_ms, applied_by, catalog_hash, \
+            "SELECT version, name, checksum, {RFC3339_APPLIED_AT}, execution_ms, applied_by, catalog_hash, \
                     status, statements_done, progress_checksum, error FROM {}",
             qualified(&self.table)
         );
