@@ -15,6 +15,7 @@ pub mod config;
 pub mod data;
 pub mod declared;
 pub mod dev;
+pub mod down;
 pub mod drizzle;
 pub mod environment;
 pub mod error;

@@ -6,7 +6,7 @@ use strata_core::catalog::{Catalog, Unmodeled};
 
 use crate::cache::Cache;
 use crate::fixpoint::{Fixpoint, Probes};
-use crate::history::{Applied, compare};
+use crate::history::{Applied, RolledBack, compare};
 use crate::introspect::Scope;
 use crate::migrations::{self, Finding, MigrationsDir};
 use crate::scratch::ScratchServer;
@@ -19,6 +19,10 @@ use super::{Context, Outcome, census, say};
 struct Report {
     findings: Vec<Finding>,
     pending: Vec<String>,
+    /// Migrations without a down file (allowed: `rollback` stops before them).
+    irreversible: Vec<String>,
+    /// Pending migrations that were applied and rolled back (the latest record of each).
+    rolled_back: Vec<RolledBack>,
 }
 
 pub(super) async fn run(context: &Context, global: &Global, args: CheckArgs) -> Result<Outcome> {
@@ -66,6 +70,24 @@ pub(super) async fn run(context: &Context, global: &Global, args: CheckArgs) -> 
         }
     }
 
+    // Each down file against the history: it must take the schema back.
+    findings.extend(
+        crate::down::verify_downs(
+            &server,
+            &folder.migrations,
+            &scope,
+            &cache,
+            context.fixpoint(&project),
+        )
+        .await?,
+    );
+    let irreversible: Vec<String> = folder
+        .migrations
+        .iter()
+        .filter(|m| m.down.is_none())
+        .map(|m| m.file_name.clone())
+        .collect();
+
     // The database against its history.
     let history = context.history(&project)?;
     let (client, url) = context.connect_target(&project, &args.target).await?;
@@ -75,6 +97,11 @@ pub(super) async fn run(context: &Context, global: &Global, args: CheckArgs) -> 
     for row in &comparison.partial {
         findings.push(partial_finding(row));
     }
+    let records = history.read_rollbacks(&client).await?;
+    for record in records.iter().filter(|r| r.status == "partial") {
+        findings.push(partial_rollback_finding(record));
+    }
+    let rolled_back = rolled_back(&records, &applied);
     let live = context.live_catalog(&project, &client, &scope).await?;
     unmodeled.push((url.to_string(), live.unmodeled.clone()));
     let sources: Vec<(&str, &[Unmodeled])> = unmodeled
@@ -98,7 +125,12 @@ pub(super) async fn run(context: &Context, global: &Global, args: CheckArgs) -> 
         .collect();
 
     if args.json {
-        let report = Report { findings, pending };
+        let report = Report {
+            findings,
+            pending,
+            irreversible,
+            rolled_back,
+        };
         say(serde_json::to_string_pretty(&report).expect("a report serialises"));
         return Ok(if report.findings.is_empty() {
             Outcome::Done
@@ -113,6 +145,17 @@ pub(super) async fn run(context: &Context, global: &Global, args: CheckArgs) -> 
         say(format!(
             "pending on {url} (not a problem; `strata migrate` applies them): {}",
             pending.join(", ")
+        ));
+    }
+    for record in &rolled_back {
+        say(format!(
+            "rolled back on {url}: {}_{}.sql, {} by {} (pending again)",
+            record.version, record.name, record.rolled_back_at, record.rolled_back_by
+        ));
+    }
+    for file in &irreversible {
+        say(format!(
+            "irreversible: {file} has no down file (allowed: `strata rollback` stops before it; `strata generate --down-for` writes one)"
         ));
     }
     if findings.is_empty() {
@@ -152,6 +195,40 @@ pub(super) fn partial_finding(row: &Applied) -> Finding {
                 .unwrap_or_default()
         ),
     }
+}
+
+/// A rollback whose `no-transaction` down file stopped halfway.
+pub(super) fn partial_rollback_finding(record: &RolledBack) -> Finding {
+    Finding {
+        kind: "partial",
+        message: format!(
+            "the rollback of {}_{}.sql stopped after statement {} of {}{}; fix the cause and run `strata rollback` to continue",
+            record.version,
+            record.name,
+            record.statements_done.unwrap_or(0),
+            record.file_name(),
+            record
+                .error
+                .as_deref()
+                .map(|e| format!(": {e}"))
+                .unwrap_or_default()
+        ),
+    }
+}
+
+/// The latest finished rollback record of each migration that is not applied now.
+pub(super) fn rolled_back(records: &[RolledBack], applied: &[Applied]) -> Vec<RolledBack> {
+    let mut latest: Vec<RolledBack> = Vec::new();
+    for record in records.iter().rev().filter(|r| r.status == "done") {
+        if applied.iter().any(|a| a.version == record.version)
+            || latest.iter().any(|l| l.version == record.version)
+        {
+            continue;
+        }
+        latest.push(record.clone());
+    }
+    latest.sort_by(|a, b| b.version.cmp(&a.version));
+    latest
 }
 
 /// How a live database is compared with another state: texts at their fixed point, probed on

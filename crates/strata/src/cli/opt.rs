@@ -30,6 +30,8 @@ pub enum Command {
     Generate(GenerateArgs),
     /// Apply pending migrations.
     Migrate(MigrateArgs),
+    /// Undo applied migrations newest first with their down files (default: the last one).
+    Rollback(RollbackArgs),
     /// What a deploy runs: pending schema migrations, then pending data migrations.
     Up(UpArgs),
     /// Sync the database with the declared schema files directly (development).
@@ -228,9 +230,13 @@ pub struct GenerateArgs {
     #[arg(long, value_name = "NAME")]
     pub name: Option<String>,
 
-    /// Write an empty migration for hand-written SQL.
+    /// Write an empty migration (and an empty down file) for hand-written SQL.
     #[arg(long)]
     pub custom: bool,
+
+    /// Write the down file of an existing migration (imported or hand-written) from the replayed history.
+    #[arg(long, value_name = "VERSION", conflicts_with_all = ["custom", "name", "renames"])]
+    pub down_for: Option<String>,
 
     /// Plan a rename instead of a drop and a create: OLD=NEW, e.g. questions.batteries.label=name (repeatable).
     #[arg(long = "rename", value_name = "OLD=NEW")]
@@ -261,6 +267,24 @@ pub struct MigrateArgs {
     /// Apply pending migrations older than the newest applied one (merged from another branch).
     #[arg(long)]
     pub allow_out_of_order: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct RollbackArgs {
+    #[command(flatten)]
+    pub target: Target,
+
+    /// Undo every migration newer than this number, newest first (`--to 0`: all of them).
+    #[arg(long, value_name = "VERSION")]
+    pub to: Option<String>,
+
+    /// Say what would run (the down files and the rows they delete) and change nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+
+    /// Run down files that delete data without asking (needed off a terminal); on a production database, needed together with --to.
+    #[arg(long)]
+    pub force: bool,
 }
 
 #[derive(Debug, Args)]

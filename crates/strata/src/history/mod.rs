@@ -14,6 +14,9 @@
 mod alone;
 mod orphan;
 mod resume;
+mod rollback;
+
+pub use rollback::{Loss, RollbackOptions, RollbackReport, RolledBack, rollback, rollbacks_table};
 
 use std::time::{Duration, Instant};
 
@@ -422,7 +425,8 @@ async fn migrate_locked(
             .iter()
             .find(|r| r.version == migration.version);
         let outcome = if migration.no_transaction {
-            alone::run_alone(client, history, migration, partial, options, say).await
+            let ledger = alone::Ledger::history(history, migration);
+            alone::run_alone(client, &ledger, migration, partial, options, say).await
         } else {
             run_in_transaction(client, history, migration, options, say).await
         };
