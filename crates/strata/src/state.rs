@@ -403,7 +403,9 @@ impl<'a> States<'a> {
     /// With `downs` (the renames the plan makes), the reverse of each file is planned too (the
     /// state after it back to the state before it) and verified the same way: newest first,
     /// each must give back the state before its file; then the files run again. Returned in
-    /// the order of `files`.
+    /// the order of `files`. Down migrations that cannot be planned or do not verify are an
+    /// error of their own, beside a verified plan: the migration is still good, only not
+    /// reversible (the kept history is then discarded, its state unknown).
     pub async fn verify_on_history(
         &self,
         migrations: &[Migration],
@@ -412,7 +414,7 @@ impl<'a> States<'a> {
         scope: &Scope,
         fixpoint: &Fixpoint,
         downs: Option<&[Rename]>,
-    ) -> Result<(Advanced<'a>, Vec<Plan>)> {
+    ) -> Result<(Advanced<'a>, Result<Vec<Plan>>)> {
         let key = crate::migrations::history_key(migrations, self.server.server_version(), scope);
         // A kept history trusted for what its comment says, and found wrong (changed by hand),
         // is replayed once from scratch before the plan is judged.
@@ -430,34 +432,43 @@ impl<'a> States<'a> {
                     return Err(e);
                 }
             }
-            let checked = match self.check_plan(&kept, files, to, scope, fixpoint).await {
-                Ok(states) => match downs {
-                    Some(renames) => self
-                        .check_downs(&kept, (from, files), states, to, scope, fixpoint, renames)
-                        .await
-                        .map_err(|e| (e, false)),
-                    None => Ok(Vec::new()),
-                },
-                Err(e) => Err((e, true)),
-            };
-            match checked {
-                Ok(downs) => {
-                    return Ok((
-                        Advanced {
-                            kept,
-                            meta: self.meta(&key, Vec::new()),
-                        },
-                        downs,
-                    ));
-                }
-                Err((e, retry)) => {
+            let states = match self.check_plan(&kept, files, to, scope, fixpoint).await {
+                Ok(states) => states,
+                Err(e) => {
                     self.discard(kept).await;
-                    if !(holds && retry) {
+                    if !holds {
                         return Err(e);
                     }
                     trusted_once = true;
+                    continue;
                 }
-            }
+            };
+            let meta = self.meta(&key, Vec::new());
+            let Some(renames) = downs else {
+                return Ok((
+                    Advanced {
+                        kept: Some(kept),
+                        meta,
+                    },
+                    Ok(Vec::new()),
+                ));
+            };
+            return match self
+                .check_downs(&kept, (from, files), states, to, scope, fixpoint, renames)
+                .await
+            {
+                Ok(downs) => Ok((
+                    Advanced {
+                        kept: Some(kept),
+                        meta,
+                    },
+                    Ok(downs),
+                )),
+                Err(e) => {
+                    self.discard(kept).await;
+                    Ok((Advanced { kept: None, meta }, Err(e)))
+                }
+            };
         }
     }
 
@@ -588,7 +599,8 @@ impl<'a> States<'a> {
 
 /// The kept history after a verified plan, waiting to be told which migrations give it.
 pub struct Advanced<'a> {
-    kept: Kept<'a>,
+    /// `None` when it was discarded after the plan was verified.
+    kept: Option<Kept<'a>>,
     meta: Meta,
 }
 
@@ -602,13 +614,17 @@ impl Advanced<'_> {
             migrations: migrations.iter().map(history_entry).collect(),
             ..self.meta
         };
-        let _ = self.kept.set_meta(&meta).await;
-        self.kept.release().await;
+        if let Some(kept) = self.kept {
+            let _ = kept.set_meta(&meta).await;
+            kept.release().await;
+        }
     }
 
     /// Lets the kept history go without recording anything (it holds no known state).
     pub async fn abandon(self) {
-        self.kept.release().await;
+        if let Some(kept) = self.kept {
+            kept.release().await;
+        }
     }
 }
 

@@ -129,6 +129,23 @@ pub(super) async fn run(context: &Context, global: &Global, args: GenerateArgs) 
         .name
         .clone()
         .unwrap_or_else(|| default_name(&plan, folder.migrations.is_empty()));
+    // A migration whose reverse cannot be planned or verified is still a good migration: it
+    // is written without a down file (irreversible, as `check` says) and the reason is told.
+    let downs = match downs {
+        Ok(downs) => Some(downs),
+        Err(e) => {
+            eprintln!(
+                "strata: warning: no down file: the reverse of this migration {}: {e}\n\
+                 strata: the migration is written without one (irreversible); write one by hand, or try `strata generate --down-for VERSION` later",
+                if matches!(e, Error::NotConverged { .. }) {
+                    "does not verify"
+                } else {
+                    "cannot be planned or run"
+                }
+            );
+            None
+        }
+    };
     let mut written = Vec::new();
     for (i, steps) in groups.iter().enumerate() {
         let version = folder.next_version(timestamp);
@@ -138,14 +155,16 @@ pub(super) async fn run(context: &Context, global: &Global, args: GenerateArgs) 
             format!("{base}_{}", i + 1)
         };
         let file_name = format!("{version}_{name}.sql");
-        let down_name = format!("{version}_{name}{DOWN_SUFFIX}");
         write_new(&folder.dir.join(&file_name), &render(&file_name, steps))?;
-        write_new(
-            &folder.dir.join(&down_name),
-            &render_down(&down_name, &file_name, &downs[i].steps),
-        )?;
-        written.push(file_name);
-        written.push(down_name);
+        written.push(file_name.clone());
+        if let Some(downs) = &downs {
+            let down_name = format!("{version}_{name}{DOWN_SUFFIX}");
+            write_new(
+                &folder.dir.join(&down_name),
+                &render_down(&down_name, &file_name, &downs[i].steps),
+            )?;
+            written.push(down_name);
+        }
         folder = context.migrations(&project)?;
     }
     folder.write_sum()?;
@@ -166,14 +185,11 @@ pub(super) async fn run(context: &Context, global: &Global, args: GenerateArgs) 
     for file_name in &written {
         say(format!("wrote {}", folder.dir.join(file_name).display()));
     }
-    let down_hazards: Vec<&str> = downs
+    let down_deletes = downs
         .iter()
-        .flat_map(|d| d.hazards())
-        .filter(|h| *h == strata_core::plan::Hazard::DeletesData)
-        .map(|h| h.describe())
-        .take(1)
-        .collect();
-    if !down_hazards.is_empty() {
+        .flatten()
+        .any(|d| d.hazards().contains(&Hazard::DeletesData));
+    if down_deletes {
         say(
             "its down migration deletes data (rows the migration's new objects hold); `strata rollback` asks first",
         );
