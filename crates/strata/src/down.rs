@@ -48,6 +48,7 @@ pub async fn verify_downs(
                 .add(down.checksum.as_bytes());
         }
     }
+    let started = std::time::Instant::now();
     let verdict = match cache.json::<Verdict>("downs", &key) {
         Some(verdict) => verdict,
         None => {
@@ -56,6 +57,7 @@ pub async fn verify_downs(
             verdict
         }
     };
+    crate::progress::debug_timed("verified the down files", started);
     Ok(verdict
         .findings
         .into_iter()

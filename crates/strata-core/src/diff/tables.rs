@@ -603,7 +603,9 @@ pub(super) fn drop_removed(d: &mut Differ) {
             ObjectRef::Constraint { table, .. }
             | ObjectRef::Trigger { table, .. }
             | ObjectRef::Policy { table, .. } => table == name,
-            ObjectRef::Index { name: n } => table.indexes.contains_key(&n.name) && n.schema == name.schema,
+            ObjectRef::Index { name: n } => {
+                table.indexes.contains_key(&n.name) && n.schema == name.schema
+            }
             _ => false,
         };
         let mut step = Step::new(name.to_string(), drop_table_sql(name, table))
