@@ -505,7 +505,8 @@ pub(crate) enum Deletes {
     Rows(String),
     /// A column's values (`ALTER TABLE … DROP COLUMN`).
     Values { table: String, column: String },
-    /// Every row of every table of a schema (`DROP SCHEMA … CASCADE`).
+    /// Every row of every table of a schema (`DROP SCHEMA … CASCADE`; without CASCADE a
+    /// schema that holds tables is not dropped).
     Schema(String),
     /// A sequence's position (`DROP SEQUENCE`).
     Sequence(String),
@@ -542,7 +543,10 @@ pub(crate) fn deletes(statement: &Statement) -> Vec<Deletes> {
         return match kind {
             "table" => found.into_iter().map(Deletes::Rows).collect(),
             "sequence" => found.into_iter().map(Deletes::Sequence).collect(),
-            _ => found.into_iter().map(Deletes::Schema).collect(),
+            // Without CASCADE a schema that holds anything is not dropped: its tables' rows
+            // are counted where they are dropped.
+            _ if p.keyword("CASCADE") => found.into_iter().map(Deletes::Schema).collect(),
+            _ => Vec::new(),
         };
     }
     if p.keyword("TRUNCATE") {
@@ -745,6 +749,7 @@ mod tests {
             deletes_of("DROP SCHEMA app CASCADE"),
             [Deletes::Schema("app".into())]
         );
+        assert_eq!(deletes_of("DROP SCHEMA \"app\""), []);
         assert_eq!(
             deletes_of("drop materialized view m"),
             [Deletes::Rows("m".into())]

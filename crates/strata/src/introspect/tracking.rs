@@ -133,6 +133,37 @@ mod tests {
             "applied_at",
             "catalog_hash"
         ])));
+        // The history as strata creates it today, and its rollback records.
+        assert!(is_tracking_table(&table(&[
+            "version",
+            "name",
+            "checksum",
+            "applied_at",
+            "execution_ms",
+            "applied_by",
+            "catalog_hash",
+            "status",
+            "statements_done",
+            "progress_checksum",
+            "error",
+            "backend_pid"
+        ])));
+        assert!(is_tracking_table(&table(&[
+            "id",
+            "version",
+            "name",
+            "checksum",
+            "applied_at",
+            "applied_by",
+            "rolled_back_at",
+            "rolled_back_by",
+            "execution_ms",
+            "status",
+            "statements_done",
+            "progress_checksum",
+            "error",
+            "backend_pid"
+        ])));
         assert!(is_tracking_table(&table(&["id", "hash", "created_at"])));
         // An application's own tables.
         assert!(!is_tracking_table(&table(&["id", "name", "applied_at"])));
