@@ -164,6 +164,26 @@ async fn generate_migrate_rollback_and_migrate_again() {
     assert_eq!(code, 2);
     assert!(err.contains("`strata rollback --to 1`"), "{err}");
 
+    // The folder of an earlier release (without 0002) cannot go back by itself, and says how.
+    let earlier = tempfile::tempdir().unwrap();
+    fs::create_dir_all(earlier.path().join("schema-migrations")).unwrap();
+    for file in ["0001_init.sql", "0001_init.down.sql"] {
+        fs::copy(
+            root.join("schema-migrations").join(file),
+            earlier.path().join("schema-migrations").join(file),
+        )
+        .unwrap();
+    }
+    let (code, _, err) = cmd(earlier.path(), &db, &["sum"]);
+    assert_eq!(code, 0, "{err}");
+    let (code, _, err) = cmd(earlier.path(), &db, &["up"]);
+    assert_eq!(code, 2);
+    assert!(
+        err.contains("0002_tags.sql was applied")
+            && err.contains("`strata rollback --to 0001` with the folder that has it"),
+        "{err}"
+    );
+
     // Everything: the managed schemas are gone, and the history says so.
     let (code, out, err) = cmd(root, &db, &["rollback", "--to", "0", "--force"]);
     assert_eq!(code, 0, "{err}");

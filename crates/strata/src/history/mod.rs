@@ -237,9 +237,25 @@ pub struct Comparison<'a> {
 /// Compares the files with the history rows.
 pub fn compare<'a>(folder: &'a MigrationsDir, applied: &[Applied]) -> Comparison<'a> {
     let mut comparison = Comparison::default();
+    let newest_file = folder.migrations.last();
     for row in applied {
         let file = folder.migrations.iter().find(|m| m.version == row.version);
         match file {
+            // Newer than every file: the folder of an earlier release (`up` or `migrate` of an
+            // older deploy), which cannot go back by itself.
+            None if newest_file.is_none_or(|m| row.number() > m.number) => {
+                comparison.findings.push(Finding {
+                    kind: "missing",
+                    message: format!(
+                        "{} was applied ({}) but {} ends before it (the folder of an earlier release?); migrate never undoes: \
+                         to go back, run `strata rollback --to {}` with the folder that has it and its down file",
+                        row.file_name(),
+                        row.applied_at,
+                        folder.dir.display(),
+                        newest_file.map_or("0", |m| m.version.as_str())
+                    ),
+                })
+            }
             None => comparison.findings.push(Finding {
                 kind: "missing",
                 message: format!(
