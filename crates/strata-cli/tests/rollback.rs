@@ -317,6 +317,37 @@ async fn refusals_irreversible_migrations_and_down_for() {
         count(&db, "SELECT count(*) FROM public.strata_migrations").await,
         1
     );
+
+    // A rollback that stopped halfway (as a killed no-transaction one leaves it): nothing is
+    // applied on top of it, and status and check say so.
+    db.client()
+        .await
+        .batch_execute(
+            "INSERT INTO public.strata_migrations_rollbacks (version, name, checksum, status, statements_done) \
+             VALUES ('0001', 'init', 'sha256:x', 'partial', 2)",
+        )
+        .await
+        .unwrap();
+    let (code, _, err) = cmd(root, &db, &["migrate"]);
+    assert_eq!(code, 2);
+    assert!(
+        err.contains(
+            "the rollback of 0001_init.sql stopped after statement 2 of 0001_init.down.sql"
+        ) && err.contains("run `strata rollback` to finish it first"),
+        "{err}"
+    );
+    let (code, out, _) = cmd(root, &db, &["status"]);
+    assert_eq!(code, 1);
+    assert!(
+        out.contains("stopped: the rollback of 0001_init.sql"),
+        "{out}"
+    );
+    let (code, out, _) = cmd(root, &db, &["check"]);
+    assert_eq!(code, 1);
+    assert!(
+        out.contains("partial: the rollback of 0001_init.sql"),
+        "{out}"
+    );
 }
 
 #[tokio::test]

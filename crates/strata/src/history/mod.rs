@@ -389,6 +389,22 @@ async fn migrate_locked(
         history.ensure(client).await?;
     }
     let applied = history.read(client).await?;
+    // A rollback that stopped halfway left its migration recorded as applied while part of it
+    // is undone: applying anything on top would build on a state no file describes.
+    if let Some(stopped) = history
+        .read_rollbacks(client)
+        .await?
+        .iter()
+        .find(|r| r.status == "partial")
+    {
+        return Err(Error::Invalid(format!(
+            "the rollback of {}_{}.sql stopped after statement {} of {}; run `strata rollback` to finish it first; nothing was applied",
+            stopped.version,
+            stopped.name,
+            stopped.statements_done.unwrap_or(0),
+            stopped.file_name()
+        )));
+    }
     let comparison = compare(folder, &applied);
     let blocking: Vec<&Finding> = comparison
         .findings
