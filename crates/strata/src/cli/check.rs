@@ -153,9 +153,20 @@ pub(super) async fn run(context: &Context, global: &Global, args: CheckArgs) -> 
             record.version, record.name, record.rolled_back_at, record.rolled_back_by
         ));
     }
-    for file in &irreversible {
+    // One line, however long the history written before down files existed.
+    if !irreversible.is_empty() {
+        let shown: Vec<&str> = irreversible.iter().take(5).map(String::as_str).collect();
+        let more = match irreversible.len() - shown.len() {
+            0 => String::new(),
+            n => format!(" and {n} more"),
+        };
+        let (have, them) = match irreversible.len() {
+            1 => ("has", "it"),
+            _ => ("have", "them"),
+        };
         say(format!(
-            "irreversible: {file} has no down file (allowed: `strata rollback` stops before it; `strata generate --down-for` writes one)"
+            "irreversible: {}{more} {have} no down file (allowed: `strata rollback` stops before {them}; `strata generate --down-for VERSION` writes one)",
+            shown.join(", "),
         ));
     }
     if findings.is_empty() {
