@@ -83,7 +83,10 @@ async fn every_command_prints_its_documented_shape() {
     assert_eq!(keys(&doc), ["steps", "written"]);
     assert_eq!(
         doc["written"],
-        serde_json::json!(["schema-migrations/0001_init.sql"])
+        serde_json::json!([
+            "schema-migrations/0001_init.sql",
+            "schema-migrations/0001_init.down.sql"
+        ])
     );
     let steps = array(&doc["steps"]);
     steps.iter().for_each(assert_step);
@@ -142,6 +145,7 @@ async fn every_command_prints_its_documented_shape() {
             "drift",
             "pending",
             "problems",
+            "rolled_back",
             "stopped"
         ]
     );
@@ -151,7 +155,44 @@ async fn every_command_prints_its_documented_shape() {
 
     let (code, doc) = json(root, &db, &["check"]);
     assert_eq!(code, 0, "{doc}");
-    assert_eq!(keys(&doc), ["database", "findings", "pending"]);
+    assert_eq!(
+        keys(&doc),
+        [
+            "database",
+            "findings",
+            "irreversible",
+            "pending",
+            "rolled_back"
+        ]
+    );
+
+    // rollback: what would run, then undone and applied again.
+    let (code, doc) = json(root, &db, &["rollback", "--dry-run"]);
+    assert_eq!(code, 0, "{doc}");
+    assert_eq!(
+        keys(&doc),
+        [
+            "database",
+            "downs",
+            "dry_run",
+            "losses",
+            "refused",
+            "rolled_back"
+        ]
+    );
+    assert_eq!(array(&doc["downs"])[0]["file"], "0001_init.down.sql");
+    let (code, doc) = json(root, &db, &["rollback", "--force"]);
+    assert_eq!(code, 0, "{doc}");
+    assert_eq!(array(&doc["rolled_back"])[0]["file"], "0001_init.sql");
+    // The migration is pending again: status says so (exit 1).
+    let (code, doc) = json(root, &db, &["status"]);
+    assert_eq!(code, 1, "{doc}");
+    assert_eq!(doc["pending"], serde_json::json!(["0001_init.sql"]));
+    let record = &array(&doc["rolled_back"])[0];
+    let at = record["rolled_back_at"].as_str().unwrap();
+    assert!(is_rfc3339_utc(at), "{at}");
+    let (code, doc) = json(root, &db, &["migrate"]);
+    assert_eq!(code, 0, "{doc}");
 
     // Drift: one finding per step, with the object and the full statement.
     db.client()

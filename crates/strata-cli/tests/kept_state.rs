@@ -202,11 +202,16 @@ async fn a_kept_history_changed_by_hand_is_replayed_before_a_plan_is_judged() {
         .unwrap()
         .filter_map(|e| e.ok())
         .map(|e| e.file_name().to_string_lossy().into_owned())
-        .filter(|n| n.starts_with("0002_"))
+        .filter(|n| n.starts_with("0002_") && !n.ends_with(".down.sql"))
         .collect::<Vec<_>>();
     assert_eq!(written.len(), 1, "{written:?}");
     let text = std::fs::read_to_string(root.join("schema-migrations").join(&written[0])).unwrap();
     assert!(text.contains("ADD COLUMN \"name\" text"), "{text}");
+    assert!(!text.contains("posts"), "{text}");
+    // Its down file is planned from the replayed history too.
+    let down = written[0].replace(".sql", ".down.sql");
+    let text = std::fs::read_to_string(root.join("schema-migrations").join(&down)).unwrap();
+    assert!(text.contains("DROP COLUMN \"name\""), "{text}");
     assert!(!text.contains("posts"), "{text}");
     let (code, out, err) = on(root, &db, &["migrate"]);
     assert_eq!(code, 0, "{out}\n{err}");

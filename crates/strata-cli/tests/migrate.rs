@@ -37,7 +37,10 @@ async fn the_seed_workflow() {
     let (code, out, err) = cmd(dir.path(), &db, &["generate"]);
     assert_eq!(code, 0, "{err}");
     assert!(out.contains("0001_init.sql"), "{out}");
-    assert_eq!(migration_files(dir.path()), ["0001_init.sql", "strata.sum"]);
+    assert_eq!(
+        migration_files(dir.path()),
+        ["0001_init.down.sql", "0001_init.sql", "strata.sum"]
+    );
     let init = fs::read_to_string(dir.path().join("schema-migrations/0001_init.sql")).unwrap();
     assert!(
         init.starts_with("-- 0001_init.sql: written by `strata generate`")
@@ -48,7 +51,7 @@ async fn the_seed_workflow() {
     let (code, out, _) = cmd(dir.path(), &db, &["generate"]);
     assert_eq!(code, 0);
     assert!(out.starts_with("nothing to do"), "{out}");
-    assert_eq!(migration_files(dir.path()).len(), 2, "no second file");
+    assert_eq!(migration_files(dir.path()).len(), 3, "no second file");
 
     let (code, out, err) = cmd(dir.path(), &db, &["status"]);
     assert_eq!(code, 1, "pending: {out}{err}");
@@ -140,7 +143,7 @@ async fn the_seed_workflow() {
         err.contains("--rename questions.batteries.label=name"),
         "{err}"
     );
-    assert_eq!(migration_files(dir.path()).len(), 3, "nothing written");
+    assert_eq!(migration_files(dir.path()).len(), 5, "nothing written");
     let (code, _, err) = cmd(
         dir.path(),
         &db,
@@ -150,12 +153,23 @@ async fn the_seed_workflow() {
     let third = fs::read_to_string(
         dir.path()
             .join("schema-migrations")
-            .join(&migration_files(dir.path())[2]),
+            .join(&migration_files(dir.path())[5]),
     )
     .unwrap();
     assert!(
         third.contains("RENAME COLUMN \"label\" TO \"name\""),
         "{third}"
+    );
+    // Its down file renames back: the renames are reversed, no data is lost.
+    let down = fs::read_to_string(
+        dir.path()
+            .join("schema-migrations")
+            .join(&migration_files(dir.path())[4]),
+    )
+    .unwrap();
+    assert!(
+        down.contains("RENAME COLUMN \"name\" TO \"label\"") && !down.contains("DROP COLUMN"),
+        "{down}"
     );
 
     // Drift: a change made by hand is found and named.
@@ -183,15 +197,21 @@ async fn the_seed_workflow() {
     );
 }
 
-/// Writes a hand-written migration and re-sums.
+/// Writes a hand-written migration (irreversible: without the down file `--custom` writes)
+/// and re-sums.
 fn custom(dir: &Path, db: &TestDb, name: &str, sql: &str) -> String {
     let (code, out, err) = cmd(dir, db, &["generate", "--custom", "--name", name]);
     assert_eq!(code, 0, "{out}{err}");
     let file = migration_files(dir)
         .into_iter()
-        .find(|f| f.ends_with(&format!("_{name}.sql")))
+        .find(|f| f.ends_with(&format!("_{name}.sql")) && !f.ends_with(".down.sql"))
         .unwrap();
     fs::write(dir.join("schema-migrations").join(&file), sql).unwrap();
+    fs::remove_file(
+        dir.join("schema-migrations")
+            .join(file.replace(".sql", ".down.sql")),
+    )
+    .unwrap();
     let (code, _, err) = cmd(dir, db, &["sum"]);
     assert_eq!(code, 0, "{err}");
     file

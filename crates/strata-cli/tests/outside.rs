@@ -33,6 +33,7 @@ fn commands_that_need_a_project_refuse_in_an_empty_folder() {
         &["generate", "--custom", "--name", "x"],
         &["migrate"],
         &["migrate", "--dry-run"],
+        &["rollback", "--dry-run"],
         &["up"],
         &["push"],
         &["pull"],

@@ -191,8 +191,8 @@ async fn a_rename_beside_other_new_columns_is_asked_not_dropped() {
         std::fs::read_dir(root.join("schema-migrations"))
             .unwrap()
             .count(),
-        2,
-        "generate wrote nothing (one migration and strata.sum)"
+        3,
+        "generate wrote nothing (one migration, its down file and strata.sum)"
     );
     assert_eq!(common::one(&db, "SELECT label FROM app.users").await, "ada");
 

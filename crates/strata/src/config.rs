@@ -358,7 +358,7 @@ impl Project {
     /// The tracking tables (strata's schema history and data migrations, Drizzle Kit's history):
     /// never part of a catalog.
     pub fn tracking_tables(&self) -> Result<Vec<QualName>> {
-        [
+        let mut tables: Vec<QualName> = [
             ("migrations.table", self.config.migrations.table.as_str()),
             ("data.table", self.config.data.table.as_str()),
             // Drizzle Kit's history, kept after `strata import drizzle`.
@@ -366,7 +366,10 @@ impl Project {
         ]
         .into_iter()
         .map(|(key, text)| table_name(key, text))
-        .collect()
+        .collect::<Result<_>>()?;
+        // The rollback records beside the history table.
+        tables.push(crate::history::rollbacks_table(&tables[0]));
+        Ok(tables)
     }
 
     /// The development cluster's data directory, as configured (absolute).

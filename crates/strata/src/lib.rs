@@ -83,6 +83,7 @@ pub mod declared;
 #[doc(hidden)]
 pub mod dev;
 #[doc(hidden)]
+pub mod down;
 pub mod drizzle;
 #[doc(hidden)]
 pub mod environment;

@@ -1,4 +1,10 @@
-//! The migrations folder: `schema-migrations/NNNN_description.sql` files and `strata.sum`.
+//! The migrations folder: `schema-migrations/NNNN_description.sql` files, their reverses
+//! `NNNN_description.down.sql`, and `strata.sum`.
+//!
+//! A down file takes the database from the state after its migration back to the state before
+//! it (`strata rollback` runs it; `generate` writes and verifies it). A migration without one is
+//! irreversible: allowed, and said by `check`. A down file follows the same rules as a
+//! migration (directives, emptiness, transaction control).
 //!
 //! A migration is plain SQL that `psql -f` would also run. Without directives it runs in one
 //! transaction together with its history row; `-- strata:no-transaction` in its leading comments
@@ -28,6 +34,9 @@ pub const SUM_FILE: &str = "strata.sum";
 /// The directive that makes a migration run statement by statement, outside a transaction.
 pub const NO_TRANSACTION: &str = "-- strata:no-transaction";
 
+/// How a down file's name ends (`0001_init.down.sql` undoes `0001_init.sql`).
+pub const DOWN_SUFFIX: &str = ".down.sql";
+
 /// The directive that lets a migration hold no statement (`-- strata:empty <reason>`), recorded
 /// as applied without running anything.
 pub const EMPTY: &str = "-- strata:empty";
@@ -51,6 +60,9 @@ pub struct Migration {
     pub checksum: String,
     /// Whether it runs statement by statement outside a transaction.
     pub no_transaction: bool,
+    /// Its down file (`NNNN_description.down.sql`), when there is one. A down file's own
+    /// `down` is always `None`.
+    pub down: Option<Box<Migration>>,
 }
 
 impl Migration {
@@ -128,6 +140,8 @@ pub struct MigrationsDir {
     pub migrations: Vec<Migration>,
     /// The text of `strata.sum`, when there is one.
     pub sum: Option<String>,
+    /// Down files whose migration is not in the folder.
+    pub stray_downs: Vec<String>,
 }
 
 impl MigrationsDir {
@@ -136,6 +150,7 @@ impl MigrationsDir {
     /// is an error naming the file.
     pub fn load(dir: &Path) -> Result<MigrationsDir> {
         let mut migrations = Vec::new();
+        let mut downs = Vec::new();
         let mut sum = None;
         if dir.is_dir() {
             let entries = std::fs::read_dir(dir)
@@ -160,22 +175,42 @@ impl MigrationsDir {
                 if !path.is_file() || !file_name.ends_with(".sql") {
                     continue;
                 }
-                migrations.push(read_migration(path, file_name)?);
+                if file_name.ends_with(DOWN_SUFFIX) {
+                    downs.push(read_migration(path, file_name)?);
+                } else {
+                    migrations.push(read_migration(path, file_name)?);
+                }
             }
         }
         migrations.sort_by(|a, b| (a.number, &a.file_name).cmp(&(b.number, &b.file_name)));
+        let mut stray_downs = Vec::new();
+        for down in downs {
+            let up = format!("{}.sql", down.file_name.trim_end_matches(DOWN_SUFFIX));
+            match migrations.iter_mut().find(|m| m.file_name == up) {
+                Some(migration) => migration.down = Some(Box::new(down)),
+                None => stray_downs.push(down.file_name),
+            }
+        }
+        stray_downs.sort();
         Ok(MigrationsDir {
             dir: dir.to_path_buf(),
             migrations,
             sum,
+            stray_downs,
         })
+    }
+
+    /// Every file `strata.sum` records, in order: each migration, then its down file.
+    fn files(&self) -> impl Iterator<Item = &Migration> {
+        self.migrations
+            .iter()
+            .flat_map(|m| std::iter::once(m).chain(m.down.as_deref()))
     }
 
     /// What `strata.sum` must say: the total, then one line per file.
     pub fn sum_text(&self) -> String {
         let lines: String = self
-            .migrations
-            .iter()
+            .files()
             .map(|m| format!("{} {}\n", m.file_name, m.checksum))
             .collect();
         format!("total {}\n{lines}", checksum(lines.as_bytes()))
@@ -195,7 +230,7 @@ impl MigrationsDir {
     pub fn sum_findings(&self) -> Vec<Finding> {
         let resum = "review the files, then run `strata sum` to record them";
         let Some(sum) = &self.sum else {
-            return if self.migrations.is_empty() {
+            return if self.files().next().is_none() {
                 Vec::new()
             } else {
                 vec![Finding::new(
@@ -220,7 +255,7 @@ impl MigrationsDir {
                 )),
             }
         }
-        for migration in &self.migrations {
+        for migration in self.files() {
             match listed.iter().find(|(name, _)| *name == migration.file_name) {
                 None => findings.push(Finding::new(
                     "sum",
@@ -240,7 +275,7 @@ impl MigrationsDir {
             }
         }
         for (name, _) in &listed {
-            if !self.migrations.iter().any(|m| m.file_name == *name) {
+            if !self.files().any(|m| m.file_name == *name) {
                 findings.push(Finding::new(
                     "sum",
                     format!("{name} is in {SUM_FILE} but the file is gone; {resum}"),
@@ -274,11 +309,35 @@ impl MigrationsDir {
             .collect()
     }
 
-    /// Every problem of the folder itself: the sum file and duplicate numbers.
+    /// Down files without their migration.
+    pub fn stray_findings(&self) -> Vec<Finding> {
+        self.stray_downs
+            .iter()
+            .map(|name| {
+                Finding::new(
+                    "stray_down",
+                    format!(
+                        "{name} undoes {}.sql, which is not in {}; rename it after its migration or delete it, then run `strata sum`",
+                        name.trim_end_matches(DOWN_SUFFIX),
+                        self.dir.display()
+                    ),
+                )
+            })
+            .collect()
+    }
+
+    /// Every problem of the folder itself: the sum file, duplicate numbers, stray down files.
     pub fn findings(&self) -> Vec<Finding> {
         let mut all = self.duplicate_findings();
+        all.extend(self.stray_findings());
         all.extend(self.sum_findings());
         all
+    }
+
+    /// The migration numbered `version` (`0003`, or `3`: compared by number).
+    pub fn find(&self, version: &str) -> Option<&Migration> {
+        let number = version.parse::<u128>().ok()?;
+        self.migrations.iter().find(|m| m.number == number)
     }
 
     /// The number of the next migration: the next index (`0007`), or the current UTC time
@@ -300,7 +359,9 @@ impl MigrationsDir {
 }
 
 fn read_migration(path: PathBuf, file_name: String) -> Result<Migration> {
-    let stem = file_name.trim_end_matches(".sql");
+    let stem = file_name
+        .strip_suffix(DOWN_SUFFIX)
+        .unwrap_or_else(|| file_name.trim_end_matches(".sql"));
     let (version, name) = stem
         .split_once('_')
         .filter(|(v, n)| !v.is_empty() && v.bytes().all(|b| b.is_ascii_digit()) && !n.is_empty())
@@ -327,6 +388,7 @@ fn read_migration(path: PathBuf, file_name: String) -> Result<Migration> {
         checksum: checksum(&bytes),
         text,
         no_transaction,
+        down: None,
     };
     if !migration.no_transaction
         && let Some(statement) = migration
@@ -617,6 +679,63 @@ mod tests {
         std::fs::write(dir.path().join(SUM_FILE), tampered).unwrap();
         let findings = MigrationsDir::load(dir.path()).unwrap().sum_findings();
         assert!(findings[0].message.contains("total"), "{findings:?}");
+    }
+
+    #[test]
+    fn down_files_belong_to_their_migration_and_are_in_the_sum() {
+        let dir = folder(&[
+            ("0001_a.sql", "CREATE TABLE a (x int);"),
+            ("0001_a.down.sql", "DROP TABLE a;"),
+            ("0002_b.sql", "CREATE TABLE b (x int);"),
+            (
+                "0003_gone.down.sql",
+                "-- strata:no-transaction\nDROP INDEX CONCURRENTLY i;",
+            ),
+        ]);
+        let mut folder = MigrationsDir::load(dir.path()).unwrap();
+        let names: Vec<&str> = folder
+            .migrations
+            .iter()
+            .map(|m| m.file_name.as_str())
+            .collect();
+        assert_eq!(names, ["0001_a.sql", "0002_b.sql"]);
+        let down = folder.migrations[0].down.as_deref().unwrap();
+        assert_eq!(
+            (
+                down.file_name.as_str(),
+                down.version.as_str(),
+                down.name.as_str()
+            ),
+            ("0001_a.down.sql", "0001", "a")
+        );
+        assert!(folder.migrations[1].down.is_none());
+        assert_eq!(folder.stray_downs, ["0003_gone.down.sql"]);
+        assert_eq!(folder.stray_findings()[0].kind, "stray_down");
+        assert_eq!(folder.next_version(false), "0003");
+
+        folder.write_sum().unwrap();
+        assert!(
+            folder
+                .sum
+                .as_deref()
+                .unwrap()
+                .contains("\n0001_a.sql sha256:")
+                && folder
+                    .sum
+                    .as_deref()
+                    .unwrap()
+                    .contains("\n0001_a.down.sql sha256:"),
+            "{:?}",
+            folder.sum
+        );
+        std::fs::write(dir.path().join("0001_a.down.sql"), "DROP TABLE a CASCADE;").unwrap();
+        let findings = MigrationsDir::load(dir.path()).unwrap().sum_findings();
+        assert!(
+            findings[0]
+                .message
+                .starts_with("0001_a.down.sql was edited"),
+            "{findings:?}"
+        );
     }
 
     #[test]

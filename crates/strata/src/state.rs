@@ -28,7 +28,8 @@ use std::path::Path;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest as _, Sha256};
 use strata_core::catalog::Catalog;
-use strata_core::plan::Plan;
+use strata_core::diff::Rename;
+use strata_core::plan::{Plan, RunMode};
 use strata_core::sql::{quote_ident, quote_literal};
 use strata_core::units;
 use tokio_postgres::Client;
@@ -393,18 +394,27 @@ impl<'a> States<'a> {
         Ok(catalog)
     }
 
-    /// Checks that `plan` takes the history of `migrations` to `to`, on the kept
+    /// Checks that `files` (a plan split into the migration files it is written as, run in
+    /// order) take the history of `migrations` (whose catalog is `from`) to `to`, on the kept
     /// history itself: applied there, read back, compared at the fixed point. On success the
     /// kept history holds the state after the plan; [`Advanced::record`] then names the
     /// migrations that give it (once they are written). On failure it is discarded.
+    ///
+    /// With `downs` (the renames the plan makes), the reverse of each file is planned too (the
+    /// state after it back to the state before it) and verified the same way: newest first,
+    /// each must give back the state before its file; then the files run again. Returned in
+    /// the order of `files`. Down migrations that cannot be planned or do not verify are an
+    /// error of their own, beside a verified plan: the migration is still good, only not
+    /// reversible (the kept history is then discarded, its state unknown).
     pub async fn verify_on_history(
         &self,
         migrations: &[Migration],
-        plan: &Plan,
+        (from, files): (&Catalog, &[Plan]),
         to: &Catalog,
         scope: &Scope,
         fixpoint: &Fixpoint,
-    ) -> Result<Advanced<'a>> {
+        downs: Option<&[Rename]>,
+    ) -> Result<(Advanced<'a>, Result<Vec<Plan>>)> {
         let key = crate::migrations::history_key(migrations, self.server.server_version(), scope);
         // A kept history trusted for what its comment says, and found wrong (changed by hand),
         // is replayed once from scratch before the plan is judged.
@@ -422,53 +432,175 @@ impl<'a> States<'a> {
                     return Err(e);
                 }
             }
-            match self.check_plan(&kept, plan, to, scope, fixpoint).await {
-                Ok(()) => {
-                    return Ok(Advanced {
-                        kept,
-                        meta: self.meta(&key, Vec::new()),
-                    });
-                }
+            let states = match self.check_plan(&kept, files, to, scope, fixpoint).await {
+                Ok(states) => states,
                 Err(e) => {
                     self.discard(kept).await;
                     if !holds {
                         return Err(e);
                     }
                     trusted_once = true;
+                    continue;
                 }
-            }
+            };
+            let meta = self.meta(&key, Vec::new());
+            let Some(renames) = downs else {
+                return Ok((
+                    Advanced {
+                        kept: Some(kept),
+                        meta,
+                    },
+                    Ok(Vec::new()),
+                ));
+            };
+            return match self
+                .check_downs(&kept, (from, files), states, to, scope, fixpoint, renames)
+                .await
+            {
+                Ok(downs) => Ok((
+                    Advanced {
+                        kept: Some(kept),
+                        meta,
+                    },
+                    Ok(downs),
+                )),
+                Err(e) => {
+                    self.discard(kept).await;
+                    Ok((Advanced { kept: None, meta }, Err(e)))
+                }
+            };
         }
     }
 
-    /// Applies `plan` to the kept history and requires it to then hold `to`.
+    /// Applies `files` to the kept history and requires it to then hold `to`. Returns the
+    /// catalogs read after each file but the last, and after the last.
     async fn check_plan(
         &self,
         kept: &Kept<'a>,
-        plan: &Plan,
+        files: &[Plan],
         to: &Catalog,
         scope: &Scope,
         fixpoint: &Fixpoint,
-    ) -> Result<()> {
+    ) -> Result<Vec<Catalog>> {
         let started = std::time::Instant::now();
         kept.clear_meta().await?;
         let client = kept.client();
         let probes = Probes::on(client, self.server.server_version());
-        crate::apply::apply(client, plan).await.map_err(|f| {
-            Error::Invalid(format!(
-                "the plan fails on a copy of the starting state: {f}"
-            ))
-        })?;
+        let mut states = Vec::new();
+        for (i, plan) in files.iter().enumerate() {
+            crate::apply::apply(client, plan).await.map_err(|f| {
+                Error::Invalid(format!(
+                    "the plan fails on a copy of the starting state: {f}"
+                ))
+            })?;
+            if i + 1 < files.len() {
+                states.push(introspect(client, scope).await?.catalog);
+            }
+        }
         crate::progress::debug_timed("applied the plan to the kept history", started);
         let end = introspect(client, scope).await?.catalog;
         let converged = crate::verify::converged(fixpoint, &end, to, &probes, "the plan").await;
         crate::progress::debug_timed("verified the plan", started);
-        converged
+        converged?;
+        states.push(end);
+        Ok(states)
+    }
+
+    /// Plans the reverse of each of `files` (`after[i]` is the state after file `i`, `from` the
+    /// state before the first) and verifies them on the kept history, which holds the state
+    /// after the last file and holds it again on success.
+    #[allow(clippy::too_many_arguments)]
+    async fn check_downs(
+        &self,
+        kept: &Kept<'a>,
+        (from, files): (&Catalog, &[Plan]),
+        after: Vec<Catalog>,
+        to: &Catalog,
+        scope: &Scope,
+        fixpoint: &Fixpoint,
+        renames: &[Rename],
+    ) -> Result<Vec<Plan>> {
+        let started = std::time::Instant::now();
+        let client = kept.client();
+        let version = self.server.server_version();
+        let reversed = Rename::reversed(renames);
+        let mut downs = Vec::new();
+        for (i, end) in after.iter().enumerate() {
+            let before = if i == 0 { from } else { &after[i - 1] };
+            let probes = Probes::on(client, version);
+            // With several files, a rename belongs to one of them: the others are planned
+            // without renames when the diff refuses them.
+            let plan = match fixpoint.diff(end, before, &reversed, &probes).await {
+                Err(_) if files.len() > 1 => fixpoint.diff(end, before, &[], &probes).await,
+                planned => planned,
+            }
+            .map_err(|e| Error::Invalid(format!("no down migration can be planned: {e}")))?;
+            downs.push(plan);
+        }
+        crate::progress::debug_timed("planned the down migrations", started);
+        let transactional = |p: &Plan| p.steps.iter().all(|s| s.run == RunMode::InTransaction);
+        if let [down] = downs.as_slice()
+            && transactional(down)
+        {
+            // One transactional down: checked inside a transaction that is rolled back, so the
+            // kept history needs no second run of the plan.
+            client
+                .batch_execute("BEGIN; SET LOCAL check_function_bodies = false")
+                .await
+                .map_err(|e| Error::db("checking the down migration", e))?;
+            let checked = async {
+                crate::pg::run_pipelined(client, down.steps.iter().map(|s| s.sql.as_str()), || {})
+                    .await
+                    .map_err(|(at, e)| {
+                        Error::db(
+                            format!(
+                                "the down migration fails on a copy of the state after the migration, at `{}`",
+                                first_line(&down.steps[at].sql)
+                            ),
+                            e,
+                        )
+                    })?;
+                let back = introspect_within(client, scope, &[]).await?.catalog;
+                let probes = Probes::in_transaction(client, version);
+                crate::verify::converged(fixpoint, &back, from, &probes, "the down migration")
+                    .await
+            }
+            .await;
+            let _ = client.batch_execute("ROLLBACK").await;
+            checked?;
+        } else {
+            for (i, down) in downs.iter().enumerate().rev() {
+                let before = if i == 0 { from } else { &after[i - 1] };
+                crate::apply::apply(client, down).await.map_err(|f| {
+                    Error::Invalid(format!(
+                        "the down migration fails on a copy of the state after the migration: {f}"
+                    ))
+                })?;
+                let back = introspect(client, scope).await?.catalog;
+                let probes = Probes::on(client, version);
+                crate::verify::converged(fixpoint, &back, before, &probes, "the down migration")
+                    .await?;
+            }
+            // And up again: the kept history holds the state after the plan.
+            for plan in files {
+                crate::apply::apply(client, plan).await.map_err(|f| {
+                    Error::Invalid(format!("the plan fails after its down migration ran: {f}"))
+                })?;
+            }
+            let end = introspect(client, scope).await?.catalog;
+            let probes = Probes::on(client, version);
+            crate::verify::converged(fixpoint, &end, to, &probes, "the plan after its down")
+                .await?;
+        }
+        crate::progress::debug_timed("verified the down migrations", started);
+        Ok(downs)
     }
 }
 
 /// The kept history after a verified plan, waiting to be told which migrations give it.
 pub struct Advanced<'a> {
-    kept: Kept<'a>,
+    /// `None` when it was discarded after the plan was verified.
+    kept: Option<Kept<'a>>,
     meta: Meta,
 }
 
@@ -482,13 +614,17 @@ impl Advanced<'_> {
             migrations: migrations.iter().map(history_entry).collect(),
             ..self.meta
         };
-        let _ = self.kept.set_meta(&meta).await;
-        self.kept.release().await;
+        if let Some(kept) = self.kept {
+            let _ = kept.set_meta(&meta).await;
+            kept.release().await;
+        }
     }
 
     /// Lets the kept history go without recording anything (it holds no known state).
     pub async fn abandon(self) {
-        self.kept.release().await;
+        if let Some(kept) = self.kept {
+            kept.release().await;
+        }
     }
 }
 

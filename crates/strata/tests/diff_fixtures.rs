@@ -70,44 +70,7 @@ fn parse_rename(line: &str) -> Rename {
 
 /// The same renames, backwards (for the reverse plan).
 fn reverse(renames: &[Rename]) -> Vec<Rename> {
-    renames
-        .iter()
-        .rev()
-        .map(|r| match r {
-            Rename::Relation { from, to } => Rename::Relation {
-                from: QualName::new(from.schema.clone(), to.clone()),
-                to: from.name.clone(),
-            },
-            Rename::Column { table, from, to } => Rename::Column {
-                table: table.clone(),
-                from: to.clone(),
-                to: from.clone(),
-            },
-            Rename::Schema { from, to } => Rename::Schema {
-                from: to.clone(),
-                to: from.clone(),
-            },
-            Rename::Index { table, from, to } => Rename::Index {
-                table: table.clone(),
-                from: to.clone(),
-                to: from.clone(),
-            },
-            Rename::Constraint { table, from, to } => Rename::Constraint {
-                table: table.clone(),
-                from: to.clone(),
-                to: from.clone(),
-            },
-            Rename::EnumValue {
-                type_name,
-                from,
-                to,
-            } => Rename::EnumValue {
-                type_name: type_name.clone(),
-                from: to.clone(),
-                to: from.clone(),
-            },
-        })
-        .collect()
+    Rename::reversed(renames)
 }
 
 /// Roles the fixtures grant to (roles are shared by every database of the server).

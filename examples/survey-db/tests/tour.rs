@@ -154,7 +154,9 @@ fn the_readme_tour_runs_as_written() {
     assert!(
         block(3).contains("ADD COLUMN \"counted_at\"")
             && block(3).contains("0003_counted_at.sql")
-            && block(3).contains("ok: 3 migrations"),
+            && block(3).contains("ok: 3 migrations")
+            && block(3).contains("-- 0003_counted_at.down.sql")
+            && block(3).contains("DROP COLUMN \"counted_at\""),
         "{}",
         block(3)
     );

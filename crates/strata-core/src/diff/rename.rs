@@ -74,6 +74,50 @@ pub enum Rename {
 }
 
 impl Rename {
+    /// The renames that undo `renames` (for the reverse plan of a migration): each the other
+    /// way round, in reverse order. A column's, index's or constraint's table keeps its name:
+    /// the diff reads it the same way in both directions.
+    pub fn reversed(renames: &[Rename]) -> Vec<Rename> {
+        renames
+            .iter()
+            .rev()
+            .map(|r| match r {
+                Rename::Relation { from, to } => Rename::Relation {
+                    from: QualName::new(from.schema.clone(), to.clone()),
+                    to: from.name.clone(),
+                },
+                Rename::Column { table, from, to } => Rename::Column {
+                    table: table.clone(),
+                    from: to.clone(),
+                    to: from.clone(),
+                },
+                Rename::Schema { from, to } => Rename::Schema {
+                    from: to.clone(),
+                    to: from.clone(),
+                },
+                Rename::Index { table, from, to } => Rename::Index {
+                    table: table.clone(),
+                    from: to.clone(),
+                    to: from.clone(),
+                },
+                Rename::Constraint { table, from, to } => Rename::Constraint {
+                    table: table.clone(),
+                    from: to.clone(),
+                    to: from.clone(),
+                },
+                Rename::EnumValue {
+                    type_name,
+                    from,
+                    to,
+                } => Rename::EnumValue {
+                    type_name: type_name.clone(),
+                    from: to.clone(),
+                    to: from.clone(),
+                },
+            })
+            .collect()
+    }
+
     /// Reads a rename written as `OLD=NEW`, where OLD names the object in `catalog` (the old
     /// state) and NEW is its new name alone:
     ///

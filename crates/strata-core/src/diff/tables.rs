@@ -587,10 +587,31 @@ pub(super) fn drop_removed(d: &mut Differ) {
                 own_fk_needs.extend(deps::constraint(from, name, constraint));
             }
         }
+        // The triggers, policies and indexes go with the table: what they use (a trigger's
+        // function) may only go after it.
+        for trigger in table.triggers.values() {
+            own_fk_needs.extend(deps::trigger(from, name, trigger));
+        }
+        for policy in table.policies.values() {
+            own_fk_needs.extend(deps::policy(from, name, policy));
+        }
+        for index in table.indexes.values() {
+            own_fk_needs.extend(deps::index(from, name, index));
+        }
+        let own = |r: &ObjectRef| match r {
+            ObjectRef::Relation { name: n } | ObjectRef::Shape { table: n } => n == name,
+            ObjectRef::Constraint { table, .. }
+            | ObjectRef::Trigger { table, .. }
+            | ObjectRef::Policy { table, .. } => table == name,
+            ObjectRef::Index { name: n } => {
+                table.indexes.contains_key(&n.name) && n.schema == name.schema
+            }
+            _ => false,
+        };
         let mut step = Step::new(name.to_string(), drop_table_sql(name, table))
             .removes([deps::relation(name), deps::shape(name)])
             .needs_old(deps::table(from, name, table))
-            .needs_old(own_fk_needs.into_iter().filter(|r| !matches!(r, ObjectRef::Relation { name: n } | ObjectRef::Shape { table: n } if n == name)))
+            .needs_old(own_fk_needs.into_iter().filter(|r| !own(r)))
             .hazards(drop_table_hazards(table));
         if table.kind != TableKind::Foreign {
             step = step.rows(RowCheck::Rows {

@@ -7,7 +7,7 @@ use strata_core::plan::Plan;
 
 use crate::cache::Cache;
 use crate::fixpoint::{Fixpoint, Probes};
-use crate::history::{Applied, compare};
+use crate::history::{Applied, RolledBack, compare};
 use crate::introspect::Scope;
 use crate::migrations::{self, Finding, MigrationsDir};
 use crate::scratch::ScratchServer;
@@ -108,6 +108,24 @@ pub(super) async fn run(context: &Context, global: &Global, args: CheckArgs) -> 
         }
     }
 
+    // Each down file against the history: it must take the schema back.
+    findings.extend(
+        crate::down::verify_downs(
+            &server,
+            &folder.migrations,
+            &scope,
+            &cache,
+            context.fixpoint(&project),
+        )
+        .await?,
+    );
+    let irreversible: Vec<String> = folder
+        .migrations
+        .iter()
+        .filter(|m| m.down.is_none())
+        .map(|m| m.file_name.clone())
+        .collect();
+
     // The database against its history.
     let history = context.history(&project)?;
     let (client, url) = context.connect_target(&project, &args.target).await?;
@@ -117,6 +135,11 @@ pub(super) async fn run(context: &Context, global: &Global, args: CheckArgs) -> 
     for row in &comparison.partial {
         findings.push(partial_finding(row));
     }
+    let records = history.read_rollbacks(&client).await?;
+    for record in records.iter().filter(|r| r.status == "partial") {
+        findings.push(partial_rollback_finding(record));
+    }
+    let rolled_back = rolled_back(&records, &applied);
     let live = context.live_catalog(&project, &client, &scope).await?;
     unmodeled.push((url.to_string(), live.unmodeled.clone()));
     let sources: Vec<(&str, &[Unmodeled])> = unmodeled
@@ -162,6 +185,8 @@ pub(super) async fn run(context: &Context, global: &Global, args: CheckArgs) -> 
             "database": url.to_string(),
             "findings": structured,
             "pending": pending,
+            "irreversible": irreversible,
+            "rolled_back": rolled_back,
         }));
         return Ok(if findings.is_empty() {
             Outcome::Done
@@ -176,6 +201,28 @@ pub(super) async fn run(context: &Context, global: &Global, args: CheckArgs) -> 
         say(format!(
             "pending on {url} (not a problem; `strata migrate` applies them): {}",
             pending.join(", ")
+        ));
+    }
+    for record in &rolled_back {
+        say(format!(
+            "rolled back on {url}: {}_{}.sql, {} by {} (pending again)",
+            record.version, record.name, record.rolled_back_at, record.rolled_back_by
+        ));
+    }
+    // One line, however long the history written before down files existed.
+    if !irreversible.is_empty() {
+        let shown: Vec<&str> = irreversible.iter().take(5).map(String::as_str).collect();
+        let more = match irreversible.len() - shown.len() {
+            0 => String::new(),
+            n => format!(" and {n} more"),
+        };
+        let (have, them) = match irreversible.len() {
+            1 => ("has", "it"),
+            _ => ("have", "them"),
+        };
+        say(format!(
+            "irreversible: {}{more} {have} no down file (allowed: `strata rollback` stops before {them}; `strata generate --down-for VERSION` writes one)",
+            shown.join(", "),
         ));
     }
     if findings.is_empty() {
@@ -215,6 +262,40 @@ pub(super) fn partial_finding(row: &Applied) -> Finding {
                 .unwrap_or_default()
         ),
     }
+}
+
+/// A rollback whose `no-transaction` down file stopped halfway.
+pub(super) fn partial_rollback_finding(record: &RolledBack) -> Finding {
+    Finding {
+        kind: "partial",
+        message: format!(
+            "the rollback of {}_{}.sql stopped after statement {} of {}{}; fix the cause and run `strata rollback` to continue",
+            record.version,
+            record.name,
+            record.statements_done.unwrap_or(0),
+            record.file_name(),
+            record
+                .error
+                .as_deref()
+                .map(|e| format!(": {e}"))
+                .unwrap_or_default()
+        ),
+    }
+}
+
+/// The latest finished rollback record of each migration that is not applied now.
+pub(super) fn rolled_back(records: &[RolledBack], applied: &[Applied]) -> Vec<RolledBack> {
+    let mut latest: Vec<RolledBack> = Vec::new();
+    for record in records.iter().rev().filter(|r| r.status == "done") {
+        if applied.iter().any(|a| a.version == record.version)
+            || latest.iter().any(|l| l.version == record.version)
+        {
+            continue;
+        }
+        latest.push(record.clone());
+    }
+    latest.sort_by(|a, b| b.version.cmp(&a.version));
+    latest
 }
 
 /// How a live database is compared with another state: texts at their fixed point, probed on

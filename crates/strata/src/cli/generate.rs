@@ -1,12 +1,12 @@
 //! `strata generate`: the declared schema compared with the migration history, written as a new
 //! migration file; and `strata sum`, which re-records the files after review.
 
-use strata_core::plan::{Plan, RunMode, Step};
+use strata_core::plan::{Hazard, Plan, RunMode, Step};
 
 use crate::cache::Cache;
 use crate::config::Prefix;
 use crate::fixpoint::Probes;
-use crate::migrations::{self, MigrationsDir, NO_TRANSACTION};
+use crate::migrations::{self, DOWN_SUFFIX, EMPTY, MigrationsDir, NO_TRANSACTION};
 use crate::state::States;
 use crate::{Error, Result};
 
@@ -23,16 +23,30 @@ pub(super) async fn run(context: &Context, global: &Global, args: GenerateArgs) 
         check_name(name)?;
     }
 
+    if let Some(version) = &args.down_for {
+        return down_for(context, &project, &folder, version).await;
+    }
     if args.custom {
         let name = args.name.clone().unwrap_or_else(|| "custom".into());
-        let file_name = format!("{}_{name}.sql", folder.next_version(timestamp));
+        let stem = format!("{}_{name}", folder.next_version(timestamp));
+        let file_name = format!("{stem}.sql");
+        let down_name = format!("{stem}{DOWN_SUFFIX}");
         let text = format!(
             "-- {file_name}: hand-written SQL, written by `strata generate --custom`.\n\
              -- It runs in one transaction together with its history row. To run it statement by\n\
              -- statement outside a transaction (CREATE INDEX CONCURRENTLY), make the first line:\n\
              -- {NO_TRANSACTION}\n\n"
         );
+        let down_text = format!(
+            "-- {down_name}: hand-written SQL that undoes {file_name}, run by `strata rollback`.\n\
+             -- Write the statements that take the schema back to what it was before {file_name};\n\
+             -- `strata check` replays the history and verifies that they do. A migration that cannot\n\
+             -- be undone: delete this file (`strata rollback` then stops before it).\n\
+             -- It runs in one transaction together with the removal of the history row; the first\n\
+             -- line {NO_TRANSACTION} makes it run statement by statement instead.\n\n"
+        );
         write_new(&folder.dir.join(&file_name), &text)?;
+        write_new(&folder.dir.join(&down_name), &down_text)?;
         folder = context.migrations(&project)?;
         folder.write_sum()?;
         json::emit(json!({
@@ -40,8 +54,9 @@ pub(super) async fn run(context: &Context, global: &Global, args: GenerateArgs) 
             "steps": [],
         }));
         say(format!(
-            "wrote {}; add your SQL, then run `strata sum`",
-            folder.dir.join(&file_name).display()
+            "wrote {} and {}; add your SQL to both, then run `strata sum`",
+            folder.dir.join(&file_name).display(),
+            folder.dir.join(&down_name).display()
         ));
         return Ok(Outcome::Done);
     }
@@ -96,18 +111,48 @@ pub(super) async fn run(context: &Context, global: &Global, args: GenerateArgs) 
         json::emit(json!({ "written": [], "steps": [] }));
         return Ok(Outcome::Done);
     }
-    // Verified on the kept history, which then holds the state after the new migration.
-    let advanced = states
-        .verify_on_history(&folder.migrations, &plan, &wanted, &scope, fixpoint)
-        .await?;
-
     // Steps that cannot run in a transaction go to files of their own, run statement by
     // statement; the rest stays atomic.
     let groups = groups(&plan);
+    let files: Vec<Plan> = groups
+        .iter()
+        .map(|steps| Plan {
+            steps: steps.to_vec(),
+        })
+        .collect();
+    // Verified on the kept history, which then holds the state after the new migration; and
+    // each file's down migration with it.
+    let (advanced, downs) = states
+        .verify_on_history(
+            &folder.migrations,
+            (&history, &files),
+            &wanted,
+            &scope,
+            fixpoint,
+            Some(&renames),
+        )
+        .await?;
     let base = args
         .name
         .clone()
         .unwrap_or_else(|| default_name(&plan, folder.migrations.is_empty()));
+    // A migration whose reverse cannot be planned or verified is still a good migration: it
+    // is written without a down file (irreversible, as `check` says) and the reason is told.
+    let downs = match downs {
+        Ok(downs) => Some(downs),
+        Err(e) => {
+            super::note(format!(
+                "warning: no down file: the reverse of this migration {}: {e}\n\
+                 strata: the migration is written without one (irreversible); write one by hand, or try `strata generate --down-for VERSION` later",
+                if matches!(e, Error::NotConverged { .. }) {
+                    "does not verify"
+                } else {
+                    "cannot be planned or run"
+                }
+            ));
+            None
+        }
+    };
     let mut written = Vec::new();
     for (i, steps) in groups.iter().enumerate() {
         let version = folder.next_version(timestamp);
@@ -118,7 +163,15 @@ pub(super) async fn run(context: &Context, global: &Global, args: GenerateArgs) 
         };
         let file_name = format!("{version}_{name}.sql");
         write_new(&folder.dir.join(&file_name), &render(&file_name, steps))?;
-        written.push(file_name);
+        written.push(file_name.clone());
+        if let Some(downs) = &downs {
+            let down_name = format!("{version}_{name}{DOWN_SUFFIX}");
+            write_new(
+                &folder.dir.join(&down_name),
+                &render_down(&down_name, &file_name, &downs[i].steps),
+            )?;
+            written.push(down_name);
+        }
         folder = context.migrations(&project)?;
     }
     folder.write_sum()?;
@@ -146,8 +199,17 @@ pub(super) async fn run(context: &Context, global: &Global, args: GenerateArgs) 
     for file_name in &written {
         say(format!("wrote {}", folder.dir.join(file_name).display()));
     }
+    let down_deletes = downs
+        .iter()
+        .flatten()
+        .any(|d| d.hazards().contains(&Hazard::DeletesData));
+    if down_deletes {
+        say(
+            "its down migration deletes data (rows the migration's new objects hold); `strata rollback` asks first",
+        );
+    }
     say(format!(
-        "{} step{}{}; review the file, then run `strata migrate`",
+        "{} step{}{}; review the files, then run `strata migrate`",
         plan.steps.len(),
         if plan.steps.len() == 1 { "" } else { "s" },
         if hazards.is_empty() {
@@ -261,17 +323,55 @@ fn default_name(plan: &Plan, first: bool) -> String {
 
 /// A migration file: directives, a header that summarises the changes and hazards, the steps.
 fn render(file_name: &str, steps: &[Step]) -> String {
+    render_with(
+        &format!(
+            "-- {file_name}: written by `strata generate` from the declared schema. Review it before you commit it.\n"
+        ),
+        steps,
+        "migrate",
+    )
+}
+
+/// A down file: the steps that undo `up_name`.
+pub(super) fn render_down(down_name: &str, up_name: &str, steps: &[Step]) -> String {
+    if steps.is_empty() {
+        return format!(
+            "{EMPTY} {up_name} changes nothing strata reads back\n\
+             -- {down_name}: written by `strata generate`; undoes {up_name}, which changes nothing the catalog shows.\n"
+        );
+    }
+    let mut text = render_with(
+        &format!(
+            "-- {down_name}: written by `strata generate`: undoes {up_name} (the schema after it back to the\n\
+             -- schema before it), verified on a copy of the history. `strata rollback` runs it. Review it too.\n"
+        ),
+        steps,
+        "rollback",
+    );
+    if steps
+        .iter()
+        .any(|s| s.hazards.contains(&Hazard::DeletesData))
+    {
+        text = text.replacen(
+            "-- Hazards:\n",
+            "-- Hazards (rolling back loses what these objects hold; `strata rollback` counts the rows and asks):\n",
+            1,
+        );
+    }
+    text
+}
+
+/// A file of `steps` under the first line `intro`; `command` runs it.
+fn render_with(intro: &str, steps: &[Step], command: &str) -> String {
     let mut out = String::new();
-    let alone = steps.first().is_some_and(|s| s.run == RunMode::Alone);
+    let alone = steps.iter().any(|s| s.run == RunMode::Alone);
     if alone {
         out.push_str(NO_TRANSACTION);
         out.push('\n');
     }
-    out.push_str(&format!(
-        "-- {file_name}: written by `strata generate` from the declared schema. Review it before you commit it.\n"
-    ));
+    out.push_str(intro);
     if alone {
-        out.push_str("-- Its statements cannot run in a transaction: `strata migrate` runs them one by one and records each.\n");
+        out.push_str(&format!("-- Its statements cannot run in a transaction: `strata {command}` runs them one by one and records each.\n"));
     }
     out.push_str("--\n-- Changes:\n");
     for step in steps {
@@ -303,4 +403,88 @@ fn render(file_name: &str, steps: &[Step]) -> String {
         out.push_str(";\n");
     }
     out
+}
+
+/// `strata generate --down-for VERSION`: the down file of an existing migration (imported or
+/// hand-written), planned from the replayed history (the state after it back to the state
+/// before it), written, and verified by replay; a file that does not verify is removed again.
+async fn down_for(
+    context: &Context,
+    project: &crate::config::Project,
+    folder: &MigrationsDir,
+    version: &str,
+) -> Result<Outcome> {
+    let number = version.parse::<u128>().ok();
+    let Some(index) = folder
+        .migrations
+        .iter()
+        .position(|m| Some(m.number) == number)
+    else {
+        return Err(Error::Invalid(format!(
+            "--down-for {version}: no migration has that number in {}",
+            folder.dir.display()
+        )));
+    };
+    let migration = &folder.migrations[index];
+    if let Some(down) = &migration.down {
+        return Err(Error::Invalid(format!(
+            "{} already has a down file, {}; delete it first to write it again",
+            migration.file_name, down.file_name
+        )));
+    }
+    let scope = context.managed_scope(project);
+    let server = context.scratch_server(project).await?;
+    let cache = Cache::new(&project.root);
+    let fixpoint = context.fixpoint(project);
+    let before = migrations::replay(&folder.migrations[..index], &server, &scope, &cache).await?;
+    let after = migrations::replay(&folder.migrations[..=index], &server, &scope, &cache).await?;
+    let probes = Probes::scratch(&server, &before, &scope);
+    let plan = fixpoint
+        .diff(&after, &before, &[], &probes)
+        .await
+        .map_err(|e| Error::Invalid(format!("no down migration can be planned: {e}")));
+    probes.close().await?;
+    let plan = plan?;
+    let down_name = format!("{}_{}{DOWN_SUFFIX}", migration.version, migration.name);
+    let path = folder.dir.join(&down_name);
+    write_new(
+        &path,
+        &render_down(&down_name, &migration.file_name, &plan.steps),
+    )?;
+    let verified = async {
+        let mut written = context.migrations(project)?;
+        // Only the new file is judged here (`strata check` judges them all).
+        let mut history: Vec<migrations::Migration> = written.migrations[..=index].to_vec();
+        for m in &mut history[..index] {
+            m.down = None;
+        }
+        let findings =
+            crate::down::verify_downs(&server, &history, &scope, &cache, fixpoint).await?;
+        if let Some(finding) = findings.first() {
+            return Err(Error::Invalid(finding.message.clone()));
+        }
+        written.write_sum()?;
+        Ok(())
+    }
+    .await;
+    if let Err(e) = verified {
+        let _ = std::fs::remove_file(&path);
+        return Err(Error::Invalid(format!(
+            "the down file of {} does not verify, so it was not written: {e}",
+            migration.file_name
+        )));
+    }
+    say(format!("wrote {}", path.display()));
+    let hazards: Vec<&str> = plan.hazards().iter().map(|h| h.describe()).collect();
+    say(format!(
+        "{} step{}{}; review the file (strata.sum records it), then commit it",
+        plan.steps.len(),
+        if plan.steps.len() == 1 { "" } else { "s" },
+        if hazards.is_empty() {
+            String::new()
+        } else {
+            format!(" (hazards: {})", hazards.join(", "))
+        }
+    ));
+    Ok(Outcome::Done)
 }

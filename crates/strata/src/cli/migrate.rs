@@ -12,8 +12,12 @@ use serde_json::{Value, json};
 
 /// The migrations a run applied (or would), for `--json`.
 pub(super) fn applied_json(report: &MigrateReport) -> Value {
-    report
-        .applied
+    applied_json_of(&report.applied)
+}
+
+/// Migration files with how long each ran, for `--json`.
+pub(super) fn applied_json_of(files: &[(String, u128)]) -> Value {
+    files
         .iter()
         .map(|(file, ms)| json!({ "file": file, "execution_ms": ms }))
         .collect()
@@ -84,11 +88,33 @@ pub(super) async fn apply_pending(
             list.join("\n")
         )));
     }
-    let settings = &project.config.migrations;
     let options = MigrateOptions {
         to,
         dry_run,
         allow_out_of_order,
+        ..options(context, project, url)?
+    };
+    let history = context.history(project)?;
+    if let Some(to) = to {
+        refuse_going_back(client, &history, to).await?;
+    }
+    history::migrate(client, &history, &folder, &options, &|line| {
+        super::note(line)
+    })
+    .await
+}
+
+/// The project's settings for running migrations against the database at `url`.
+pub(super) fn options(
+    context: &Context,
+    project: &Project,
+    url: &crate::url::DbUrl,
+) -> Result<MigrateOptions> {
+    let settings = &project.config.migrations;
+    Ok(MigrateOptions {
+        to: None,
+        dry_run: false,
+        allow_out_of_order: false,
         lock_timeout: settings.lock_timeout.clone(),
         lock_retries: settings.lock_retries,
         statement_timeout: settings.statement_timeout.clone(),
@@ -96,10 +122,28 @@ pub(super) async fn apply_pending(
         scope: context.managed_scope(project),
         tracking: project.tracking_tables()?,
         beacon: Some((url.clone(), project.env.clone())),
-    };
-    let history = context.history(project)?;
-    history::migrate(client, &history, &folder, &options, &|line| {
-        super::note(line)
     })
-    .await
+}
+
+/// `--to` below the newest applied migration asks to go back, which `migrate` never does: it
+/// says which command does.
+async fn refuse_going_back(
+    client: &tokio_postgres::Client,
+    history: &history::History,
+    to: u128,
+) -> Result<()> {
+    let applied = history.read(client).await?;
+    let newer: Vec<String> = applied
+        .iter()
+        .filter(|r| r.version.parse::<u128>().is_ok_and(|n| n > to))
+        .map(|r| r.file_name())
+        .collect();
+    if newer.is_empty() {
+        return Ok(());
+    }
+    Err(Error::Invalid(format!(
+        "--to {to} is below what the database has applied ({}); migrate only applies, it never undoes. \
+         `strata rollback --to {to}` undoes them with their down files; nothing was applied",
+        newer.join(", ")
+    )))
 }

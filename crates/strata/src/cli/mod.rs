@@ -20,6 +20,7 @@ mod opt;
 mod pull;
 mod push;
 mod renames;
+mod rollback;
 mod status;
 mod up;
 
@@ -339,6 +340,7 @@ async fn dispatch(context: &Context, cli: opt::Cli) -> Result<Outcome> {
         opt::Command::Generate(args) => generate::run(context, &cli.global, args).await,
         opt::Command::Init(args) => init::run(args),
         opt::Command::Migrate(args) => migrate::run(context, &cli.global, args).await,
+        opt::Command::Rollback(args) => rollback::run(context, &cli.global, args).await,
         opt::Command::Up(args) => up::run(context, &cli.global, args).await,
         opt::Command::Check(args) => check::run(context, &cli.global, args).await,
         opt::Command::Status(args) => status::run(context, &cli.global, args).await,

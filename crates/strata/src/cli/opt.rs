@@ -65,6 +65,11 @@ pub enum Command {
         after_help = "Examples:\n  strata migrate                       apply every pending migration\n  strata migrate --dry-run             say what would be applied\n  strata migrate --to 0003 --url \"$PROD_URL\""
     )]
     Migrate(MigrateArgs),
+    /// Undo applied migrations newest first with their down files (default: the last one).
+    #[command(
+        after_help = "Examples:\n  strata rollback --dry-run            say which down file would run and what it deletes\n  strata rollback                      undo the newest applied migration\n  strata rollback --to 0003 --force    undo everything after 0003, without asking"
+    )]
+    Rollback(RollbackArgs),
     /// What a deploy runs: pending schema migrations, then pending data migrations.
     #[command(
         after_help = "Examples:\n  strata up                            schema migrations, then data migrations\n  DATABASE_URL=postgres://… strata up --dry-run"
@@ -165,6 +170,7 @@ impl Command {
                 action: DevAction::HoldScratch,
             } => true,
             Command::Migrate(a) => url(&a.target),
+            Command::Rollback(a) => url(&a.target),
             Command::Up(a) => url(&a.target),
             Command::Push(a) => url(&a.target),
             Command::Pull(a) => url(&a.target),
@@ -354,9 +360,13 @@ pub struct GenerateArgs {
     #[arg(long, value_name = "NAME")]
     pub name: Option<String>,
 
-    /// Write an empty migration for hand-written SQL.
+    /// Write an empty migration (and an empty down file) for hand-written SQL.
     #[arg(long)]
     pub custom: bool,
+
+    /// Write the down file of an existing migration (imported or hand-written) from the replayed history.
+    #[arg(long, value_name = "VERSION", conflicts_with_all = ["custom", "name", "renames"])]
+    pub down_for: Option<String>,
 
     /// Plan a rename instead of a drop and a create: OLD=NEW, e.g. questions.batteries.label=name (repeatable).
     #[arg(long = "rename", value_name = "OLD=NEW")]
@@ -387,6 +397,24 @@ pub struct MigrateArgs {
     /// Apply pending migrations older than the newest applied one (merged from another branch).
     #[arg(long)]
     pub allow_out_of_order: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct RollbackArgs {
+    #[command(flatten)]
+    pub target: Target,
+
+    /// Undo every migration newer than this number, newest first (`--to 0`: all of them).
+    #[arg(long, value_name = "VERSION")]
+    pub to: Option<String>,
+
+    /// Say what would run (the down files and the rows they delete) and change nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+
+    /// Run down files that delete data without asking (needed off a terminal); on a production database, needed together with --to.
+    #[arg(long)]
+    pub force: bool,
 }
 
 #[derive(Debug, Args)]

@@ -5,10 +5,10 @@ use serde::Serialize;
 
 use crate::cache::Cache;
 use crate::fixpoint::Probes;
-use crate::history::{Applied, compare};
+use crate::history::{Applied, RolledBack, compare};
 use crate::{Result, verify};
 
-use super::check::{partial_finding, recorded_hash};
+use super::check::{partial_finding, partial_rollback_finding, recorded_hash, rolled_back};
 use super::opt::{Global, StatusArgs};
 use super::{Context, Outcome, say};
 
@@ -17,6 +17,8 @@ struct Status {
     database: String,
     applied: Vec<Applied>,
     pending: Vec<String>,
+    /// Pending migrations that were applied and rolled back (the latest record of each).
+    rolled_back: Vec<RolledBack>,
     stopped: Vec<String>,
     problems: Vec<String>,
     /// `none`, `drift` (the catalog hash differs from the one the last migrate recorded), or
@@ -37,6 +39,7 @@ pub(super) async fn run(context: &Context, global: &Global, args: StatusArgs) ->
     let (client, url) = context.connect_target(&project, &args.target).await?;
     let applied = history.read(&client).await?;
     let comparison = compare(&folder, &applied);
+    let records = history.read_rollbacks(&client).await?;
     let live = context.live_catalog(&project, &client, &scope).await?;
     let drift = match recorded_hash(&applied) {
         _ if applied.is_empty() => "unknown",
@@ -77,10 +80,17 @@ pub(super) async fn run(context: &Context, global: &Global, args: StatusArgs) ->
             .iter()
             .map(|m| m.file_name.clone())
             .collect(),
+        rolled_back: rolled_back(&records, &applied),
         stopped: comparison
             .partial
             .iter()
             .map(|r| partial_finding(r).message)
+            .chain(
+                records
+                    .iter()
+                    .filter(|r| r.status == "partial")
+                    .map(|r| partial_rollback_finding(r).message),
+            )
             .collect(),
         problems: folder
             .findings()
@@ -130,6 +140,12 @@ fn print(status: &Status) {
         for name in &status.pending {
             say(format!("  {name}"));
         }
+    }
+    for record in &status.rolled_back {
+        say(format!(
+            "rolled back: {}_{}.sql  {}  by {}",
+            record.version, record.name, record.rolled_back_at, record.rolled_back_by
+        ));
     }
     for line in &status.stopped {
         say(format!("stopped: {line}"));

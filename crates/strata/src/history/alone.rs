@@ -141,19 +141,60 @@ enum Traced {
     Failed(tokio_postgres::Error),
 }
 
+/// Where a file's progress is recorded: a row of the history table (`migrate`), or of the
+/// rollback records (`rollback`, running a down file).
+pub(super) struct Ledger {
+    /// The table, qualified.
+    pub table: String,
+    /// The condition that picks the row (`version = '0003'`).
+    pub row: String,
+    /// The command that continues a stopped run.
+    pub command: &'static str,
+    /// Inserts the row with no statement done: `$1` the progress, `$2` whether to record this
+    /// backend's pid.
+    pub start: String,
+    /// Records the end: `$1` the time it took in ms.
+    pub finish: String,
+}
+
+impl Ledger {
+    /// The history row of `migration`, for `migrate`.
+    pub(super) fn history(history: &History, migration: &Migration) -> Ledger {
+        let table = qualified(history.table());
+        let version = quote_literal(&migration.version);
+        Ledger {
+            start: format!(
+                "INSERT INTO {table} (version, name, checksum, status, statements_done, progress_checksum, backend_pid) \
+                 VALUES ({version}, {}, {}, 'partial', 0, $1, CASE WHEN $2 THEN pg_backend_pid() END)",
+                quote_literal(&migration.name),
+                quote_literal(&migration.checksum)
+            ),
+            finish: format!(
+                "UPDATE {table} SET status = 'applied', checksum = {}, execution_ms = $1, applied_at = now(), \
+                 statements_done = NULL, progress_checksum = NULL, error = NULL, backend_pid = NULL WHERE version = {version}",
+                quote_literal(&migration.checksum)
+            ),
+            row: format!("version = {version}"),
+            table,
+            command: "migrate",
+        }
+    }
+}
+
 struct Run<'a> {
     client: &'a Client,
-    table: String,
+    ledger: &'a Ledger,
     migration: &'a Migration,
     statements: Vec<Statement>,
     options: &'a MigrateOptions,
     say: &'a dyn Fn(String),
 }
 
-/// Runs a `no-transaction` migration, continuing a partial one from where it stopped.
+/// Runs a `no-transaction` migration (or down file), continuing a partial one from where it
+/// stopped, its progress recorded in `ledger`.
 pub(super) async fn run_alone(
     client: &Client,
-    history: &History,
+    ledger: &Ledger,
     migration: &Migration,
     partial: Option<&Applied>,
     options: &MigrateOptions,
@@ -161,7 +202,7 @@ pub(super) async fn run_alone(
 ) -> Result<()> {
     let run = Run {
         client,
-        table: qualified(history.table()),
+        ledger,
         migration,
         statements: migration.statements(),
         options,
@@ -189,16 +230,9 @@ pub(super) async fn run_alone(
     }
     let ms = started.elapsed().as_millis() as i64;
     client
-        .execute(
-            &format!(
-                "UPDATE {} SET status = 'applied', checksum = $1, execution_ms = $2, applied_at = now(), \
-                 statements_done = NULL, progress_checksum = NULL, error = NULL, backend_pid = NULL WHERE version = $3",
-                run.table
-            ),
-            &[&migration.checksum, &ms, &migration.version],
-        )
+        .execute(&ledger.finish, &[&ms])
         .await
-        .map_err(|e| Error::db("recording the migration", e))?;
+        .map_err(|e| Error::db(format!("recording the end of {}", migration.file_name), e))?;
     drop(beacon);
     Ok(())
 }
@@ -208,20 +242,7 @@ impl Run<'_> {
     async fn start(&self, beacon: bool) -> Result<(usize, Progress)> {
         let progress = Progress::start();
         self.client
-            .execute(
-                &format!(
-                    "INSERT INTO {} (version, name, checksum, status, statements_done, progress_checksum, backend_pid) \
-                     VALUES ($1, $2, $3, 'partial', 0, $4, CASE WHEN $5 THEN pg_backend_pid() END)",
-                    self.table
-                ),
-                &[
-                    &self.migration.version,
-                    &self.migration.name,
-                    &self.migration.checksum,
-                    &progress.text(),
-                    &beacon,
-                ],
-            )
+            .execute(&self.ledger.start, &[&progress.text(), &beacon])
             .await
             .map_err(|e| Error::db("recording the migration's start", e))?;
         Ok((0, progress))
@@ -243,18 +264,17 @@ impl Run<'_> {
             return Err(Error::Invalid(format!(
                 "it stopped earlier after {done} of its statements, and those statements changed since; \
                  strata cannot tell what is applied. Restore the file as it was, or repair the database by hand and then \
-                 DELETE FROM {} WHERE version = {}",
-                self.table,
-                quote_literal(&self.migration.version)
+                 DELETE FROM {} WHERE {}",
+                self.ledger.table, self.ledger.row
             )));
         };
         self.client
             .execute(
                 &format!(
-                    "UPDATE {} SET backend_pid = CASE WHEN $1 THEN pg_backend_pid() END WHERE version = $2",
-                    self.table
+                    "UPDATE {} SET backend_pid = CASE WHEN $1 THEN pg_backend_pid() END WHERE {}",
+                    self.ledger.table, self.ledger.row
                 ),
-                &[&beacon, &self.migration.version],
+                &[&beacon],
             )
             .await
             .map_err(|e| Error::db("recording the migration's restart", e))?;
@@ -307,10 +327,10 @@ impl Run<'_> {
     /// The statement that records `done` statements.
     fn record_sql(&self, done: usize, progress: &Progress) -> String {
         format!(
-            "UPDATE {} SET statements_done = {done}, progress_checksum = {} WHERE version = {}",
-            self.table,
+            "UPDATE {} SET statements_done = {done}, progress_checksum = {} WHERE {}",
+            self.ledger.table,
             quote_literal(&progress.text()),
-            quote_literal(&self.migration.version)
+            self.ledger.row
         )
     }
 
@@ -416,20 +436,20 @@ impl Run<'_> {
             .client
             .execute(
                 &format!(
-                    "UPDATE {} SET error = $1, backend_pid = NULL WHERE version = $2",
-                    self.table
+                    "UPDATE {} SET error = $1, backend_pid = NULL WHERE {}",
+                    self.ledger.table, self.ledger.row
                 ),
-                &[&error.to_string(), &self.migration.version],
+                &[&error.to_string()],
             )
             .await;
         let done = self
             .client
             .query_opt(
                 &format!(
-                    "SELECT statements_done FROM {} WHERE version = $1",
-                    self.table
+                    "SELECT statements_done FROM {} WHERE {}",
+                    self.ledger.table, self.ledger.row
                 ),
-                &[&self.migration.version],
+                &[],
             )
             .await
             .ok()
@@ -441,9 +461,10 @@ impl Run<'_> {
             n => format!("statements 1–{n} are applied and recorded"),
         };
         Error::Invalid(format!(
-            "statement {} of {} failed: {error}\n{applied}; fix the cause and run `strata migrate` again to continue from statement {}",
+            "statement {} of {} failed: {error}\n{applied}; fix the cause and run `strata {}` again to continue from statement {}",
             index + 1,
             self.statements.len(),
+            self.ledger.command,
             done + 1
         ))
     }

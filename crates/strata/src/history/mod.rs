@@ -14,6 +14,9 @@
 mod alone;
 mod orphan;
 mod resume;
+mod rollback;
+
+pub use rollback::{Loss, RollbackOptions, RollbackReport, RolledBack, rollback, rollbacks_table};
 
 use std::time::{Duration, Instant};
 
@@ -60,6 +63,11 @@ pub struct History {
 /// history a `timestamptz`.
 pub(crate) const RFC3339_APPLIED_AT: &str =
     "to_char(applied_at::timestamptz AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"')";
+
+/// A `timestamptz` column as RFC 3339 in UTC with microseconds, like [`RFC3339_APPLIED_AT`].
+pub(crate) fn rfc3339(column: &str) -> String {
+    format!("to_char({column} AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"')")
+}
 
 /// One row of the history table.
 #[derive(Debug, Clone, Serialize)]
@@ -258,9 +266,25 @@ pub struct Comparison<'a> {
 /// Compares the files with the history rows.
 pub fn compare<'a>(folder: &'a MigrationsDir, applied: &[Applied]) -> Comparison<'a> {
     let mut comparison = Comparison::default();
+    let newest_file = folder.migrations.last();
     for row in applied {
         let file = folder.migrations.iter().find(|m| m.version == row.version);
         match file {
+            // Newer than every file: the folder of an earlier release (`up` or `migrate` of an
+            // older deploy), which cannot go back by itself.
+            None if newest_file.is_none_or(|m| row.number() > m.number) => {
+                comparison.findings.push(Finding {
+                    kind: "missing",
+                    message: format!(
+                        "{} was applied ({}) but {} ends before it (the folder of an earlier release?); migrate never undoes: \
+                         to go back, run `strata rollback --to {}` with the folder that has it and its down file",
+                        row.file_name(),
+                        row.applied_at,
+                        folder.dir.display(),
+                        newest_file.map_or("0", |m| m.version.as_str())
+                    ),
+                })
+            }
             None => comparison.findings.push(Finding {
                 kind: "missing",
                 message: format!(
@@ -394,6 +418,22 @@ async fn migrate_locked(
         history.ensure(client).await?;
     }
     let applied = history.read(client).await?;
+    // A rollback that stopped halfway left its migration recorded as applied while part of it
+    // is undone: applying anything on top would build on a state no file describes.
+    if let Some(stopped) = history
+        .read_rollbacks(client)
+        .await?
+        .iter()
+        .find(|r| r.status == "partial")
+    {
+        return Err(Error::Invalid(format!(
+            "the rollback of {}_{}.sql stopped after statement {} of {}; run `strata rollback` to finish it first; nothing was applied",
+            stopped.version,
+            stopped.name,
+            stopped.statements_done.unwrap_or(0),
+            stopped.file_name()
+        )));
+    }
     let comparison = compare(folder, &applied);
     let blocking: Vec<&Finding> = comparison
         .findings
@@ -446,7 +486,8 @@ async fn migrate_locked(
             .iter()
             .find(|r| r.version == migration.version);
         let outcome = if migration.no_transaction {
-            alone::run_alone(client, history, migration, partial, options, say).await
+            let ledger = alone::Ledger::history(history, migration);
+            alone::run_alone(client, &ledger, migration, partial, options, say).await
         } else {
             run_in_transaction(client, history, migration, options, say).await
         };

@@ -64,6 +64,8 @@ impl Beacon {
 struct Orphan {
     pid: i32,
     version: String,
+    /// Whether it runs the migration's down file (a `rollback`), not the migration.
+    down: bool,
     /// Statements its migration had recorded: it runs the next one (or one inside the file's
     /// own transaction that the next one opened).
     done: usize,
@@ -103,8 +105,9 @@ impl<'a> Watch<'a> {
         match self.seen.get(&orphan.pid).copied() {
             None => {
                 say(format!(
-                    "the migrate lock is held by backend {} of a strata migrate that is gone (killed?); it has been running {what} for {:.0} s. {}: {why}",
+                    "the migrate lock is held by backend {} of a strata {} that is gone (killed?); it has been running {what} for {:.0} s. {}: {why}",
                     orphan.pid,
+                    if orphan.down { "rollback" } else { "migrate" },
                     orphan.seconds,
                     if end {
                         "Ending it (pg_cancel_backend)"
@@ -148,20 +151,35 @@ impl<'a> Watch<'a> {
         if self.tracks_backends != Some(true) {
             return Ok(None);
         }
+        // Partial rows of the history (a migrate) and of the rollback records (a rollback).
+        let rollbacks = self.history.rollbacks();
+        let has_rollbacks = crate::pg::table_exists(client, &rollbacks).await?;
+        let partial = if has_rollbacks {
+            format!(
+                "(SELECT version, statements_done, backend_pid, false AS down FROM {history} WHERE status = 'partial' \
+                 UNION ALL SELECT version, statements_done, backend_pid, true FROM {rollbacks} WHERE status = 'partial')",
+                history = qualified(table),
+                rollbacks = qualified(&rollbacks)
+            )
+        } else {
+            format!(
+                "(SELECT version, statements_done, backend_pid, false AS down FROM {} WHERE status = 'partial')",
+                qualified(table)
+            )
+        };
         let sql = format!(
             "SELECT l.pid, h.version, coalesce(h.statements_done, 0), \
                     coalesce(extract(epoch FROM now() - a.query_start)::float8, 0), \
-                    coalesce(left(a.query, 500), '') \
+                    coalesce(left(a.query, 500), ''), h.down \
              FROM pg_locks l \
-             JOIN {history} h ON h.status = 'partial' AND h.backend_pid = l.pid \
+             JOIN {partial} h ON h.backend_pid = l.pid \
              LEFT JOIN pg_stat_activity a ON a.pid = l.pid \
              WHERE l.locktype = 'advisory' AND l.granted AND l.objsubid = 2 \
                AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database()) \
                AND l.classid = ($1::int4)::oid AND l.objid = (hashtext($2))::oid \
                AND NOT EXISTS (SELECT FROM pg_locks b WHERE b.locktype = 'advisory' AND b.granted \
                    AND b.objsubid = 2 AND b.database = l.database \
-                   AND b.classid = ($3::int4)::oid AND b.objid = (l.pid)::oid)",
-            history = qualified(table)
+                   AND b.classid = ($3::int4)::oid AND b.objid = (l.pid)::oid)"
         );
         let row = client
             .query_opt(&sql, &[&LOCK_CLASS, &table.to_string(), &BEACON_CLASS])
@@ -173,6 +191,7 @@ impl<'a> Watch<'a> {
             done: row.get::<_, i32>(2).max(0) as usize,
             seconds: row.get(3),
             query: row.get(4),
+            down: row.get(5),
         }))
     }
 
@@ -193,7 +212,14 @@ impl<'a> Watch<'a> {
             .folder
             .migrations
             .iter()
-            .find(|m| m.version == orphan.version);
+            .find(|m| m.version == orphan.version)
+            .and_then(|m| {
+                if orphan.down {
+                    m.down.as_deref()
+                } else {
+                    Some(m)
+                }
+            });
         let Some(migration) = migration else {
             return (
                 false,

@@ -218,7 +218,7 @@ pub(crate) fn never_in_transaction(statement: &Statement) -> bool {
 
 /// One token of a statement: enough of SQL's lexical rules to read names and string literals.
 #[derive(Debug, Clone, PartialEq, Eq)]
-enum Token {
+pub(super) enum Token {
     /// An unquoted word or a quoted identifier, as written.
     Name(String),
     /// A string literal's value.
@@ -227,7 +227,7 @@ enum Token {
     Punct(char),
 }
 
-fn tokens(text: &str) -> Vec<Token> {
+pub(super) fn tokens(text: &str) -> Vec<Token> {
     let chars: Vec<char> = text.chars().collect();
     let mut out = Vec::new();
     let mut i = 0;
@@ -291,14 +291,32 @@ fn tokens(text: &str) -> Vec<Token> {
     out
 }
 
-struct Parser {
-    tokens: Vec<Token>,
-    at: usize,
+pub(super) struct Parser {
+    pub(super) tokens: Vec<Token>,
+    pub(super) at: usize,
 }
 
 impl Parser {
+    /// A parser at the start of `text`.
+    pub(super) fn of(text: &str) -> Parser {
+        Parser {
+            tokens: tokens(text),
+            at: 0,
+        }
+    }
+
+    /// Consumes the punctuation character when it comes next.
+    pub(super) fn punct(&mut self, c: char) -> bool {
+        if self.tokens.get(self.at) == Some(&Token::Punct(c)) {
+            self.at += 1;
+            true
+        } else {
+            false
+        }
+    }
+
     /// Consumes the keyword when it comes next.
-    fn keyword(&mut self, keyword: &str) -> bool {
+    pub(super) fn keyword(&mut self, keyword: &str) -> bool {
         match self.tokens.get(self.at) {
             Some(Token::Name(word)) if word.eq_ignore_ascii_case(keyword) => {
                 self.at += 1;
@@ -309,7 +327,7 @@ impl Parser {
     }
 
     /// A possibly qualified name, as written (`app."My Table"`).
-    fn name(&mut self) -> Option<String> {
+    pub(super) fn name(&mut self) -> Option<String> {
         let mut name = String::new();
         loop {
             match self.tokens.get(self.at) {

@@ -1,7 +1,7 @@
 //! Tracking tables recognised by their shape, not only their name.
 //!
-//! strata's tracking tables (the schema history, the data migrations' table, Drizzle Kit's
-//! history) live in user schemas and are left out of every catalog. A common name such as
+//! strata's tracking tables (the schema history and its rollback records, the data migrations'
+//! table, Drizzle Kit's history) live in user schemas and are left out of every catalog. A common name such as
 //! `public.data_migrations` may just as well be an application's own table: leaving that out
 //! would lose it without a word. So a table at a tracking table's name is only left out when its
 //! columns are those of a tracking table; otherwise every command stops and says how to move
@@ -23,6 +23,21 @@ const SHAPES: &[Shape] = &[
     Shape {
         required: &["version", "name", "checksum", "applied_at"],
         optional: crate::history::COLUMNS,
+    },
+    // strata's rollback records, beside the schema history (`<table>_rollbacks`).
+    Shape {
+        required: &["id", "version", "name", "checksum", "rolled_back_at"],
+        optional: &[
+            "applied_at",
+            "applied_by",
+            "rolled_back_by",
+            "execution_ms",
+            "status",
+            "statements_done",
+            "progress_checksum",
+            "error",
+            "backend_pid",
+        ],
     },
     // The seed's data_migrations, with the columns strata adds (`[data] table`).
     Shape {
@@ -108,6 +123,37 @@ mod tests {
             "checksum",
             "applied_at",
             "catalog_hash"
+        ])));
+        // The history as strata creates it today, and its rollback records.
+        assert!(is_tracking_table(&table(&[
+            "version",
+            "name",
+            "checksum",
+            "applied_at",
+            "execution_ms",
+            "applied_by",
+            "catalog_hash",
+            "status",
+            "statements_done",
+            "progress_checksum",
+            "error",
+            "backend_pid"
+        ])));
+        assert!(is_tracking_table(&table(&[
+            "id",
+            "version",
+            "name",
+            "checksum",
+            "applied_at",
+            "applied_by",
+            "rolled_back_at",
+            "rolled_back_by",
+            "execution_ms",
+            "status",
+            "statements_done",
+            "progress_checksum",
+            "error",
+            "backend_pid"
         ])));
         assert!(is_tracking_table(&table(&["id", "hash", "created_at"])));
         // An application's own tables.
