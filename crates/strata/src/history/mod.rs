@@ -544,6 +544,41 @@ async fn run_in_transaction(
         "INSERT INTO {} (version, name, checksum, execution_ms) VALUES ($1, $2, $3, $4)",
         qualified(history.table())
     );
+    run_file_in_transaction(
+        client,
+        migration,
+        options,
+        say,
+        Record {
+            sql: &insert,
+            params: &[&migration.version, &migration.name, &migration.checksum],
+            what: "the migration",
+            left: "",
+        },
+    )
+    .await
+}
+
+/// What a transactional file writes beside its statements, in the same transaction: `sql`,
+/// given `params` and then the file's run time in ms (`$n` for the last).
+pub(crate) struct Record<'a> {
+    pub sql: &'a str,
+    pub params: &'a [&'a (dyn tokio_postgres::types::ToSql + Sync)],
+    /// What the record is, for errors (`the migration`).
+    pub what: &'a str,
+    /// What a failure leaves as it was, said after "none of its statements is applied".
+    pub left: &'a str,
+}
+
+/// Runs a transactional migration or down file and its `record` in one transaction, retrying
+/// the whole when a lock was not free within `lock_timeout`.
+pub(crate) async fn run_file_in_transaction(
+    client: &Client,
+    file: &Migration,
+    options: &MigrateOptions,
+    say: &dyn Fn(String),
+    record: Record<'_>,
+) -> Result<()> {
     let mut attempt = 0;
     loop {
         let started = Instant::now();
@@ -551,41 +586,36 @@ async fn run_in_transaction(
             .batch_execute("BEGIN")
             .await
             .map_err(|e| Error::db("starting a transaction", e))?;
-        if let Err(error) = client.batch_execute(&migration.text).await {
+        if let Err(error) = client.batch_execute(&file.text).await {
             let _ = client.batch_execute("ROLLBACK").await;
             if is_lock_timeout(&error) && attempt < options.lock_retries {
                 attempt += 1;
                 say(format!(
                     "{}: a lock was not free within lock_timeout; rolled back, retrying ({attempt}/{})",
-                    migration.file_name, options.lock_retries
+                    file.file_name, options.lock_retries
                 ));
                 tokio::time::sleep(backoff(attempt)).await;
                 continue;
             }
             return Err(Error::Invalid(format!(
-                "{}\nit was rolled back: none of its statements is applied",
-                script_error(migration, error)
+                "{}\nit was rolled back: none of its statements is applied{}",
+                script_error(file, error),
+                record.left
             )));
         }
         let ms = started.elapsed().as_millis() as i64;
-        let recorded = client
-            .execute(
-                &insert,
-                &[
-                    &migration.version,
-                    &migration.name,
-                    &migration.checksum,
-                    &ms,
-                ],
-            )
-            .await;
-        if let Err(e) = recorded {
+        let mut params = record.params.to_vec();
+        params.push(&ms);
+        if let Err(e) = client.execute(record.sql, &params).await {
             let _ = client.batch_execute("ROLLBACK").await;
-            return Err(Error::db("recording the migration (rolled back)", e));
+            return Err(Error::db(
+                format!("recording {} (rolled back)", record.what),
+                e,
+            ));
         }
         return client
             .batch_execute("COMMIT")
             .await
-            .map_err(|e| script_error(migration, e));
+            .map_err(|e| script_error(file, e));
     }
 }

@@ -24,9 +24,9 @@ use tokio_postgres::error::SqlState;
 
 use super::alone::{self, Ledger};
 use super::resume::Parser;
-use super::{Applied, History, LOCK_CLASS, MigrateOptions, backoff, is_lock_timeout, orphan};
+use super::{Applied, History, LOCK_CLASS, MigrateOptions, orphan};
 use crate::introspect::introspect_without;
-use crate::migrations::{Migration, MigrationsDir, script_error};
+use crate::migrations::{Migration, MigrationsDir};
 use crate::{Error, Result};
 
 /// One rollback record: a migration undone (or being undone) by its down file.
@@ -461,42 +461,19 @@ async fn run_in_transaction(
         qualified(history.table()),
         qualified(&history.rollbacks())
     );
-    let mut attempt = 0;
-    loop {
-        let started = Instant::now();
-        client
-            .batch_execute("BEGIN")
-            .await
-            .map_err(|e| Error::db("starting a transaction", e))?;
-        if let Err(error) = client.batch_execute(&down.text).await {
-            let _ = client.batch_execute("ROLLBACK").await;
-            if is_lock_timeout(&error) && attempt < settings.lock_retries {
-                attempt += 1;
-                say(format!(
-                    "{}: a lock was not free within lock_timeout; rolled back, retrying ({attempt}/{})",
-                    down.file_name, settings.lock_retries
-                ));
-                tokio::time::sleep(backoff(attempt)).await;
-                continue;
-            }
-            return Err(Error::Invalid(format!(
-                "{}\nit was rolled back: none of its statements is applied, and the migration is still applied",
-                script_error(down, error)
-            )));
-        }
-        let ms = started.elapsed().as_millis() as i64;
-        if let Err(e) = client
-            .execute(&record, &[&row.version, &down.checksum, &ms])
-            .await
-        {
-            let _ = client.batch_execute("ROLLBACK").await;
-            return Err(Error::db("recording the rollback (rolled back)", e));
-        }
-        return client
-            .batch_execute("COMMIT")
-            .await
-            .map_err(|e| script_error(down, e));
-    }
+    super::run_file_in_transaction(
+        client,
+        down,
+        settings,
+        say,
+        super::Record {
+            sql: &record,
+            params: &[&row.version, &down.checksum],
+            what: "the rollback",
+            left: ", and the migration is still applied",
+        },
+    )
+    .await
 }
 
 /// What a statement deletes, as strata reads it from the statement itself (whoever wrote the
