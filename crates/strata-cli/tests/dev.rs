@@ -309,6 +309,7 @@ fn help_lists_only_working_commands() {
             "init",
             "generate",
             "migrate",
+            "rollback",
             "up",
             "push",
             "pull",
