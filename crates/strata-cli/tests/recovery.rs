@@ -231,14 +231,14 @@ async fn no_transaction_seconds(n: usize) -> f64 {
 
 #[tokio::test]
 async fn recording_progress_costs_the_same_for_every_statement() {
-    // Twelve times the statements take at most twelve times as long (less: a run has fixed
-    // costs; 16 leaves room for a busy machine); a record that re-hashed every earlier
-    // statement made it 30 to 50.
+    // Twelve times the statements take about twelve times as long (less: a run has fixed
+    // costs); a record that re-hashed every earlier statement made it 30 to 50. The bound, 24,
+    // leaves room for a machine busy with other tests (18 was seen under a heavy load).
     let small = no_transaction_seconds(2_000).await;
     let large = no_transaction_seconds(24_000).await;
     eprintln!("2,000 statements: {small:.2} s; 24,000: {large:.2} s");
     assert!(
-        large < 16.0 * small,
+        large < 24.0 * small,
         "2,000 statements took {small:.2} s, 24,000 took {large:.2} s"
     );
 }
