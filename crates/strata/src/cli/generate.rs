@@ -195,7 +195,6 @@ pub(super) async fn run(context: &Context, global: &Global, args: GenerateArgs) 
             .collect::<Vec<_>>(),
         "steps": json::steps(&plan),
     }));
-    let hazards: Vec<&str> = plan.hazards().iter().map(|h| h.describe()).collect();
     for file_name in &written {
         say(format!("wrote {}", folder.dir.join(file_name).display()));
     }
@@ -209,14 +208,8 @@ pub(super) async fn run(context: &Context, global: &Global, args: GenerateArgs) 
         );
     }
     say(format!(
-        "{} step{}{}; review the files, then run `strata migrate`",
-        plan.steps.len(),
-        if plan.steps.len() == 1 { "" } else { "s" },
-        if hazards.is_empty() {
-            String::new()
-        } else {
-            format!(" (hazards: {})", hazards.join(", "))
-        }
+        "{}; review the files, then run `strata migrate`",
+        steps_and_hazards(&plan)
     ));
     Ok(Outcome::Done)
 }
@@ -475,9 +468,18 @@ async fn down_for(
         )));
     }
     say(format!("wrote {}", path.display()));
-    let hazards: Vec<&str> = plan.hazards().iter().map(|h| h.describe()).collect();
     say(format!(
-        "{} step{}{}; review the file (strata.sum records it), then commit it",
+        "{}; review the file (strata.sum records it), then commit it",
+        steps_and_hazards(&plan)
+    ));
+    Ok(Outcome::Done)
+}
+
+/// `N steps (hazards: …)`, as generate ends its report.
+fn steps_and_hazards(plan: &Plan) -> String {
+    let hazards: Vec<&str> = plan.hazards().iter().map(|h| h.describe()).collect();
+    format!(
+        "{} step{}{}",
         plan.steps.len(),
         if plan.steps.len() == 1 { "" } else { "s" },
         if hazards.is_empty() {
@@ -485,6 +487,5 @@ async fn down_for(
         } else {
             format!(" (hazards: {})", hazards.join(", "))
         }
-    ));
-    Ok(Outcome::Done)
+    )
 }

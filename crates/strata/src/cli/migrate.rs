@@ -75,19 +75,7 @@ pub(super) async fn apply_pending(
     dry_run: bool,
     allow_out_of_order: bool,
 ) -> Result<MigrateReport> {
-    let folder = context.migrations(project)?;
-    let findings = folder.findings();
-    if !findings.is_empty() {
-        let list: Vec<String> = findings
-            .iter()
-            .map(|f| format!("  {}", f.message))
-            .collect();
-        return Err(Error::Invalid(format!(
-            "{} does not match what was reviewed:\n{}\nnothing was applied",
-            folder.dir.display(),
-            list.join("\n")
-        )));
-    }
+    let folder = reviewed_folder(context, project, "nothing was applied")?;
     let options = MigrateOptions {
         to,
         dry_run,
@@ -102,6 +90,29 @@ pub(super) async fn apply_pending(
         super::note(line)
     })
     .await
+}
+
+/// The project's migrations folder, refused (saying `nothing`: what was left undone) when it
+/// does not match `strata.sum`.
+pub(super) fn reviewed_folder(
+    context: &Context,
+    project: &Project,
+    nothing: &str,
+) -> Result<crate::migrations::MigrationsDir> {
+    let folder = context.migrations(project)?;
+    let findings = folder.findings();
+    if !findings.is_empty() {
+        let list: Vec<String> = findings
+            .iter()
+            .map(|f| format!("  {}", f.message))
+            .collect();
+        return Err(Error::Invalid(format!(
+            "{} does not match what was reviewed:\n{}\n{nothing}",
+            folder.dir.display(),
+            list.join("\n")
+        )));
+    }
+    Ok(folder)
 }
 
 /// The project's settings for running migrations against the database at `url`.

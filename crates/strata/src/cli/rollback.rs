@@ -16,19 +16,7 @@ pub(super) async fn run(context: &Context, global: &Global, args: RollbackArgs) 
         })?),
         None => None,
     };
-    let folder = context.migrations(&project)?;
-    let findings = folder.findings();
-    if !findings.is_empty() {
-        let list: Vec<String> = findings
-            .iter()
-            .map(|f| format!("  {}", f.message))
-            .collect();
-        return Err(Error::Invalid(format!(
-            "{} does not match what was reviewed:\n{}\nnothing was rolled back",
-            folder.dir.display(),
-            list.join("\n")
-        )));
-    }
+    let folder = migrate::reviewed_folder(context, &project, "nothing was rolled back")?;
     let (client, url) = context.connect_target(&project, &args.target).await?;
     // On production, a rollback is deliberate: forced, and with how far it goes written out.
     let deliberate = args.force && to.is_some();

@@ -507,21 +507,33 @@ async fn migrate_locked(
         last_done = Some(migration);
     }
     if let Some(last) = last_done {
-        let catalog = introspect_without(client, &options.scope, &options.tracking)
-            .await?
-            .catalog;
-        client
-            .execute(
-                &format!(
-                    "UPDATE {} SET catalog_hash = $1 WHERE version = $2",
-                    qualified(history.table())
-                ),
-                &[&catalog.hash(), &last.version],
-            )
-            .await
-            .map_err(|e| Error::db("recording the catalog hash", e))?;
+        record_catalog_hash(client, history, &last.version, options).await?;
     }
     Ok(report)
+}
+
+/// Records the database's catalog hash on migration `version`, the newest applied: what `check`
+/// and `status` compare the database with.
+pub(crate) async fn record_catalog_hash(
+    client: &Client,
+    history: &History,
+    version: &str,
+    options: &MigrateOptions,
+) -> Result<()> {
+    let catalog = introspect_without(client, &options.scope, &options.tracking)
+        .await?
+        .catalog;
+    client
+        .execute(
+            &format!(
+                "UPDATE {} SET catalog_hash = $1 WHERE version = $2",
+                qualified(history.table())
+            ),
+            &[&catalog.hash(), &version],
+        )
+        .await
+        .map_err(|e| Error::db("recording the catalog hash", e))?;
+    Ok(())
 }
 
 /// The server gave up waiting for a lock (`lock_timeout`).

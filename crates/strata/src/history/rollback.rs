@@ -25,7 +25,6 @@ use tokio_postgres::error::SqlState;
 use super::alone::{self, Ledger};
 use super::resume::Parser;
 use super::{Applied, History, LOCK_CLASS, MigrateOptions, orphan};
-use crate::introspect::introspect_without;
 use crate::migrations::{Migration, MigrationsDir};
 use crate::{Error, Result};
 
@@ -402,19 +401,7 @@ async fn rollback_locked(
     // and `status` compare the database with.
     let left = history.read(client).await?;
     if let Some(last) = left.iter().rev().find(|r| r.status == "applied") {
-        let catalog = introspect_without(client, &settings.scope, &settings.tracking)
-            .await?
-            .catalog;
-        client
-            .execute(
-                &format!(
-                    "UPDATE {} SET catalog_hash = $1 WHERE version = $2",
-                    qualified(history.table())
-                ),
-                &[&catalog.hash(), &last.version],
-            )
-            .await
-            .map_err(|e| Error::db("recording the catalog hash", e))?;
+        super::record_catalog_hash(client, history, &last.version, settings).await?;
     }
     Ok(report)
 }
