@@ -10,12 +10,13 @@
 //! Among the orders that respect those edges, the one closest to the order the differ emitted
 //! the steps is chosen (Kahn's algorithm, smallest index first), so plans are deterministic and
 //! read in a natural order. Steps that both remove and create the same object (altering it)
-//! keep their emitted order among themselves.
+//! keep their emitted order among themselves. Steps that must run outside a transaction are
+//! kept together where the edges allow: each change of run mode starts another migration file.
 
 use std::cmp::Reverse;
 use std::collections::{BTreeSet, BinaryHeap, HashMap};
 
-use crate::plan::{ObjectRef, Step};
+use crate::plan::{ObjectRef, RunMode, Step};
 
 /// The steps in an order that respects their dependencies, or the steps that form a cycle.
 pub(super) fn order(steps: Vec<Step>) -> Result<Vec<Step>, Vec<String>> {
@@ -77,15 +78,28 @@ pub(super) fn order(steps: Vec<Step>) -> Result<Vec<Step>, Vec<String>> {
             incoming[t] += 1;
         }
     }
-    let mut ready: BinaryHeap<Reverse<usize>> =
-        (0..n).filter(|&i| incoming[i] == 0).map(Reverse).collect();
+    // Ready steps wait in two queues by run mode: the plan keeps to one mode while it can, so
+    // that the steps that must run outside a transaction gather in as few files as possible
+    // (and the transactional ones stay atomic together), starting with the transactional ones.
+    let alone = |i: usize| steps[i].run == RunMode::Alone;
+    let mut ready: [BinaryHeap<Reverse<usize>>; 2] = [BinaryHeap::new(), BinaryHeap::new()];
+    for i in (0..n).filter(|&i| incoming[i] == 0) {
+        ready[usize::from(alone(i))].push(Reverse(i));
+    }
+    let mut mode = 0;
     let mut sequence = Vec::with_capacity(n);
-    while let Some(Reverse(i)) = ready.pop() {
+    loop {
+        if ready[mode].is_empty() {
+            mode = 1 - mode;
+        }
+        let Some(Reverse(i)) = ready[mode].pop() else {
+            break;
+        };
         sequence.push(i);
         for &t in &edges[i] {
             incoming[t] -= 1;
             if incoming[t] == 0 {
-                ready.push(Reverse(t));
+                ready[usize::from(alone(t))].push(Reverse(t));
             }
         }
     }
@@ -164,6 +178,26 @@ mod tests {
         assert_eq!(
             sqls(&ordered),
             ["drop view v", "alter t 1", "alter t 2", "create view v"]
+        );
+    }
+
+    #[test]
+    fn steps_of_one_run_mode_stay_together() {
+        let steps = vec![
+            Step::new("t", "add constraint not valid").creates([rel("c")]),
+            Step::new("t", "validate").needs([rel("c")]).alone(),
+            Step::new("i", "create index concurrently").alone(),
+            Step::new("u", "comment").needs([rel("c")]),
+        ];
+        let ordered = order(steps).unwrap();
+        assert_eq!(
+            sqls(&ordered),
+            [
+                "add constraint not valid",
+                "comment",
+                "validate",
+                "create index concurrently"
+            ]
         );
     }
 

@@ -77,6 +77,12 @@ fn inherited_base(catalog: &Catalog, parents: &[QualName], column: &str) -> Opti
     })
 }
 
+/// A column's NOT NULL, once set on a table that existed (a primary key added with `USING
+/// INDEX` waits for it, or PostgreSQL would scan the table itself to set it).
+fn not_null_ref(table: &QualName, column: &str) -> ObjectRef {
+    constraint_ref(table, &format!("{column} NOT NULL"))
+}
+
 fn constraint_ref(table: &QualName, name: &str) -> ObjectRef {
     ObjectRef::Constraint {
         table: table.clone(),
@@ -1027,7 +1033,8 @@ impl Differ<'_> {
                         self.push(
                             alter(format!("VALIDATE CONSTRAINT {}", quote_ident(c)))
                                 .needs([constraint_ref(name, c)])
-                                .hazards([Hazard::MayFailOnExistingData]),
+                                .hazards([Hazard::MayFailOnExistingData])
+                                .alone(),
                         );
                     }
                 }
@@ -1332,7 +1339,10 @@ impl Differ<'_> {
             }
         }
         if old.not_null != new.not_null {
-            if new.not_null
+            let existing = self.from.tables.get(table).is_some_and(concurrent);
+            if new.not_null && existing {
+                self.set_not_null_online(table, new);
+            } else if new.not_null
                 && let Some(constraint) = render::named_not_null(table, new)
             {
                 self.push(
@@ -1500,6 +1510,60 @@ impl Differ<'_> {
         }
     }
 
+    /// `SET NOT NULL` on a table that holds rows, without holding an ACCESS EXCLUSIVE lock for
+    /// the scan: a `CHECK (c IS NOT NULL) NOT VALID` is added (a brief lock), validated on its
+    /// own (SHARE UPDATE EXCLUSIVE: reads and writes go on), then `SET NOT NULL` finds it proven
+    /// and skips the scan, and the helper goes. Each runs alone, committed before the next.
+    fn set_not_null_online(&mut self, table: &QualName, column: &Column) {
+        let object = format!("{table}.{}", column.name);
+        let target = qualified(table);
+        let helper = format!("{}_not_null_strata", column.name);
+        let helper_ref = constraint_ref(table, &helper);
+        let validated_ref = constraint_ref(table, &format!("{helper} validated"));
+        let step = |sql: String| {
+            Step::new(object.clone(), format!("ALTER TABLE {target} {sql}"))
+                .needs([deps::relation(table), deps::shape(table)])
+                .alone()
+        };
+        self.push(
+            step(format!(
+                "ADD CONSTRAINT {} CHECK ({} IS NOT NULL) NOT VALID",
+                quote_ident(&helper),
+                quote_ident(&column.name)
+            ))
+            .creates([helper_ref.clone()]),
+        );
+        self.push(
+            step(format!("VALIDATE CONSTRAINT {}", quote_ident(&helper)))
+                .needs([helper_ref])
+                .creates([validated_ref.clone()])
+                .rows(RowCheck::Nulls {
+                    table: table.clone(),
+                    column: column.name.clone(),
+                })
+                .hazards([Hazard::MayFailOnExistingData]),
+        );
+        let set = match render::named_not_null(table, column) {
+            Some(name) => format!(
+                "ADD CONSTRAINT {} NOT NULL {}",
+                quote_ident(name),
+                quote_ident(&column.name)
+            ),
+            None => format!("ALTER COLUMN {} SET NOT NULL", quote_ident(&column.name)),
+        };
+        self.push(
+            step(set)
+                .needs([validated_ref])
+                .creates([not_null_ref(table, &column.name)]),
+        );
+        // Ordered after the SET by what it needs only: as a removal of the helper it would be
+        // placed before the helper's creation.
+        self.push(
+            step(format!("DROP CONSTRAINT {}", quote_ident(&helper)))
+                .needs([not_null_ref(table, &column.name)]),
+        );
+    }
+
     fn add_constraint_to_existing(
         &mut self,
         table: &QualName,
@@ -1537,7 +1601,73 @@ impl Differ<'_> {
                     ),
                 )
                 .needs([constraint_ref(table, name)])
-                .hazards([Hazard::MayFailOnExistingData]),
+                .hazards([Hazard::MayFailOnExistingData])
+                // Committed apart from the ADD: in one transaction the ADD's ACCESS EXCLUSIVE
+                // lock would be held through the scan.
+                .alone(),
+            );
+        } else if let Some(index) = constraint
+            .index
+            .as_ref()
+            .filter(|_| {
+                matches!(
+                    constraint.kind,
+                    ConstraintKind::PrimaryKey | ConstraintKind::Unique
+                ) && concurrent(new_table)
+            })
+            .and_then(|i| new_table.indexes.get(i).map(|x| (i, x)))
+        {
+            // The unique index is built CONCURRENTLY (reads and writes go on), then the key is
+            // made of it, a brief lock and no scan. A primary key waits for its columns' NOT NULL.
+            let (index_name, index) = index;
+            self.push(
+                Step::new(format!("{table}.{name}"), concurrently(&index.definition))
+                    .needs(needs.clone())
+                    .creates([index_ref(table, index_name)])
+                    .rows(RowCheck::Duplicates {
+                        table: table.clone(),
+                        columns: constraint.columns.clone(),
+                    })
+                    .hazards([Hazard::BuildsIndex, Hazard::MayFailOnExistingData])
+                    .alone(),
+            );
+            let kind = if constraint.kind == ConstraintKind::PrimaryKey {
+                "PRIMARY KEY"
+            } else {
+                "UNIQUE"
+            };
+            let mut sql = format!(
+                "ALTER TABLE {target} ADD CONSTRAINT {} {kind} USING INDEX {}",
+                quote_ident(name),
+                quote_ident(index_name)
+            );
+            if constraint.deferrable {
+                sql.push_str(" DEFERRABLE");
+                if constraint.initially_deferred {
+                    sql.push_str(" INITIALLY DEFERRED");
+                }
+            }
+            let nulls_set = if constraint.kind == ConstraintKind::PrimaryKey {
+                let old_table = self.from.tables.get(table);
+                constraint
+                    .columns
+                    .iter()
+                    .filter(|c| {
+                        old_table.is_some_and(|t| {
+                            t.columns.iter().any(|old| &old.name == *c && !old.not_null)
+                        })
+                    })
+                    .map(|c| not_null_ref(table, c))
+                    .collect()
+            } else {
+                Vec::new()
+            };
+            self.push(
+                Step::new(format!("{table}.{name}"), sql)
+                    .needs(needs)
+                    .needs([index_ref(table, index_name)])
+                    .needs(nulls_set)
+                    .creates([constraint_ref(table, name)]),
             );
         } else {
             let mut hazards = vec![Hazard::AccessExclusiveLock];
