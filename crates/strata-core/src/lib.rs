@@ -7,6 +7,7 @@
 pub mod catalog;
 pub mod diff;
 pub mod fixpoint;
+pub mod lint;
 pub mod plan;
 pub mod refs;
 pub mod render;

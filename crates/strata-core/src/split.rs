@@ -229,7 +229,7 @@ pub fn split(script: &str) -> Vec<Statement> {
 }
 
 /// The text without `--` and `/* */` comments (strings and dollar quotes left as they are).
-fn strip_comments(text: &str) -> String {
+pub fn strip_comments(text: &str) -> String {
     let mut out = String::new();
     let mut chars = text.chars().peekable();
     while let Some(c) = chars.next() {

@@ -99,6 +99,8 @@ pub mod history;
 pub mod introspect;
 mod libpq;
 #[doc(hidden)]
+pub mod lint;
+#[doc(hidden)]
 pub mod lock;
 #[doc(hidden)]
 pub mod migrations;

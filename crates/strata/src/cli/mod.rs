@@ -15,6 +15,7 @@ mod import;
 mod init;
 mod inspect;
 mod json;
+mod lint;
 mod migrate;
 mod opt;
 mod pull;
@@ -341,6 +342,7 @@ async fn dispatch(context: &Context, cli: opt::Cli) -> Result<Outcome> {
         opt::Command::Init(args) => init::run(args),
         opt::Command::Migrate(args) => migrate::run(context, &cli.global, args).await,
         opt::Command::Rollback(args) => rollback::run(context, &cli.global, args).await,
+        opt::Command::Lint(args) => lint::run(context, &cli.global, args).await,
         opt::Command::Up(args) => up::run(context, &cli.global, args).await,
         opt::Command::Check(args) => check::run(context, &cli.global, args).await,
         opt::Command::Status(args) => status::run(context, &cli.global, args).await,

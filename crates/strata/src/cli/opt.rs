@@ -95,6 +95,11 @@ pub enum Command {
         after_help = "Examples:\n  strata check                         exit 1 on any finding\n  strata check --json                  findings with kind, object, statement, file"
     )]
     Check(CheckArgs),
+    /// Judge migration files for blocking locks and data loss (exit 1 on an error-level finding).
+    #[command(
+        after_help = "Examples:\n  strata lint                                every migration in the folder\n  strata lint --url \"$PROD_URL\"               the pending ones, ranked by table size\n  strata lint schema-migrations/0007_x.sql --format github\n  strata lint --deny rename-breaks-code --allow drops-data\n\nRules:\n  blocking-index-build, unique-without-index, set-not-null-scan, constraint-without-not-valid,\n  validate-in-transaction, column-type-change, volatile-default, drops-data, rename-breaks-code,\n  missing-lock-timeout, concurrently-in-transaction, transaction-control\nA file acknowledges a finding with `-- strata:allow RULE reason` before the statement (before\nthe first statement: the whole file)."
+    )]
+    Lint(LintArgs),
     /// Applied, pending and failed migrations, drift, and whether the database matches the declared files.
     #[command(
         after_help = "Examples:\n  strata status\n  strata status --url \"$STAGING_URL\" --json"
@@ -175,6 +180,7 @@ impl Command {
             Command::Push(a) => url(&a.target),
             Command::Pull(a) => url(&a.target),
             Command::Check(a) => url(&a.target),
+            Command::Lint(a) => !a.files.is_empty(),
             Command::Status(a) => url(&a.target),
             Command::Inspect(a) => url(&a.target),
             Command::Import {
@@ -425,6 +431,40 @@ pub struct CheckArgs {
     /// Fail (exit 2) when the schemas hold objects strata does not model, instead of warning.
     #[arg(long)]
     pub strict: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct LintArgs {
+    /// Migration files to judge (default: the pending migrations with --url, else every migration of the folder).
+    #[arg(value_name = "FILE")]
+    pub files: Vec<std::path::PathBuf>,
+
+    /// Read the catalog and table sizes from this database: findings on small tables are warnings, partitioned tables are known.
+    #[arg(long, value_name = "URL")]
+    pub url: Option<String>,
+
+    /// How findings are printed: text, json, or github (workflow annotations).
+    #[arg(long, value_enum, default_value_t = LintFormat::Text)]
+    pub format: LintFormat,
+
+    /// Make this rule's findings errors (repeatable).
+    #[arg(long, value_name = "RULE")]
+    pub deny: Vec<String>,
+
+    /// Leave this rule out (repeatable).
+    #[arg(long, value_name = "RULE")]
+    pub allow: Vec<String>,
+}
+
+/// How `strata lint` prints its findings.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum LintFormat {
+    /// `file:line:col: level[rule]: message`, with the reason and the gentler form.
+    Text,
+    /// One JSON document.
+    Json,
+    /// GitHub Actions workflow commands (`::error file=…`), shown on the pull request.
+    Github,
 }
 
 #[derive(Debug, Args)]
