@@ -314,6 +314,20 @@ impl Plan {
         self.steps.is_empty()
     }
 
+    /// Runs of consecutive steps with the same run mode: each becomes a migration file of its
+    /// own (the transactional ones atomic, the others run statement by statement).
+    pub fn groups(&self) -> Vec<&[Step]> {
+        let mut groups = Vec::new();
+        let mut start = 0;
+        for i in 1..=self.steps.len() {
+            if i == self.steps.len() || self.steps[i].run != self.steps[start].run {
+                groups.push(&self.steps[start..i]);
+                start = i;
+            }
+        }
+        groups
+    }
+
     /// Every hazard of the plan, once each.
     pub fn hazards(&self) -> Vec<Hazard> {
         let mut all: Vec<Hazard> = self

@@ -4,8 +4,9 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use strata_core::catalog::QualName;
-use strata_core::lint::{Finding, Knowledge, Seen, Size, lint_text};
+use strata_core::catalog::{Catalog, QualName};
+use strata_core::lint::{ALLOW, Finding, Knowledge, Level, Seen, Size, lint_text};
+use strata_core::plan::{Plan, RunMode};
 use tokio_postgres::Client;
 
 use crate::migrations::NO_TRANSACTION;
@@ -78,4 +79,76 @@ pub async fn sizes(client: &Client) -> Result<BTreeMap<QualName, Size>> {
             )
         })
         .collect())
+}
+
+/// A file `generate` wrote, with `-- strata:allow` before each statement that lint would
+/// refuse and no gentler form avoids (a drop, a type change: the declared schema asks for
+/// them, and the file says so). Generated files thus pass `strata lint`; the re-check makes a
+/// generator that missed a gentler form fail loudly instead of writing the file.
+pub fn acknowledge_generated(
+    name: &str,
+    text: &str,
+    seen: &mut Seen,
+    known: &Knowledge,
+) -> Result<String> {
+    let before = seen.clone();
+    let findings = lint_text(name, text, seen, known)
+        .map_err(|bad| Error::Invalid(format!("{name}:{}: {}", bad.line, bad.message)))?;
+    let mut lines: Vec<String> = text.lines().map(str::to_owned).collect();
+    let mut directives: BTreeMap<usize, Vec<String>> = BTreeMap::new();
+    for finding in findings.iter().filter(|f| f.level == Level::Error) {
+        let reason = match finding.rule {
+            "drops-data" => "the declared schema no longer has it",
+            "column-type-change" => "the declared type changed; PostgreSQL has no gentler form",
+            "volatile-default" => "the declared default is computed per row; no gentler form",
+            _ => "planned by strata generate; no gentler form applies to this object",
+        };
+        let directive = format!("{ALLOW} {} {reason}", finding.rule);
+        let at = directives.entry(finding.line).or_default();
+        if !at.contains(&directive) {
+            at.push(directive);
+        }
+    }
+    for (line, added) in directives.into_iter().rev() {
+        let index = line.saturating_sub(1).min(lines.len());
+        for directive in added.into_iter().rev() {
+            lines.insert(index, directive);
+        }
+    }
+    let mut out = lines.join("\n");
+    out.push('\n');
+    let mut again = before;
+    let left = lint_text(name, &out, &mut again, known)
+        .map_err(|bad| Error::Invalid(format!("{name}:{}: {}", bad.line, bad.message)))?;
+    if let Some(finding) = left.iter().find(|f| f.level == Level::Error) {
+        return Err(Error::Invalid(format!(
+            "{name}: strata's own lint refuses the file it planned ({}: {}); this is a bug in strata, please report it",
+            finding.rule, finding.message
+        )));
+    }
+    Ok(out)
+}
+
+/// The findings on a plan, judged as `generate` would write it (a file per run of steps with
+/// the same run mode), against the catalog it starts from.
+pub fn lint_plan(plan: &Plan, from: &Catalog) -> Result<Vec<Finding>> {
+    let known = Knowledge {
+        catalog: Some(from),
+        sizes: Default::default(),
+    };
+    let mut seen = Seen::default();
+    let mut findings = Vec::new();
+    for (i, steps) in plan.groups().into_iter().enumerate() {
+        seen.transactional = steps.iter().all(|s| s.run == RunMode::InTransaction);
+        let text = Plan {
+            steps: steps.to_vec(),
+        }
+        .to_sql();
+        let name = format!("file {}", i + 1);
+        findings.extend(
+            lint_text(&name, &text, &mut seen, &known)
+                .map_err(|bad| Error::Invalid(format!("{name}:{}: {}", bad.line, bad.message)))?,
+        );
+    }
+    Ok(findings)
 }

@@ -143,6 +143,26 @@ async fn apply_and_check(
     Ok(())
 }
 
+/// `strata lint` finds nothing in the plan that a gentler form would have avoided (drops and
+/// type changes have none: they may be found).
+fn gentle(plan: &strata_core::plan::Plan, from: &Catalog, what: &str) -> Result<(), String> {
+    let findings = strata::lint::lint_plan(plan, from).map_err(|e| e.to_string())?;
+    let avoidable: Vec<String> = findings
+        .iter()
+        .filter(|f| f.help.is_some())
+        .map(|f| format!("{}:{}: {}: {}", f.file, f.line, f.rule, f.message))
+        .collect();
+    if avoidable.is_empty() {
+        Ok(())
+    } else {
+        Err(format!(
+            "{what}: lint finds forms with a gentler alternative:\n{}\nplan:\n{}",
+            avoidable.join("\n"),
+            plan.to_sql()
+        ))
+    }
+}
+
 async fn run_case(
     dir: PathBuf,
     server: Capabilities,
@@ -200,6 +220,7 @@ async fn run_case(
     if from_sql.trim() != to_sql.trim() && plan.is_empty() && renames.is_empty() {
         return Err("from.sql and to.sql differ but the plan is empty".into());
     }
+    gentle(&plan, &from, "forward")?;
     apply_and_check(&from_db, &plan, &to, "forward", version).await?;
     // A column added at the end cannot take its place in the middle of the table: such cases
     // say so in column-order.txt, and only the catalogs are compared.
@@ -211,6 +232,7 @@ async fn run_case(
     let back = self::plan(&to_db, &to, &from, &reverse(&renames), version)
         .await
         .map_err(|e| format!("reverse: {e}"))?;
+    gentle(&back, &to, "reverse")?;
     apply_and_check(&to_db, &back, &from, "reverse", version).await?;
     Ok("ok")
 }

@@ -229,7 +229,7 @@ impl<'a> Differ<'a> {
     }
 
     /// Objects that are re-created, removed or reshaped: their dependents cannot stay as they are.
-    fn gone_objects(&self) -> BTreeSet<ObjectRef> {
+    pub(super) fn gone_objects(&self) -> BTreeSet<ObjectRef> {
         let mut gone = BTreeSet::new();
         for name in &self.recreated.views {
             gone.insert(deps::relation(name));

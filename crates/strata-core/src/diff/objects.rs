@@ -1258,26 +1258,35 @@ impl Differ<'_> {
             let index_ref = ObjectRef::Index {
                 name: QualName::new(name.schema.clone(), index_name.clone()),
             };
+            // On a materialized view that stays, readers go on while its indexes are built and
+            // dropped concurrently.
+            let concurrent = old.is_some();
             if old_index.is_some_and(|o| o.definition != index.definition) {
-                self.push(
-                    Step::new(
-                        index_name.clone(),
-                        format!(
-                            "DROP INDEX {}",
-                            qualified(&QualName::new(name.schema.clone(), index_name.clone()))
-                        ),
-                    )
-                    .removes([index_ref.clone()])
-                    .needs_old([reference.clone()]),
-                );
+                let keyword = if concurrent { "CONCURRENTLY " } else { "" };
+                let mut step = Step::new(
+                    index_name.clone(),
+                    format!(
+                        "DROP INDEX {keyword}{}",
+                        qualified(&QualName::new(name.schema.clone(), index_name.clone()))
+                    ),
+                )
+                .removes([index_ref.clone()])
+                .needs_old([reference.clone()]);
+                if concurrent {
+                    step = step.alone();
+                }
+                self.push(step);
             }
             if old_index.is_none_or(|o| o.definition != index.definition) {
-                self.push(
-                    Step::new(index_name.clone(), index.definition.clone())
-                        .needs(deps::index(self.to, name, index))
-                        .creates([index_ref.clone()])
-                        .hazards([Hazard::BuildsIndex]),
-                );
+                let mut step = Step::new(index_name.clone(), index.definition.clone())
+                    .needs(deps::index(self.to, name, index))
+                    .creates([index_ref.clone()])
+                    .hazards([Hazard::BuildsIndex]);
+                if concurrent {
+                    step.sql = super::tables::concurrently(&index.definition);
+                    step = step.alone();
+                }
+                self.push(step);
             }
             let target = format!(
                 "INDEX {}",

@@ -426,6 +426,10 @@ pub(super) fn drop_recreated(d: &mut Differ) {
     }
     for (table, name) in d.recreated.indexes.clone() {
         let t = &from.tables[&table];
+        if d.swapped_index(&table, &name).is_some() {
+            // Dropped once its replacement is built (see `swap_index`).
+            continue;
+        }
         d.push(drop_index(
             from,
             &table,
@@ -1043,6 +1047,10 @@ impl Differ<'_> {
         }
         for (i, index) in new.indexes.iter().filter(|(_, i)| i.constraint.is_none()) {
             let recreated = self.recreated.indexes.contains(&(name.clone(), i.clone()));
+            if recreated && let Some(temporary) = self.swapped_index(name, i) {
+                self.swap_index(name, i, &temporary);
+                continue;
+            }
             if !old.indexes.contains_key(i) || recreated {
                 let mut step = Step::new(i.clone(), index.definition.clone())
                     .needs(deps::index(to, name, index))
@@ -1508,6 +1516,79 @@ impl Differ<'_> {
                     .needs([deps::relation(relation), deps::shape(relation)]),
             );
         }
+    }
+
+    /// The temporary name under which a changed index of a table that stays is built anew
+    /// before the old one goes, when that is possible: its own definition changed (nothing it
+    /// uses is re-created, no column it reads changes type), the table takes concurrent builds,
+    /// and the name leaves room.
+    pub(super) fn swapped_index(&self, table: &QualName, name: &str) -> Option<String> {
+        let old_table = self.from.tables.get(table)?;
+        let new_table = self.to.tables.get(table)?;
+        let (old, new) = (old_table.indexes.get(name)?, new_table.indexes.get(name)?);
+        let temporary = format!("{name}_strata_new");
+        let possible = concurrent(old_table)
+            && concurrent(new_table)
+            && old.valid
+            && old.constraint.is_none()
+            && old.definition != new.definition
+            && !self.reshaped.contains(table)
+            && temporary.len() <= 63
+            && !new_table.indexes.contains_key(&temporary)
+            && index_name_in(&new.definition) == Some(name);
+        if !possible {
+            return None;
+        }
+        let gone = self.gone_objects();
+        let uses_gone = deps::index(self.from, table, old)
+            .iter()
+            .chain(&deps::index(self.to, table, new))
+            .any(|r| !matches!(r, ObjectRef::Shape { .. }) && gone.contains(r));
+        (!uses_gone).then_some(temporary)
+    }
+
+    /// A changed index, replaced without a moment without it: the new one is built
+    /// concurrently under a temporary name, the old one dropped concurrently, the new one
+    /// renamed to the old name. Readers keep an index and writers are never blocked.
+    fn swap_index(&mut self, table: &QualName, name: &str, temporary: &str) {
+        let index = &self.to.tables[table].indexes[name];
+        let old = &self.from.tables[table].indexes[name];
+        let temporary_ref = index_ref(table, temporary);
+        // `swapped_index` made sure the definition reads `CREATE [UNIQUE] INDEX name ON …`.
+        let on = index.definition.find(" ON ").unwrap_or(0);
+        let unique = if index.definition.starts_with("CREATE UNIQUE") {
+            "UNIQUE "
+        } else {
+            ""
+        };
+        let definition = format!(
+            "CREATE {unique}INDEX CONCURRENTLY {}{}",
+            quote_ident(temporary),
+            &index.definition[on..]
+        );
+        self.push(
+            Step::new(name.to_owned(), definition)
+                .needs(deps::index(self.to, table, index))
+                .creates([temporary_ref.clone()])
+                .hazards([Hazard::BuildsIndex])
+                .alone(),
+        );
+        let mut drop = drop_index(self.from, table, name, old, true);
+        drop.needs.push(temporary_ref.clone());
+        self.push(drop);
+        self.push(
+            Step::new(
+                name.to_owned(),
+                format!(
+                    "ALTER INDEX {} RENAME TO {}",
+                    qualified(&QualName::new(table.schema.clone(), temporary.to_owned())),
+                    quote_ident(name)
+                ),
+            )
+            .needs([temporary_ref])
+            .creates([index_ref(table, name)])
+            .alone(),
+        );
     }
 
     /// `SET NOT NULL` on a table that holds rows, without holding an ACCESS EXCLUSIVE lock for
@@ -2004,8 +2085,22 @@ pub(super) fn diff_triggers(
     }
 }
 
+/// The index name in `CREATE [UNIQUE] INDEX name ON …` as PostgreSQL prints it, unquoted.
+fn index_name_in(definition: &str) -> Option<&str> {
+    let rest = definition
+        .strip_prefix("CREATE UNIQUE INDEX ")
+        .or_else(|| definition.strip_prefix("CREATE INDEX "))?;
+    let name = &rest[..rest.find(" ON ")?];
+    Some(
+        name.strip_prefix('"')
+            .and_then(|n| n.strip_suffix('"'))
+            .unwrap_or(name),
+    )
+    .filter(|n| !n.contains('"'))
+}
+
 /// `CREATE [UNIQUE] INDEX CONCURRENTLY …` from an index definition.
-fn concurrently(definition: &str) -> String {
+pub(super) fn concurrently(definition: &str) -> String {
     for prefix in ["CREATE UNIQUE INDEX ", "CREATE INDEX "] {
         if let Some(rest) = definition.strip_prefix(prefix) {
             return format!("{prefix}CONCURRENTLY {rest}");

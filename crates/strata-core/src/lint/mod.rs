@@ -192,7 +192,9 @@ impl Seen {
             w.eat(&["GLOBAL"]);
             w.eat(&["LOCAL"]);
             let _ = w.eat(&["TEMPORARY"]) || w.eat(&["TEMP"]) || w.eat(&["UNLOGGED"]);
-            if w.eat(&["TABLE"]) {
+            // A materialized view holds rows at once, but nothing reads it before the
+            // migration commits.
+            if w.eat(&["TABLE"]) || w.eat(&["MATERIALIZED", "VIEW"]) {
                 w.eat(&["IF", "NOT", "EXISTS"]);
                 if let Some(table) = w.table() {
                     self.new_tables.insert(table);

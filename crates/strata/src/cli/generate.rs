@@ -113,7 +113,7 @@ pub(super) async fn run(context: &Context, global: &Global, args: GenerateArgs) 
     }
     // Steps that cannot run in a transaction go to files of their own, run statement by
     // statement; the rest stays atomic.
-    let groups = groups(&plan);
+    let groups = plan.groups();
     let files: Vec<Plan> = groups
         .iter()
         .map(|steps| Plan {
@@ -153,6 +153,18 @@ pub(super) async fn run(context: &Context, global: &Global, args: GenerateArgs) 
             None
         }
     };
+    // Each file passes strata's own lint: what it would refuse and no gentler form avoids is
+    // acknowledged in the file, with the reason.
+    let mut seen = strata_core::lint::Seen::default();
+    let known = strata_core::lint::Knowledge {
+        catalog: Some(&history),
+        sizes: Default::default(),
+    };
+    let mut down_seen = strata_core::lint::Seen::default();
+    let down_known = strata_core::lint::Knowledge {
+        catalog: Some(&wanted),
+        sizes: Default::default(),
+    };
     let mut written = Vec::new();
     for (i, steps) in groups.iter().enumerate() {
         let version = folder.next_version(timestamp);
@@ -162,14 +174,28 @@ pub(super) async fn run(context: &Context, global: &Global, args: GenerateArgs) 
             format!("{base}_{}", i + 1)
         };
         let file_name = format!("{version}_{name}.sql");
-        write_new(&folder.dir.join(&file_name), &render(&file_name, steps))?;
+        seen.transactional = steps
+            .first()
+            .is_some_and(|s| s.run == RunMode::InTransaction);
+        let text = crate::lint::acknowledge_generated(
+            &file_name,
+            &render(&file_name, steps),
+            &mut seen,
+            &known,
+        )?;
+        write_new(&folder.dir.join(&file_name), &text)?;
         written.push(file_name.clone());
         if let Some(downs) = &downs {
             let down_name = format!("{version}_{name}{DOWN_SUFFIX}");
-            write_new(
-                &folder.dir.join(&down_name),
-                &render_down(&down_name, &file_name, &downs[i].steps),
+            let steps = &downs[i].steps;
+            down_seen.transactional = steps.iter().all(|s| s.run == RunMode::InTransaction);
+            let text = crate::lint::acknowledge_generated(
+                &down_name,
+                &render_down(&down_name, &file_name, steps),
+                &mut down_seen,
+                &down_known,
             )?;
+            write_new(&folder.dir.join(&down_name), &text)?;
             written.push(down_name);
         }
         folder = context.migrations(&project)?;
@@ -271,19 +297,6 @@ fn check_name(name: &str) -> Result<()> {
         )));
     }
     Ok(())
-}
-
-/// Consecutive steps with the same run mode.
-fn groups(plan: &Plan) -> Vec<&[Step]> {
-    let mut groups = Vec::new();
-    let mut start = 0;
-    for i in 1..=plan.steps.len() {
-        if i == plan.steps.len() || plan.steps[i].run != plan.steps[start].run {
-            groups.push(&plan.steps[start..i]);
-            start = i;
-        }
-    }
-    groups
 }
 
 /// `init` for the first migration, else the first changed object's name.
