@@ -140,6 +140,7 @@ async fn every_command_prints_its_documented_shape() {
         keys(&doc),
         [
             "applied",
+            "baseline",
             "database",
             "declared_changes",
             "drift",

@@ -34,6 +34,7 @@ fn commands_that_need_a_project_refuse_in_an_empty_folder() {
         &["migrate"],
         &["migrate", "--dry-run"],
         &["rollback", "--dry-run"],
+        &["baseline", "--dry-run"],
         &["up"],
         &["push"],
         &["pull"],

@@ -5,6 +5,7 @@
 //! 2 error; 130 interrupted (after cleanup).
 
 mod aws;
+mod baseline;
 mod census;
 mod check;
 mod data;
@@ -341,6 +342,7 @@ async fn dispatch(context: &Context, cli: opt::Cli) -> Result<Outcome> {
         opt::Command::Init(args) => init::run(args),
         opt::Command::Migrate(args) => migrate::run(context, &cli.global, args).await,
         opt::Command::Rollback(args) => rollback::run(context, &cli.global, args).await,
+        opt::Command::Baseline(args) => baseline::run(context, &cli.global, args).await,
         opt::Command::Up(args) => up::run(context, &cli.global, args).await,
         opt::Command::Check(args) => check::run(context, &cli.global, args).await,
         opt::Command::Status(args) => status::run(context, &cli.global, args).await,

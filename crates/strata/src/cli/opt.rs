@@ -70,6 +70,11 @@ pub enum Command {
         after_help = "Examples:\n  strata rollback --dry-run            say which down file would run and what it deletes\n  strata rollback                      undo the newest applied migration\n  strata rollback --to 0003 --force    undo everything after 0003, without asking"
     )]
     Rollback(RollbackArgs),
+    /// Record migrations as applied without running them, once a scratch replay proves the database holds what they give.
+    #[command(
+        after_help = "Examples:\n  strata baseline --dry-run            compare the database with the replayed migrations, record nothing\n  strata baseline                      record every migration as applied (the database was built by push, by hand, by another tool)\n  strata baseline --to 0003            record 0001 to 0003; `strata migrate` applies the rest"
+    )]
+    Baseline(BaselineArgs),
     /// What a deploy runs: pending schema migrations, then pending data migrations.
     #[command(
         after_help = "Examples:\n  strata up                            schema migrations, then data migrations\n  DATABASE_URL=postgres://… strata up --dry-run"
@@ -171,6 +176,7 @@ impl Command {
             } => true,
             Command::Migrate(a) => url(&a.target),
             Command::Rollback(a) => url(&a.target),
+            Command::Baseline(a) => url(&a.target),
             Command::Up(a) => url(&a.target),
             Command::Push(a) => url(&a.target),
             Command::Pull(a) => url(&a.target),
@@ -415,6 +421,20 @@ pub struct RollbackArgs {
     /// Run down files that delete data without asking (needed off a terminal); on a production database, needed together with --to.
     #[arg(long)]
     pub force: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct BaselineArgs {
+    #[command(flatten)]
+    pub target: Target,
+
+    /// Record migrations up to and including this number (default: all of them).
+    #[arg(long, value_name = "VERSION")]
+    pub to: Option<String>,
+
+    /// Compare and say what would be recorded; record nothing.
+    #[arg(long)]
+    pub dry_run: bool,
 }
 
 #[derive(Debug, Args)]
