@@ -23,7 +23,8 @@ pub(super) async fn drizzle(
         Some(dir) => project.root.join(dir),
         None => find_folder(&project)?,
     };
-    let migrations = drizzle::read(&source)?;
+    let folder = drizzle::read(&source)?;
+    let migrations = folder.migrations;
     let target = project.root.join(&project.config.migrations.dir);
     let in_place = same_folder(&source, &target);
     check_target(&target, &migrations, in_place)?;
@@ -44,6 +45,9 @@ pub(super) async fn drizzle(
             None => format!("{url} has no {table}: every file is pending"),
         }
     ));
+    for line in &folder.notes {
+        say(line);
+    }
     let record = |state: &State| match state {
         State::Applied => true,
         State::Edited { .. } | State::Skipped { .. } => args.force == Some(Resolve::Applied),
@@ -116,7 +120,9 @@ pub(super) async fn drizzle(
         return Ok(Outcome::Done);
     }
 
-    // History rows and files together: the rows commit only when every file is in place.
+    // History rows and files together: the rows commit only when every file is in place, and
+    // the files are taken back when the rows do not commit.
+    let written = std::cell::RefCell::new(None::<Written>);
     let wait = Duration::from_secs(project.config.migrations.lock_wait_seconds);
     let waiting = || super::note("waiting for another migrate to finish");
     history
@@ -149,11 +155,17 @@ pub(super) async fn drizzle(
                         })?;
                 }
             }
-            write_files(&target, &migrations)
+            *written.borrow_mut() = Some(write_files(&target, &migrations, in_place)?);
+            MigrationsDir::load(&target)?.write_sum()
         })
         .await
     })
-    .await?;
+    .await
+    .inspect_err(|_| {
+        if let Some(written) = written.borrow_mut().take() {
+            written.undo();
+        }
+    })?;
 
     let recorded = matching.states.iter().filter(|s| record(s)).count();
     let pending = migrations.len() - recorded;
@@ -384,23 +396,68 @@ fn check_target(target: &Path, migrations: &[DrizzleMigration], in_place: bool) 
     Ok(())
 }
 
-/// Writes the converted files (each to a temporary name, then renamed) and `strata.sum`.
-fn write_files(target: &Path, migrations: &[DrizzleMigration]) -> Result<()> {
+/// The files an import wrote, to take back when it fails: a refused import leaves the folder as
+/// it found it, so the next try fails (or succeeds) for its own reason.
+struct Written {
+    target: PathBuf,
+    /// Each file written, with the text it replaced (an import in Drizzle Kit's own folder).
+    files: Vec<(PathBuf, Option<String>)>,
+    /// Whether the folder was created.
+    created: bool,
+}
+
+impl Written {
+    fn undo(self) {
+        for (path, before) in self.files.iter().rev() {
+            let _ = match before {
+                Some(text) => std::fs::write(path, text),
+                None => std::fs::remove_file(path),
+            };
+        }
+        let _ = std::fs::remove_file(self.target.join(crate::migrations::SUM_FILE));
+        if self.created {
+            let _ = std::fs::remove_dir(&self.target);
+        }
+    }
+}
+
+/// Writes the converted files (each to a temporary name, then renamed); on a failure, what was
+/// written is taken back.
+fn write_files(target: &Path, migrations: &[DrizzleMigration], in_place: bool) -> Result<Written> {
+    let created = !target.exists();
     std::fs::create_dir_all(target)
         .map_err(|e| Error::io(format!("creating {}", target.display()), e))?;
+    let mut written = Written {
+        target: target.to_owned(),
+        files: Vec::new(),
+        created,
+    };
     let mut staged = Vec::new();
-    for migration in migrations {
-        let path = target.join(migration.file_name());
-        let temporary = target.join(format!(".{}.importing", migration.file_name()));
-        std::fs::write(&temporary, &migration.converted)
-            .map_err(|e| Error::io(format!("writing {}", temporary.display()), e))?;
-        staged.push((temporary, path));
+    let staging = (|| {
+        for migration in migrations {
+            let path = target.join(migration.file_name());
+            let temporary = target.join(format!(".{}.importing", migration.file_name()));
+            std::fs::write(&temporary, &migration.converted)
+                .map_err(|e| Error::io(format!("writing {}", temporary.display()), e))?;
+            staged.push((temporary, path, migration));
+        }
+        for (temporary, path, migration) in &staged {
+            std::fs::rename(temporary, path)
+                .map_err(|e| Error::io(format!("writing {}", path.display()), e))?;
+            written
+                .files
+                .push((path.clone(), in_place.then(|| migration.original.clone())));
+        }
+        Ok(())
+    })();
+    if let Err(e) = staging {
+        for (temporary, _, _) in &staged {
+            let _ = std::fs::remove_file(temporary);
+        }
+        written.undo();
+        return Err(e);
     }
-    for (temporary, path) in &staged {
-        std::fs::rename(temporary, path)
-            .map_err(|e| Error::io(format!("writing {}", path.display()), e))?;
-    }
-    MigrationsDir::load(target)?.write_sum()
+    Ok(written)
 }
 
 #[cfg(test)]
