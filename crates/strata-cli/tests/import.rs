@@ -716,3 +716,87 @@ async fn a_failure_while_writing_takes_back_what_was_written() {
         ["0000_a.sql", "0001_b.sql", "strata.sum"]
     );
 }
+
+#[tokio::test]
+async fn a_drizzle_history_kept_in_a_managed_schema_stays_out_of_every_catalog() {
+    let db = TestDb::new().await;
+    let dir = tempfile::tempdir().unwrap();
+    const INIT: &str =
+        "CREATE TABLE \"public\".\"users\" (\"id\" integer PRIMARY KEY, \"email\" text NOT NULL);";
+    journal_with(dir.path(), &[(0, "0000_init", 1000, INIT)]);
+    // `migrations: { table: "migrations", schema: "public" }` in drizzle.config.ts.
+    db.client()
+        .await
+        .batch_execute(&format!(
+            "CREATE TABLE public.users (id integer PRIMARY KEY, email text NOT NULL);
+             CREATE TABLE public.migrations (id serial PRIMARY KEY, hash text NOT NULL, created_at bigint);
+             INSERT INTO public.migrations (hash, created_at) VALUES ('{}', 1000);",
+            sha256(INIT)
+        ))
+        .await
+        .unwrap();
+
+    // A table named that does not exist is an error that names it.
+    let (code, _, err) = cmd(
+        dir.path(),
+        &db,
+        &["import", "drizzle", "--table", "public.drizzle_history"],
+    );
+    assert_eq!(code, 2, "{err}");
+    assert!(
+        err.contains("has no table public.drizzle_history") && err.contains("nothing was written"),
+        "{err}"
+    );
+    assert!(strata_files(dir.path()).is_empty());
+
+    // Read from Drizzle Kit's config when --table is not given.
+    fs::write(
+        dir.path().join("drizzle.config.ts"),
+        "export default defineConfig({\n  dialect: 'postgresql',\n  out: './drizzle',\n  migrations: { table: 'migrations', schema: 'public' },\n});\n",
+    )
+    .unwrap();
+    let (code, out, err) = cmd(dir.path(), &db, &["import", "drizzle", "--dry-run"]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(
+        out.contains("migrations on")
+            && out.contains("1 row")
+            && out.contains("applied (hash matches)"),
+        "{out}"
+    );
+    assert!(
+        !dir.path().join("strata.toml").exists(),
+        "a dry run writes nothing"
+    );
+
+    let (code, out, err) = cmd(
+        dir.path(),
+        &db,
+        &[
+            "import",
+            "drizzle",
+            "--table",
+            "public.migrations",
+            "--pull",
+        ],
+    );
+    assert_eq!(code, 0, "{out}{err}");
+    let config = fs::read_to_string(dir.path().join("strata.toml")).unwrap();
+    assert!(
+        config.contains("drizzle_table = \"public.migrations\""),
+        "{config}"
+    );
+    let declared = fs::read_to_string(dir.path().join("schemas/public/schema.sql")).unwrap();
+    assert!(
+        declared.contains("users") && !declared.contains("migrations"),
+        "{declared}"
+    );
+    assert!(
+        out.contains("the database holds exactly what its 1 applied migration give"),
+        "{out}"
+    );
+    let (code, out, err) = cmd(dir.path(), &db, &["generate"]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(out.contains("nothing to do"), "{out}");
+    let (code, out, err) = cmd(dir.path(), &db, &["check"]);
+    assert_eq!(code, 0, "{out}{err}");
+}

@@ -18,7 +18,7 @@ pub(super) async fn drizzle(
     global: &Global,
     args: ImportDrizzleArgs,
 ) -> Result<Outcome> {
-    let project = context.project(global)?;
+    let mut project = context.project(global)?;
     let source = match &args.dir {
         Some(dir) => project.root.join(dir),
         None => find_folder(&project)?,
@@ -29,10 +29,29 @@ pub(super) async fn drizzle(
     let in_place = same_folder(&source, &target);
     check_target(&target, &migrations, in_place)?;
 
-    let table = table_name("--table", &args.table)?;
+    // Drizzle Kit's history table: named, configured for Drizzle Kit, or configured for strata.
+    let configured = table_name(
+        "migrations.drizzle_table",
+        &project.config.migrations.drizzle_table,
+    )?;
+    let (table, named) = match (&args.table, config_table(&project)) {
+        (Some(text), _) => (table_name("--table", text)?, true),
+        (None, Some((text, file))) => (table_name(&file, &text)?, true),
+        (None, None) => (configured.clone(), false),
+    };
+    // Kept out of every catalog from now on, this run's included: strata.toml says where it is.
+    let remember = (table != configured).then(|| table.to_string());
+    if let Some(text) = &remember {
+        project.config.migrations.drizzle_table = text.clone();
+    }
     let history = context.history(&project)?;
     let (client, url) = context.connect_target(&project, &args.target).await?;
     let rows = drizzle::rows(&client, &table).await?;
+    if rows.is_none() && named {
+        return Err(Error::Invalid(format!(
+            "{url} has no table {table}, named as Drizzle Kit's history; check the name (--table SCHEMA.TABLE, or `migrations` in drizzle.config.*); nothing was written"
+        )));
+    }
     let matching = drizzle::matching(&migrations, rows.as_deref().unwrap_or_default());
 
     say(format!(
@@ -156,7 +175,20 @@ pub(super) async fn drizzle(
                 }
             }
             *written.borrow_mut() = Some(write_files(&target, &migrations, in_place)?);
-            MigrationsDir::load(&target)?.write_sum()
+            MigrationsDir::load(&target)?.write_sum()?;
+            if let Some(text) = &remember {
+                let path = project
+                    .config_path
+                    .clone()
+                    .unwrap_or_else(|| project.root.join(crate::config::FILE_NAME));
+                let before = std::fs::read_to_string(&path).ok();
+                if let Some(written) = written.borrow_mut().as_mut() {
+                    written.config = Some((path.clone(), before.clone()));
+                }
+                std::fs::write(&path, with_drizzle_table(before.as_deref().unwrap_or(""), text))
+                    .map_err(|e| Error::io(format!("writing {}", path.display()), e))?;
+            }
+            Ok(())
         })
         .await
     })
@@ -343,11 +375,103 @@ fn find_folder(project: &Project) -> Result<PathBuf> {
 
 /// The `out` setting of a Drizzle Kit config file: `out: "./drizzle"` or `"out": "drizzle"`.
 fn config_out(text: &str) -> Option<String> {
+    config_string(text, "out")
+}
+
+/// Drizzle Kit's history table as its config file sets it (`migrations: { table, schema }`,
+/// Drizzle Kit's defaults for what it leaves out), and the file's name.
+fn config_table(project: &Project) -> Option<(String, String)> {
+    for name in [
+        "drizzle.config.ts",
+        "drizzle.config.js",
+        "drizzle.config.mjs",
+        "drizzle.config.json",
+    ] {
+        let Ok(text) = std::fs::read_to_string(project.root.join(name)) else {
+            continue;
+        };
+        if let Some(block) = config_migrations(&text) {
+            let table = config_string(block, "table");
+            let schema = config_string(block, "schema");
+            if table.is_some() || schema.is_some() {
+                let quote = |s: String| strata_core::sql::quote_ident(&s);
+                return Some((
+                    format!(
+                        "{}.{}",
+                        quote(schema.unwrap_or_else(|| "drizzle".into())),
+                        quote(table.unwrap_or_else(|| "__drizzle_migrations".into()))
+                    ),
+                    name.to_owned(),
+                ));
+            }
+        }
+    }
+    None
+}
+
+/// The text of the `migrations: { … }` object of a Drizzle Kit config.
+fn config_migrations(text: &str) -> Option<&str> {
     let mut rest = text;
-    while let Some(at) = rest.find("out") {
+    while let Some(at) = rest.find("migrations") {
         let before = rest[..at].chars().next_back();
-        let after = rest[at + 3..].trim_start_matches(['"', '\'']).trim_start();
-        rest = &rest[at + 3..];
+        let after = rest[at + 10..].trim_start_matches(['"', '\'']).trim_start();
+        rest = &rest[at + 10..];
+        if before.is_some_and(|c| c.is_alphanumeric() || c == '_') {
+            continue;
+        }
+        let Some(value) = after.strip_prefix(':') else {
+            continue;
+        };
+        let value = value.trim_start().strip_prefix('{')?;
+        return Some(&value[..value.find('}')?]);
+    }
+    None
+}
+
+/// `strata.toml`'s text with `[migrations] drizzle_table` set to `table`.
+fn with_drizzle_table(text: &str, table: &str) -> String {
+    let line = format!(
+        "drizzle_table = \"{}\"  # Drizzle Kit's history, kept out of every catalog",
+        table.replace('\\', "\\\\").replace('"', "\\\"")
+    );
+    let mut lines: Vec<String> = text.lines().map(str::to_owned).collect();
+    let header = lines.iter().position(|l| l.trim() == "[migrations]");
+    match header {
+        Some(header) => {
+            let end = lines[header + 1..]
+                .iter()
+                .position(|l| l.trim_start().starts_with('['))
+                .map_or(lines.len(), |p| header + 1 + p);
+            match (header + 1..end).find(|&i| {
+                lines[i]
+                    .trim_start()
+                    .strip_prefix("drizzle_table")
+                    .is_some_and(|r| r.trim_start().starts_with('='))
+            }) {
+                Some(i) => lines[i] = line,
+                None => lines.insert(header + 1, line),
+            }
+        }
+        None => {
+            if lines.last().is_some_and(|l| !l.trim().is_empty()) {
+                lines.push(String::new());
+            }
+            lines.push("[migrations]".into());
+            lines.push(line);
+        }
+    }
+    lines.join("\n") + "\n"
+}
+
+/// A string setting of a Drizzle Kit config file: `key: "value"` or `"key": "value"`.
+fn config_string(text: &str, key: &str) -> Option<String> {
+    let mut rest = text;
+    while let Some(at) = rest.find(key) {
+        let before = rest[..at].chars().next_back();
+        let after = rest[at + key.len()..]
+            .trim_start_matches(['"', '\''])
+            .trim_start();
+        rest = &rest[at + key.len()..];
         if before.is_some_and(|c| c.is_alphanumeric() || c == '_') {
             continue;
         }
@@ -404,6 +528,8 @@ struct Written {
     files: Vec<(PathBuf, Option<String>)>,
     /// Whether the folder was created.
     created: bool,
+    /// `strata.toml`, with the text it had (`None`: it did not exist).
+    config: Option<(PathBuf, Option<String>)>,
 }
 
 impl Written {
@@ -418,6 +544,12 @@ impl Written {
         if self.created {
             let _ = std::fs::remove_dir(&self.target);
         }
+        if let Some((path, before)) = self.config {
+            let _ = match before {
+                Some(text) => std::fs::write(path, text),
+                None => std::fs::remove_file(path),
+            };
+        }
     }
 }
 
@@ -431,6 +563,7 @@ fn write_files(target: &Path, migrations: &[DrizzleMigration], in_place: bool) -
         target: target.to_owned(),
         files: Vec::new(),
         created,
+        config: None,
     };
     let mut staged = Vec::new();
     let staging = (|| {
@@ -462,7 +595,7 @@ fn write_files(target: &Path, migrations: &[DrizzleMigration], in_place: bool) -
 
 #[cfg(test)]
 mod tests {
-    use super::config_out;
+    use super::{config_migrations, config_out, with_drizzle_table};
 
     #[test]
     fn reads_out_from_a_drizzle_config() {
@@ -476,5 +609,29 @@ mod tests {
             Some("schema-migrations")
         );
         assert_eq!(config_out("const layout = 1; // no setting"), None);
+    }
+
+    #[test]
+    fn sets_the_drizzle_table_in_strata_toml() {
+        assert_eq!(
+            with_drizzle_table("", "public.migrations"),
+            "[migrations]\ndrizzle_table = \"public.migrations\"  # Drizzle Kit's history, kept out of every catalog\n"
+        );
+        let text = "[migrations]\ndir = \"m\"\ndrizzle_table = \"x.y\"\n\n[data]\ndir = \"d\"\n";
+        let set = with_drizzle_table(text, "public.migrations");
+        assert!(
+            set.contains("dir = \"m\"\ndrizzle_table = \"public.migrations\""),
+            "{set}"
+        );
+        assert!(
+            !set.contains("x.y") && set.contains("[data]\ndir = \"d\""),
+            "{set}"
+        );
+        assert_eq!(
+            config_migrations(
+                "export default { out: './d', migrations: { table: 'migrations', schema: 'public' } }"
+            ),
+            Some(" table: 'migrations', schema: 'public' ")
+        );
     }
 }

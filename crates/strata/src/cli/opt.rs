@@ -220,9 +220,9 @@ pub struct ImportDrizzleArgs {
     #[arg(long, value_name = "DIR")]
     pub dir: Option<PathBuf>,
 
-    /// Drizzle Kit's history table.
-    #[arg(long, value_name = "SCHEMA.TABLE", default_value = crate::drizzle::TABLE)]
-    pub table: String,
+    /// Drizzle Kit's history table (default: `migrations` of drizzle.config.*, else migrations.drizzle_table, drizzle.__drizzle_migrations); kept out of every catalog.
+    #[arg(long, value_name = "SCHEMA.TABLE")]
+    pub table: Option<String>,
 
     /// How to resolve mismatches: `applied` (the database is right: record them as applied) or
     /// `pending` (the files are right: leave them to `strata migrate`).
