@@ -456,7 +456,7 @@ pub struct StatusArgs {
 #[derive(Debug, Subcommand)]
 pub enum DataAction {
     #[command(
-        after_help = "Examples:\n  strata data migrate                      every schema's pending migrations\n  strata data migrate questions            one schema's\n  strata data migrate --dry-run            run, count rows per table, roll back"
+        after_help = "Examples:\n  strata data migrate                      every schema's pending migrations\n  strata data migrate questions            one schema's\n  strata data migrate --dry-run            run, count rows per table, roll back\n  strata data migrate --ignore-missing     run even though applied migrations are missing from the registry"
     )]
     /// Run pending data migrations (all, or one schema's), each in a transaction with its tracking row.
     Migrate {
@@ -467,6 +467,9 @@ pub enum DataAction {
         /// Run them in a transaction, report the rows they change per table, and roll back.
         #[arg(long)]
         dry_run: bool,
+        /// Run pending migrations even though the database has applied ones of the same schema that the registry lacks (they are listed and left as they are).
+        #[arg(long)]
+        ignore_missing: bool,
     },
     #[command(
         after_help = "Examples:\n  strata data reset questions --yes        one schema's, newest first, without asking\n  strata data reset                        every schema's (asks on a terminal)"
