@@ -36,6 +36,8 @@ const COMMANDS: &[&[&str]] = &[
     &["inspect"],
     &["import"],
     &["import", "drizzle"],
+    &["import", "prisma"],
+    &["import", "sqlx"],
     &["completions"],
     &["man"],
     &["dev"],

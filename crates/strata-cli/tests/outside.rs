@@ -42,6 +42,8 @@ fn commands_that_need_a_project_refuse_in_an_empty_folder() {
         &["sum"],
         &["inspect"],
         &["import", "drizzle"],
+        &["import", "prisma"],
+        &["import", "sqlx"],
         &["data", "migrate"],
         &["data", "status"],
         &["data", "new", "app", "first"],

@@ -374,6 +374,10 @@ impl Project {
         .into_iter()
         .map(|(key, text)| table_name(key, text))
         .collect::<Result<_>>()?;
+        // The histories of Prisma Migrate and sqlx, kept after `strata import prisma|sqlx`.
+        for text in [crate::foreign::PRISMA_TABLE, crate::foreign::SQLX_TABLE] {
+            tables.push(table_name("", text)?);
+        }
         // The rollback records beside the history table.
         tables.push(crate::history::rollbacks_table(&tables[0]));
         Ok(tables)

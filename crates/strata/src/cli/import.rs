@@ -7,10 +7,11 @@ use std::time::Duration;
 
 use crate::config::{Project, table_name};
 use crate::drizzle::{self, DrizzleMigration, State};
-use crate::migrations::{MigrationsDir, checksum};
+use crate::foreign::{self, Tool};
+use crate::migrations::{Migration, MigrationsDir, checksum};
 use crate::{Error, Result};
 
-use super::opt::{Global, ImportDrizzleArgs, PullArgs, Resolve, Target};
+use super::opt::{Global, ImportDrizzleArgs, ImportForeignArgs, PullArgs, Resolve, Target};
 use super::{Context, Outcome, say};
 
 pub(super) async fn drizzle(
@@ -174,7 +175,17 @@ pub(super) async fn drizzle(
                         })?;
                 }
             }
-            *written.borrow_mut() = Some(write_files(&target, &migrations, in_place)?);
+            let files: Vec<(String, String, Option<String>)> = migrations
+                .iter()
+                .map(|m| {
+                    (
+                        m.file_name(),
+                        m.converted.clone(),
+                        in_place.then(|| m.original.clone()),
+                    )
+                })
+                .collect();
+            *written.borrow_mut() = Some(write_files(&target, &files)?);
             MigrationsDir::load(&target)?.write_sum()?;
             if let Some(text) = &remember {
                 let path = project
@@ -277,6 +288,253 @@ pub(super) async fn drizzle(
         );
     }
     document(Some(recorded), pull);
+    Ok(Outcome::Done)
+}
+
+/// `strata import prisma|sqlx`: the tool's files become strata migrations; those its history
+/// table records (by checksum) are replayed in a scratch database, and only when the database
+/// holds exactly what they give are they recorded as applied (as `baseline` records), together
+/// with the files, in one transaction under the migrate lock.
+pub(super) async fn foreign(
+    context: &Context,
+    global: &Global,
+    args: ImportForeignArgs,
+    tool: Tool,
+) -> Result<Outcome> {
+    let project = context.project(global)?;
+    let source = project.root.join(
+        args.dir
+            .clone()
+            .unwrap_or_else(|| PathBuf::from(tool.default_dir())),
+    );
+    let migrations = foreign::read(tool, &source)?;
+    if migrations.is_empty() {
+        return Err(Error::Invalid(format!(
+            "{} holds no {} migration; pass --dir with its migrations folder; nothing was written",
+            source.display(),
+            tool.title()
+        )));
+    }
+    let target = project.root.join(&project.config.migrations.dir);
+    check_target(&target, &[], false)?;
+    let history = context.history(&project)?;
+    let (client, url) = context.connect_target(&project, &args.target).await?;
+    let table = tool.table();
+    let Some(rows) = foreign::rows(&client, tool).await? else {
+        return Err(Error::Invalid(format!(
+            "{url} has no {table}: {} never migrated this database, so there is no history to adopt; nothing was written",
+            tool.title()
+        )));
+    };
+    let (applied, problems) = foreign::matching(tool, &migrations, &rows);
+    say(format!(
+        "{}: {} migration{}; {table} on {url}: {} row{}",
+        source.display(),
+        migrations.len(),
+        plural(migrations.len()),
+        rows.len(),
+        plural(rows.len())
+    ));
+    for (migration, applied) in migrations.iter().zip(&applied) {
+        say(format!(
+            "  {:<40} {}",
+            migration.file_name(),
+            if *applied {
+                "applied (checksum matches)"
+            } else {
+                "pending"
+            }
+        ));
+    }
+    if !problems.is_empty() {
+        return Err(Error::Invalid(format!(
+            "the {} history does not match the files:\n  {}\nnothing was written",
+            tool.title(),
+            problems.join("\n  ")
+        )));
+    }
+    let strata_migrations: Vec<Migration> = migrations
+        .iter()
+        .map(|m| Migration {
+            version: m.version.clone(),
+            number: m.version.parse().unwrap_or(u128::MAX),
+            name: m.name.clone(),
+            file_name: m.file_name(),
+            path: target.join(m.file_name()),
+            checksum: checksum(m.converted.as_bytes()),
+            no_transaction: m
+                .converted
+                .lines()
+                .any(|l| l.trim() == crate::migrations::NO_TRANSACTION),
+            text: m.converted.clone(),
+            down: None,
+        })
+        .collect();
+    let ran: Vec<Migration> = strata_migrations
+        .iter()
+        .zip(&applied)
+        .filter(|(_, applied)| **applied)
+        .map(|(m, _)| m.clone())
+        .collect();
+    // An applied file after a pending one: a history strata would call out of order.
+    if let Some(last) = applied.iter().rposition(|a| *a)
+        && let Some(gap) = applied[..last].iter().position(|a| !a)
+    {
+        return Err(Error::Invalid(format!(
+            "{} is not in {table} but a later migration is; apply or remove it with {} first; nothing was written",
+            migrations[gap].path.display(),
+            tool.title()
+        )));
+    }
+
+    // Prove: the database holds exactly what the applied files give.
+    let scope = context.managed_scope(&project);
+    let server = context.scratch_server(&project).await?;
+    let cache = crate::cache::Cache::new(&project.root);
+    let expected = crate::migrations::replay(&ran, &server, &scope, &cache).await?;
+    let live = context.live_catalog(&project, &client, &scope).await?;
+    let probes = crate::fixpoint::Probes::on(&client, crate::pg::server_version(&client).await?);
+    let plan = context
+        .fixpoint(&project)
+        .diff(&expected, &live, &[], &probes)
+        .await?;
+    let document = |recorded: Option<usize>, plan: &strata_core::plan::Plan| {
+        super::json::emit(serde_json::json!({
+            "database": url.to_string(),
+            "source": super::census::folder(&project, &source),
+            "dry_run": args.dry_run,
+            "migrations": migrations
+                .iter()
+                .zip(&applied)
+                .map(|(m, applied)| serde_json::json!({
+                    "file": m.file_name(),
+                    "state": if *applied { "applied" } else { "pending" },
+                    "recorded": *applied && recorded.is_some(),
+                }))
+                .collect::<Vec<_>>(),
+            "recorded": recorded,
+            "differences": super::json::steps(plan),
+        }))
+    };
+    if !plan.is_empty() {
+        let changes = crate::verify::summarize(&plan);
+        say(format!(
+            "{url} differs from what its {} applied migration{} give; from their replay, these steps would make it what it is:\n  {}\nnothing was written: bring the database in line with its migrations first",
+            ran.len(),
+            plural(ran.len()),
+            changes.join("\n  ")
+        ));
+        document(None, &plan);
+        return Ok(Outcome::Found);
+    }
+    if args.dry_run {
+        say(format!(
+            "dry run: {url} holds exactly what its {} applied migration{} give; nothing was written",
+            ran.len(),
+            plural(ran.len())
+        ));
+        document(None, &plan);
+        return Ok(Outcome::Done);
+    }
+
+    let wait = Duration::from_secs(project.config.migrations.lock_wait_seconds);
+    let tracking = project.tracking_tables()?;
+    let written = std::cell::RefCell::new(None::<Written>);
+    let title = tool.title();
+    history
+        .locked(
+            &client,
+            wait,
+            || super::note("waiting for another migrate to finish"),
+            async || {
+                if !history.read(&client).await?.is_empty() {
+                    return Err(Error::Invalid(format!(
+                        "{url} already has a strata history in {}; nothing was written (import once, into a project strata has not migrated yet)",
+                        history.table()
+                    )));
+                }
+                history.ensure(&client).await?;
+                crate::pg::in_transaction(
+                    &client,
+                    "BEGIN ISOLATION LEVEL REPEATABLE READ",
+                    "the import",
+                    async || {
+                        let insert = format!(
+                            "INSERT INTO {} (version, name, checksum, applied_by) \
+                             VALUES ($1, $2, $3, current_user || ' (imported from {title})')",
+                            strata_core::render::qualified(history.table())
+                        );
+                        for migration in &ran {
+                            client
+                                .execute(
+                                    &insert,
+                                    &[&migration.version, &migration.name, &migration.checksum],
+                                )
+                                .await
+                                .map_err(|e| {
+                                    Error::db(format!("recording {}", migration.file_name), e)
+                                })?;
+                        }
+                        let files: Vec<(String, String, Option<String>)> = strata_migrations
+                            .iter()
+                            .map(|m| (m.file_name.clone(), m.text.clone(), None))
+                            .collect();
+                        *written.borrow_mut() = Some(write_files(&target, &files)?);
+                        MigrationsDir::load(&target)?.write_sum()?;
+                        // The schema must still be the one compared.
+                        let now = crate::introspect::introspect_within(&client, &scope, &tracking)
+                            .await?
+                            .catalog;
+                        if now.hash() != live.hash() {
+                            return Err(Error::Invalid(format!(
+                                "the schema of {url} changed while it was compared; nothing was written; run again"
+                            )));
+                        }
+                        if let Some(last) = ran.last() {
+                            client
+                                .execute(
+                                    &format!(
+                                        "UPDATE {} SET catalog_hash = $1 WHERE version = $2",
+                                        strata_core::render::qualified(history.table())
+                                    ),
+                                    &[&now.hash(), &last.version],
+                                )
+                                .await
+                                .map_err(|e| Error::db("recording the catalog hash", e))?;
+                        }
+                        Ok(())
+                    },
+                )
+                .await
+            },
+        )
+        .await
+        .inspect_err(|_| {
+            if let Some(written) = written.borrow_mut().take() {
+                written.undo();
+            }
+        })?;
+    let pending = migrations.len() - ran.len();
+    say(format!(
+        "{url} holds exactly what its {} applied migration{} give: imported {} migration{} into {} (strata.sum written) and recorded {} as applied in {} without running them",
+        ran.len(),
+        plural(ran.len()),
+        migrations.len(),
+        plural(migrations.len()),
+        target.display(),
+        ran.len(),
+        history.table()
+    ));
+    if pending > 0 {
+        say(format!(
+            "{pending} pending: `strata migrate` applies {}",
+            if pending == 1 { "it" } else { "them" }
+        ));
+    }
+    say(format!(
+        "{table} stays, left out of every catalog, until you drop it; next: `strata pull` writes the declared schema files, then `strata check`"
+    ));
+    document(Some(ran.len()), &plan);
     Ok(Outcome::Done)
 }
 
@@ -553,9 +811,9 @@ impl Written {
     }
 }
 
-/// Writes the converted files (each to a temporary name, then renamed); on a failure, what was
-/// written is taken back.
-fn write_files(target: &Path, migrations: &[DrizzleMigration], in_place: bool) -> Result<Written> {
+/// Writes the converted files, (name, text, the text it replaces), each to a temporary name,
+/// then renamed; on a failure, what was written is taken back.
+fn write_files(target: &Path, files: &[(String, String, Option<String>)]) -> Result<Written> {
     let created = !target.exists();
     std::fs::create_dir_all(target)
         .map_err(|e| Error::io(format!("creating {}", target.display()), e))?;
@@ -567,19 +825,17 @@ fn write_files(target: &Path, migrations: &[DrizzleMigration], in_place: bool) -
     };
     let mut staged = Vec::new();
     let staging = (|| {
-        for migration in migrations {
-            let path = target.join(migration.file_name());
-            let temporary = target.join(format!(".{}.importing", migration.file_name()));
-            std::fs::write(&temporary, &migration.converted)
+        for (name, text, before) in files {
+            let path = target.join(name);
+            let temporary = target.join(format!(".{name}.importing"));
+            std::fs::write(&temporary, text)
                 .map_err(|e| Error::io(format!("writing {}", temporary.display()), e))?;
-            staged.push((temporary, path, migration));
+            staged.push((temporary, path, before));
         }
-        for (temporary, path, migration) in &staged {
+        for (temporary, path, before) in &staged {
             std::fs::rename(temporary, path)
                 .map_err(|e| Error::io(format!("writing {}", path.display()), e))?;
-            written
-                .files
-                .push((path.clone(), in_place.then(|| migration.original.clone())));
+            written.files.push((path.clone(), (*before).clone()));
         }
         Ok(())
     })();

@@ -333,9 +333,15 @@ async fn dispatch(context: &Context, cli: opt::Cli) -> Result<Outcome> {
         } => aws::check(context, &cli.global).await,
         opt::Command::Diff(args) => diff::run(context, &cli.global, args).await,
         opt::Command::Inspect(args) => inspect::run(context, &cli.global, args).await,
-        opt::Command::Import {
-            action: opt::ImportAction::Drizzle(args),
-        } => import::drizzle(context, &cli.global, args).await,
+        opt::Command::Import { action } => match action {
+            opt::ImportAction::Drizzle(args) => import::drizzle(context, &cli.global, args).await,
+            opt::ImportAction::Prisma(args) => {
+                import::foreign(context, &cli.global, args, crate::foreign::Tool::Prisma).await
+            }
+            opt::ImportAction::Sqlx(args) => {
+                import::foreign(context, &cli.global, args, crate::foreign::Tool::Sqlx).await
+            }
+        },
         opt::Command::Pull(args) => pull::run(context, &cli.global, args).await,
         opt::Command::Push(args) => push::run(context, &cli.global, args).await,
         opt::Command::Generate(args) => generate::run(context, &cli.global, args).await,

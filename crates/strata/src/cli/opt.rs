@@ -133,7 +133,7 @@ pub enum Command {
     Inspect(InspectArgs),
     /// Adopt a project another tool managed, keeping its history.
     #[command(
-        after_help = "Examples:\n  strata import drizzle --dry-run          show how the journal and the database match\n  strata import drizzle --pull             import, then write schemas/ from the database"
+        after_help = "Examples:\n  strata import drizzle --dry-run          show how the journal and the database match\n  strata import drizzle --pull             import, then write schemas/ from the database\n  strata import prisma                     prisma/migrations and _prisma_migrations, proven by replay\n  strata import sqlx                       migrations/ and _sqlx_migrations, proven by replay"
     )]
     Import {
         #[command(subcommand)]
@@ -183,9 +183,10 @@ impl Command {
             Command::Check(a) => url(&a.target),
             Command::Status(a) => url(&a.target),
             Command::Inspect(a) => url(&a.target),
-            Command::Import {
-                action: ImportAction::Drizzle(a),
-            } => url(&a.target),
+            Command::Import { action } => match action {
+                ImportAction::Drizzle(a) => url(&a.target),
+                ImportAction::Prisma(a) | ImportAction::Sqlx(a) => url(&a.target),
+            },
             Command::Diff(a) => [&a.from, &a.to].iter().any(|s| {
                 let s = s.to_ascii_lowercase();
                 s.starts_with("postgres://") || s.starts_with("postgresql://") || s.contains('=')
@@ -209,6 +210,30 @@ pub enum ImportAction {
     )]
     /// Convert a Drizzle Kit migrations folder and record what its database applied (by hash) as applied.
     Drizzle(ImportDrizzleArgs),
+    #[command(
+        after_help = "Examples:\n  strata import prisma --dry-run\n  strata import prisma --dir prisma/migrations --url \"$DATABASE_URL\""
+    )]
+    /// Convert Prisma Migrate's migrations and record those _prisma_migrations applied, once a replay proves the database holds them.
+    Prisma(ImportForeignArgs),
+    #[command(
+        after_help = "Examples:\n  strata import sqlx --dry-run\n  strata import sqlx --dir migrations --url \"$DATABASE_URL\""
+    )]
+    /// Convert sqlx's migrations and record those _sqlx_migrations applied, once a replay proves the database holds them.
+    Sqlx(ImportForeignArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ImportForeignArgs {
+    #[command(flatten)]
+    pub target: Target,
+
+    /// The tool's migrations folder (default: prisma/migrations for Prisma, migrations for sqlx).
+    #[arg(long, value_name = "DIR")]
+    pub dir: Option<PathBuf>,
+
+    /// Say what would be imported and write nothing.
+    #[arg(long)]
+    pub dry_run: bool,
 }
 
 #[derive(Debug, Args)]
