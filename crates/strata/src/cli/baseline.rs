@@ -142,51 +142,15 @@ pub(super) async fn run(context: &Context, global: &Global, args: BaselineArgs) 
                         history.table()
                     )));
                 }
-                crate::pg::in_transaction(
-                    &client,
-                    "BEGIN ISOLATION LEVEL REPEATABLE READ",
-                    "the baseline",
-                    async || {
-                        let insert = format!(
-                            "INSERT INTO {} (version, name, checksum, applied_by) \
-                             VALUES ($1, $2, $3, current_user || ' (baseline)')",
-                            strata_core::render::qualified(history.table())
-                        );
-                        for migration in &unrecorded {
-                            client
-                                .execute(
-                                    &insert,
-                                    &[&migration.version, &migration.name, &migration.checksum],
-                                )
-                                .await
-                                .map_err(|e| {
-                                    Error::db(format!("recording {}", migration.file_name), e)
-                                })?;
-                        }
-                        // The schema must still be the one compared: read in this transaction's
-                        // snapshot, the hash recorded is the one proven.
-                        let now = crate::introspect::introspect_within(&client, &scope, &tracking)
-                            .await?
-                            .catalog;
-                        if now.hash() != live.hash() {
-                            return Err(Error::Invalid(format!(
-                                "the schema of {url} changed while it was compared; nothing was recorded; run again"
-                            )));
-                        }
-                        client
-                            .execute(
-                                &format!(
-                                    "UPDATE {} SET catalog_hash = $1 WHERE version = $2",
-                                    strata_core::render::qualified(history.table())
-                                ),
-                                &[&now.hash(), &last.version],
-                            )
-                            .await
-                            .map_err(|e| Error::db("recording the catalog hash", e))?;
-                        Ok(())
-                    },
-                )
-                .await
+                let proven = Proven {
+                    history: &history,
+                    scope: &scope,
+                    tracking: &tracking,
+                    live: &live,
+                    by: "baseline",
+                    url: &url,
+                };
+                record_proven(&client, &proven, &unrecorded, async || Ok(())).await
             },
         )
         .await?;
@@ -249,4 +213,78 @@ fn refuse_history(
         "the history of this database cannot take a baseline:\n  {}\nnothing was recorded",
         problems.join("\n  ")
     )))
+}
+
+/// A comparison that proved the database holds what some migrations give, and where to record
+/// them.
+pub(super) struct Proven<'a> {
+    pub history: &'a crate::history::History,
+    pub scope: &'a crate::introspect::Scope,
+    /// strata's tracking tables, left out of the catalog as in the comparison.
+    pub tracking: &'a [strata_core::catalog::QualName],
+    /// The database's catalog the comparison read.
+    pub live: &'a strata_core::catalog::Catalog,
+    /// Who recorded them, after the database user: `baseline`, `imported from sqlx`.
+    pub by: &'a str,
+    pub url: &'a crate::url::DbUrl,
+}
+
+/// Records `migrations` as applied without running them, in one `REPEATABLE READ` transaction
+/// (the caller holds the migrate lock), with `also` (the files the rows go with) inside it. It
+/// commits only when the schema, read in that transaction's snapshot, is still the one the
+/// comparison read; the newest row gets that catalog hash, as `migrate` records it.
+pub(super) async fn record_proven(
+    client: &tokio_postgres::Client,
+    proven: &Proven<'_>,
+    migrations: &[&Migration],
+    also: impl AsyncFnOnce() -> Result<()>,
+) -> Result<()> {
+    let table = strata_core::render::qualified(proven.history.table());
+    crate::pg::in_transaction(
+        client,
+        "BEGIN ISOLATION LEVEL REPEATABLE READ",
+        "recording the migrations",
+        async || {
+            let insert = format!(
+                "INSERT INTO {table} (version, name, checksum, applied_by) \
+                 VALUES ($1, $2, $3, current_user || ' (' || $4 || ')')"
+            );
+            for migration in migrations {
+                client
+                    .execute(
+                        &insert,
+                        &[
+                            &migration.version,
+                            &migration.name,
+                            &migration.checksum,
+                            &proven.by,
+                        ],
+                    )
+                    .await
+                    .map_err(|e| Error::db(format!("recording {}", migration.file_name), e))?;
+            }
+            also().await?;
+            let now =
+                crate::introspect::introspect_within(client, proven.scope, proven.tracking)
+                    .await?
+                    .catalog;
+            if now.hash() != proven.live.hash() {
+                return Err(Error::Invalid(format!(
+                    "the schema of {} changed while it was compared; nothing was recorded; run again",
+                    proven.url
+                )));
+            }
+            if let Some(last) = migrations.last() {
+                client
+                    .execute(
+                        &format!("UPDATE {table} SET catalog_hash = $1 WHERE version = $2"),
+                        &[&now.hash(), &last.version],
+                    )
+                    .await
+                    .map_err(|e| Error::db("recording the catalog hash", e))?;
+            }
+            Ok(())
+        },
+    )
+    .await
 }

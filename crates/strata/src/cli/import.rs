@@ -454,57 +454,24 @@ pub(super) async fn foreign(
                     )));
                 }
                 history.ensure(&client).await?;
-                crate::pg::in_transaction(
-                    &client,
-                    "BEGIN ISOLATION LEVEL REPEATABLE READ",
-                    "the import",
-                    async || {
-                        let insert = format!(
-                            "INSERT INTO {} (version, name, checksum, applied_by) \
-                             VALUES ($1, $2, $3, current_user || ' (imported from {title})')",
-                            strata_core::render::qualified(history.table())
-                        );
-                        for migration in &ran {
-                            client
-                                .execute(
-                                    &insert,
-                                    &[&migration.version, &migration.name, &migration.checksum],
-                                )
-                                .await
-                                .map_err(|e| {
-                                    Error::db(format!("recording {}", migration.file_name), e)
-                                })?;
-                        }
-                        let files: Vec<(String, String, Option<String>)> = strata_migrations
-                            .iter()
-                            .map(|m| (m.file_name.clone(), m.text.clone(), None))
-                            .collect();
-                        *written.borrow_mut() = Some(write_files(&target, &files)?);
-                        MigrationsDir::load(&target)?.write_sum()?;
-                        // The schema must still be the one compared.
-                        let now = crate::introspect::introspect_within(&client, &scope, &tracking)
-                            .await?
-                            .catalog;
-                        if now.hash() != live.hash() {
-                            return Err(Error::Invalid(format!(
-                                "the schema of {url} changed while it was compared; nothing was written; run again"
-                            )));
-                        }
-                        if let Some(last) = ran.last() {
-                            client
-                                .execute(
-                                    &format!(
-                                        "UPDATE {} SET catalog_hash = $1 WHERE version = $2",
-                                        strata_core::render::qualified(history.table())
-                                    ),
-                                    &[&now.hash(), &last.version],
-                                )
-                                .await
-                                .map_err(|e| Error::db("recording the catalog hash", e))?;
-                        }
-                        Ok(())
-                    },
-                )
+                let by = format!("imported from {title}");
+                let proven = super::baseline::Proven {
+                    history: &history,
+                    scope: &scope,
+                    tracking: &tracking,
+                    live: &live,
+                    by: &by,
+                    url: &url,
+                };
+                let ran: Vec<&Migration> = ran.iter().collect();
+                super::baseline::record_proven(&client, &proven, &ran, async || {
+                    let files: Vec<(String, String, Option<String>)> = strata_migrations
+                        .iter()
+                        .map(|m| (m.file_name.clone(), m.text.clone(), None))
+                        .collect();
+                    *written.borrow_mut() = Some(write_files(&target, &files)?);
+                    MigrationsDir::load(&target)?.write_sum()
+                })
                 .await
             },
         )
