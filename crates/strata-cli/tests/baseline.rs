@@ -203,6 +203,35 @@ async fn a_baseline_in_the_middle_of_a_history_leaves_the_rest_to_migrate() {
     assert!(out.contains("tags"), "{out}");
     assert_eq!(history_rows(&db).await, 0);
 
+    // Under the migrate lock: while another migrate holds it, nothing is recorded.
+    std::fs::write(
+        root.join("strata.toml"),
+        "[migrations]\nlock_wait_seconds = 1\n",
+    )
+    .unwrap();
+    let holder = db.client().await;
+    holder
+        .query_one(
+            "SELECT pg_advisory_lock(1398035021, hashtext('public.strata_migrations'))",
+            &[],
+        )
+        .await
+        .unwrap();
+    let (code, _, err) = cmd(root, &db, &["baseline", "--to", "0001"]);
+    assert_eq!(code, 2, "{err}");
+    assert!(
+        err.contains("migrate lock on public.strata_migrations"),
+        "{err}"
+    );
+    assert_eq!(history_rows(&db).await, 0);
+    holder
+        .query_one(
+            "SELECT pg_advisory_unlock(1398035021, hashtext('public.strata_migrations'))",
+            &[],
+        )
+        .await
+        .unwrap();
+
     let (code, out, err) = cmd(root, &db, &["baseline", "--to", "0001"]);
     assert_eq!(code, 0, "{out}{err}");
     assert!(

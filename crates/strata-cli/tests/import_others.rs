@@ -163,7 +163,8 @@ async fn a_prisma_database_that_differs_or_a_history_that_does_not_match_is_refu
         .await
         .batch_execute(
             "ALTER TABLE \"User\" DROP COLUMN \"name\";
-             UPDATE \"_prisma_migrations\" SET finished_at = NULL WHERE migration_name = '20240102000000_posts';",
+             UPDATE \"_prisma_migrations\" SET finished_at = NULL WHERE migration_name = '20240102000000_posts';
+             INSERT INTO \"_prisma_migrations\" (id, checksum, finished_at, migration_name) VALUES ('x', 'y', now(), '20231231000000_gone');",
         )
         .await
         .unwrap();
@@ -178,6 +179,7 @@ async fn a_prisma_database_that_differs_or_a_history_that_does_not_match_is_refu
         err.contains("20240101000000_init/migration.sql: changed after it was applied")
             && err.contains("20240102000000_posts/migration.sql: failed or unfinished")
             && err.contains("prisma migrate resolve")
+            && err.contains("\"20231231000000_gone\" matches no file")
             && err.contains("nothing was written"),
         "{err}"
     );
