@@ -205,6 +205,21 @@ async fn a_sqlx_project_is_proven_then_recorded() {
     }
     fs::write(folder.join("0001_users.down.sql"), "DROP TABLE users;\n").unwrap();
 
+    // strata's folder cannot be sqlx's own.
+    fs::write(
+        dir.path().join("strata.toml"),
+        "[migrations]\ndir = \"migrations\"\n",
+    )
+    .unwrap();
+    let (code, _, err) = cmd(dir.path(), &db, &["import", "sqlx"]);
+    assert_eq!(code, 2, "{err}");
+    assert!(
+        err.contains("is sqlx's folder and strata's migrations folder at once"),
+        "{err}"
+    );
+    assert!(!folder.join("strata.sum").exists());
+    fs::remove_file(dir.path().join("strata.toml")).unwrap();
+
     // No history table: nothing to adopt, said so.
     let (code, _, err) = cmd(dir.path(), &db, &["import", "sqlx"]);
     assert_eq!(code, 2, "{err}");

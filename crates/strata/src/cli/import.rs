@@ -316,6 +316,13 @@ pub(super) async fn foreign(
         )));
     }
     let target = project.root.join(&project.config.migrations.dir);
+    if same_folder(&source, &target) {
+        return Err(Error::Invalid(format!(
+            "{} is {}'s folder and strata's migrations folder at once; set `[migrations] dir` in strata.toml to another folder (the default is schema-migrations); nothing was written",
+            source.display(),
+            tool.title()
+        )));
+    }
     check_target(&target, &[], false)?;
     let history = context.history(&project)?;
     let (client, url) = context.connect_target(&project, &args.target).await?;
@@ -737,7 +744,7 @@ fn check_target(target: &Path, migrations: &[DrizzleMigration], in_place: bool) 
         let ours = in_place && migrations.iter().any(|m| m.file_name() == name);
         if name.ends_with(".sql") && !ours {
             return Err(Error::Invalid(format!(
-                "{} holds {name}, which is not in the Drizzle Kit journal; move it out (or set migrations.dir in strata.toml to another folder); nothing was written",
+                "{} holds {name}, which is not one of the migrations imported; move it out (or set migrations.dir in strata.toml to another folder); nothing was written",
                 target.display()
             )));
         }
