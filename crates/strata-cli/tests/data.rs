@@ -407,3 +407,89 @@ async fn new_writes_the_next_number() {
     .unwrap();
     assert!(text.contains("\"questions_0003_load\""), "{text}");
 }
+
+#[tokio::test]
+async fn rows_of_schemas_the_registry_does_not_define_are_left_alone() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = TestDb::new().await;
+    db.client().await.batch_execute(TABLES).await.unwrap();
+    // The seed's table, filled by scripts that were never ported: `legacy` is no schema of the
+    // registry; `questions_0000_bootstrap` is a row of a schema it does define.
+    db.client()
+        .await
+        .batch_execute(
+            "create table data_migrations (id serial primary key, name text not null unique, schema text not null, applied_at timestamp not null default now());\
+             insert into data_migrations (name, schema) values ('legacy_0001_import', 'legacy'), ('legacy_0002_cleanup', 'legacy');",
+        )
+        .await
+        .unwrap();
+    two_by_two(dir.path());
+
+    let (code, out, err) = data(dir.path(), &db, &["status"]);
+    assert_eq!(code, 1, "pending: {out}{err}");
+    assert!(
+        out.contains("legacy: 2 applied, not defined by the registry (left alone)")
+            && !out.contains("missing"),
+        "{out}"
+    );
+
+    let (code, out, err) = data(dir.path(), &db, &["migrate"]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(
+        out.contains("left alone: 2 applied data migrations of schema `legacy`")
+            && out.contains("legacy_0001_import, legacy_0002_cleanup")
+            && out.contains("applied 4 data migrations"),
+        "{out}"
+    );
+    assert_eq!(count(&db, "SELECT count(*) FROM data_migrations").await, 6);
+
+    // Reset of everything undoes the registry's and keeps the others' rows.
+    let (code, out, err) = data(dir.path(), &db, &["reset", "--yes"]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert_eq!(
+        count(
+            &db,
+            "SELECT count(*) FROM data_migrations WHERE schema = 'legacy'"
+        )
+        .await,
+        2
+    );
+    assert_eq!(count(&db, "SELECT count(*) FROM data_migrations").await, 2);
+
+    // A row missing from a schema the registry defines still refuses, naming the way out.
+    db.client()
+        .await
+        .batch_execute(
+            "insert into data_migrations (name, schema) values ('questions_0000_bootstrap', 'questions');",
+        )
+        .await
+        .unwrap();
+    let (code, out, err) = data(dir.path(), &db, &["migrate"]);
+    assert_eq!(code, 2, "{out}{err}");
+    assert!(
+        err.contains(
+            "`questions_0000_bootstrap` is applied to this database but not in the registry"
+        ) && err.contains("--ignore-missing")
+            && err.contains("nothing was run"),
+        "{err}"
+    );
+    assert_eq!(
+        count(&db, "SELECT count(*) FROM questions.batteries").await,
+        0
+    );
+
+    let (code, out, err) = data(dir.path(), &db, &["migrate", "--ignore-missing", "--json"]);
+    assert_eq!(code, 0, "{out}{err}");
+    let doc: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(doc["applied"].as_array().unwrap().len(), 4, "{out}");
+    assert_eq!(
+        doc["ignored_missing"],
+        serde_json::json!(["questions_0000_bootstrap"]),
+        "{out}"
+    );
+    assert_eq!(doc["left_alone"][0]["schema"], "legacy", "{out}");
+    assert_eq!(
+        count(&db, "SELECT count(*) FROM questions.batteries").await,
+        2
+    );
+}

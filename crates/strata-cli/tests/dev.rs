@@ -310,6 +310,7 @@ fn help_lists_only_working_commands() {
             "generate",
             "migrate",
             "rollback",
+            "baseline",
             "up",
             "push",
             "pull",

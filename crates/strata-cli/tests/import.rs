@@ -461,3 +461,342 @@ async fn a_skipped_migration_below_an_applied_one_needs_allow_out_of_order() {
 async fn one_column(db: &TestDb, sql: &str) -> String {
     common::one(db, sql).await
 }
+
+/// A hand-written Drizzle Kit folder with the journal's `idx` values as given: (idx, tag, when,
+/// SQL) per entry.
+fn journal_with(dir: &Path, entries: &[(usize, &str, i64, &str)]) {
+    let folder = dir.join("drizzle");
+    fs::create_dir_all(folder.join("meta")).unwrap();
+    let mut list = Vec::new();
+    for (idx, tag, when, sql) in entries {
+        fs::write(folder.join(format!("{tag}.sql")), sql).unwrap();
+        list.push(format!(
+            "{{\"idx\": {idx}, \"version\": \"7\", \"when\": {when}, \"tag\": \"{tag}\", \"breakpoints\": true}}"
+        ));
+    }
+    fs::write(
+        folder.join("meta/_journal.json"),
+        format!(
+            "{{\"version\": \"7\", \"dialect\": \"postgresql\", \"entries\": [{}]}}",
+            list.join(", ")
+        ),
+    )
+    .unwrap();
+}
+
+/// Drizzle Kit's history table holding the hashes of `applied` (with their `when`).
+async fn drizzle_rows(db: &TestDb, applied: &[(&str, i64)]) {
+    let values: Vec<String> = applied
+        .iter()
+        .map(|(sql, when)| format!("('{}', {when})", sha256(sql)))
+        .collect();
+    db.client()
+        .await
+        .batch_execute(&format!(
+            "CREATE SCHEMA drizzle;
+             CREATE TABLE drizzle.__drizzle_migrations (id serial PRIMARY KEY, hash text NOT NULL, created_at bigint);
+             INSERT INTO drizzle.__drizzle_migrations (hash, created_at) VALUES {};",
+            values.join(", ")
+        ))
+        .await
+        .unwrap();
+}
+
+/// The `.sql` files and `strata.sum` in the project's migrations folder (none when it is gone).
+fn strata_files(dir: &Path) -> Vec<String> {
+    let mut names: Vec<String> = fs::read_dir(dir.join("schema-migrations"))
+        .map(|entries| {
+            entries
+                .flatten()
+                .map(|e| e.file_name().to_string_lossy().into_owned())
+                .collect()
+        })
+        .unwrap_or_default();
+    names.sort();
+    names
+}
+
+#[tokio::test]
+async fn idx_gaps_follow_the_entries_and_files_outside_the_journal_are_named() {
+    let db = TestDb::new().await;
+    let dir = tempfile::tempdir().unwrap();
+    // An entry deleted by hand left gaps; Drizzle Kit never looks at idx.
+    journal_with(
+        dir.path(),
+        &[
+            (0, "0000_a", 1000, A),
+            (2, "0002_b", 2000, B),
+            (5, "0005_c", 3000, C),
+        ],
+    );
+    fs::write(dir.path().join("drizzle/0003_forgotten.sql"), D).unwrap();
+    db.client()
+        .await
+        .batch_execute(
+            "CREATE SCHEMA app; CREATE TABLE app.a (id integer PRIMARY KEY); CREATE TABLE app.b (id integer PRIMARY KEY);",
+        )
+        .await
+        .unwrap();
+    drizzle_rows(&db, &[(A, 1000), (B, 2000)]).await;
+
+    let (code, out, err) = cmd(dir.path(), &db, &["import", "drizzle"]);
+    assert_eq!(code, 0, "{out}\n{err}");
+    assert!(
+        out.contains("the idx values (0, 2, 5) are not 0, 1, 2")
+            && out.contains("in the order of the entries"),
+        "{out}"
+    );
+    assert!(
+        out.contains("0003_forgotten.sql is not in the journal"),
+        "{out}"
+    );
+    assert!(
+        out.contains("recorded 2 as applied") && out.contains("1 pending"),
+        "{out}"
+    );
+    assert_eq!(
+        strata_files(dir.path()),
+        ["0000_a.sql", "0002_b.sql", "0005_c.sql", "strata.sum"]
+    );
+    let (code, out, err) = cmd(dir.path(), &db, &["migrate"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("applied 1 migration"), "{out}");
+    assert_eq!(
+        count(
+            &db,
+            "SELECT count(*) FROM pg_tables WHERE schemaname = 'app'"
+        )
+        .await,
+        3
+    );
+}
+
+#[tokio::test]
+async fn begin_and_commit_are_converted_and_the_history_matches_the_original_files() {
+    let db = TestDb::new().await;
+    let dir = tempfile::tempdir().unwrap();
+    // Wrapped in a transaction of its own: runs in strata's.
+    const WRAPPED: &str = "BEGIN;\n--> statement-breakpoint\nCREATE SCHEMA \"app\";\n--> statement-breakpoint\nCREATE TABLE \"app\".\"a\" (\"id\" integer PRIMARY KEY, \"code\" text);\n--> statement-breakpoint\nCOMMIT;";
+    // Escaping Drizzle Kit's transaction for a concurrent build: applied already.
+    const ESCAPED: &str = "COMMIT;\n--> statement-breakpoint\nCREATE INDEX CONCURRENTLY \"a_code\" ON \"app\".\"a\" (\"code\");\n--> statement-breakpoint\nBEGIN;";
+    // The same, pending: strata runs it statement by statement.
+    const PENDING: &str = "CREATE TABLE \"app\".\"b\" (\"id\" integer PRIMARY KEY);\nCOMMIT;\nCREATE INDEX CONCURRENTLY \"b_id\" ON \"app\".\"b\" (\"id\");\nBEGIN;";
+    journal_with(
+        dir.path(),
+        &[
+            (0, "0000_init", 1000, WRAPPED),
+            (1, "0001_code_index", 2000, ESCAPED),
+            (2, "0002_b", 3000, PENDING),
+        ],
+    );
+    db.client()
+        .await
+        .batch_execute(
+            "CREATE SCHEMA app; CREATE TABLE app.a (id integer PRIMARY KEY, code text); CREATE INDEX a_code ON app.a (code);",
+        )
+        .await
+        .unwrap();
+    drizzle_rows(&db, &[(WRAPPED, 1000), (ESCAPED, 2000)]).await;
+
+    let (code, out, err) = cmd(dir.path(), &db, &["import", "drizzle"]);
+    assert_eq!(code, 0, "{out}\n{err}");
+    assert!(
+        out.contains("0000_init.sql: dropped BEGIN (line 1), COMMIT (line 7)")
+            && out.contains("0001_code_index.sql: dropped COMMIT (line 1), BEGIN (line 5)")
+            && out.contains("0002_b.sql: dropped COMMIT (line 2), BEGIN (line 4)")
+            && out.contains("marked `-- strata:no-transaction`"),
+        "{out}"
+    );
+    assert!(out.contains("recorded 2 as applied"), "{out}");
+    let init = fs::read_to_string(dir.path().join("schema-migrations/0000_init.sql")).unwrap();
+    assert!(
+        !init.contains("BEGIN") && !init.contains("COMMIT") && !init.contains("no-transaction"),
+        "{init}"
+    );
+    let index =
+        fs::read_to_string(dir.path().join("schema-migrations/0001_code_index.sql")).unwrap();
+    assert!(
+        index.lines().nth(1) == Some("-- strata:no-transaction") && !index.contains("COMMIT"),
+        "{index}"
+    );
+
+    let (code, out, err) = cmd(dir.path(), &db, &["migrate"]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(out.contains("applied 1 migration"), "{out}");
+    assert_eq!(
+        count(
+            &db,
+            "SELECT count(*) FROM pg_index WHERE indexrelid = 'app.b_id'::regclass AND indisvalid"
+        )
+        .await,
+        1
+    );
+    let (code, out, err) = cmd(dir.path(), &db, &["check"]);
+    assert_eq!(code, 0, "{out}{err}");
+}
+
+#[tokio::test]
+async fn every_offending_file_is_named_with_its_line_and_nothing_is_written() {
+    let db = TestDb::new().await;
+    let dir = tempfile::tempdir().unwrap();
+    journal_with(
+        dir.path(),
+        &[
+            (0, "0000_a", 1000, A),
+            (
+                1,
+                "0001_undo",
+                2000,
+                "CREATE TABLE \"app\".\"b\" (\"id\" integer);\n--> statement-breakpoint\n\nROLLBACK;",
+            ),
+            (
+                2,
+                "0002_savepoint",
+                3000,
+                "CREATE TABLE \"app\".\"c\" (\"id\" integer);\n  SAVEPOINT before_d;\n",
+            ),
+        ],
+    );
+    let (code, out, err) = cmd(dir.path(), &db, &["import", "drizzle"]);
+    assert_eq!(code, 2, "{out}\n{err}");
+    assert!(
+        err.contains("0001_undo.sql:4:1: `ROLLBACK` has no equivalent")
+            && err.contains("0002_savepoint.sql:2:3: `SAVEPOINT BEFORE_D` has no equivalent")
+            && err.contains("nothing was written"),
+        "{err}"
+    );
+    assert!(strata_files(dir.path()).is_empty());
+    assert_eq!(
+        count(
+            &db,
+            "SELECT count(*) FROM pg_tables WHERE tablename = 'strata_migrations'"
+        )
+        .await,
+        0
+    );
+
+    // A journal that is really damaged: the same tag twice.
+    journal_with(
+        dir.path(),
+        &[(0, "0000_a", 1000, A), (1, "0000_a", 2000, A)],
+    );
+    let (code, _, err) = cmd(dir.path(), &db, &["import", "drizzle"]);
+    assert_eq!(code, 2, "{err}");
+    assert!(
+        err.contains("entries 0 and 1 both have tag \"0000_a\""),
+        "{err}"
+    );
+    assert!(strata_files(dir.path()).is_empty());
+}
+
+#[tokio::test]
+async fn a_failure_while_writing_takes_back_what_was_written() {
+    let db = TestDb::new().await;
+    let dir = tempfile::tempdir().unwrap();
+    journal_with(
+        dir.path(),
+        &[(0, "0000_a", 1000, A), (1, "0001_b", 2000, B)],
+    );
+    // The second file cannot be written: its temporary name is taken by a folder.
+    fs::create_dir_all(dir.path().join("schema-migrations/.0001_b.sql.importing")).unwrap();
+    let (code, out, err) = cmd(dir.path(), &db, &["import", "drizzle"]);
+    assert_eq!(code, 2, "{out}\n{err}");
+    assert!(err.contains(".0001_b.sql.importing"), "{err}");
+    assert_eq!(strata_files(dir.path()), [".0001_b.sql.importing"]);
+    assert_eq!(
+        count(&db, "SELECT count(*) FROM public.strata_migrations").await,
+        0,
+        "the rows were rolled back"
+    );
+    fs::remove_dir(dir.path().join("schema-migrations/.0001_b.sql.importing")).unwrap();
+    let (code, out, err) = cmd(dir.path(), &db, &["import", "drizzle"]);
+    assert_eq!(code, 0, "the next try is not hindered: {out}\n{err}");
+    assert_eq!(
+        strata_files(dir.path()),
+        ["0000_a.sql", "0001_b.sql", "strata.sum"]
+    );
+}
+
+#[tokio::test]
+async fn a_drizzle_history_kept_in_a_managed_schema_stays_out_of_every_catalog() {
+    let db = TestDb::new().await;
+    let dir = tempfile::tempdir().unwrap();
+    const INIT: &str =
+        "CREATE TABLE \"public\".\"users\" (\"id\" integer PRIMARY KEY, \"email\" text NOT NULL);";
+    journal_with(dir.path(), &[(0, "0000_init", 1000, INIT)]);
+    // `migrations: { table: "migrations", schema: "public" }` in drizzle.config.ts.
+    db.client()
+        .await
+        .batch_execute(&format!(
+            "CREATE TABLE public.users (id integer PRIMARY KEY, email text NOT NULL);
+             CREATE TABLE public.migrations (id serial PRIMARY KEY, hash text NOT NULL, created_at bigint);
+             INSERT INTO public.migrations (hash, created_at) VALUES ('{}', 1000);",
+            sha256(INIT)
+        ))
+        .await
+        .unwrap();
+
+    // A table named that does not exist is an error that names it.
+    let (code, _, err) = cmd(
+        dir.path(),
+        &db,
+        &["import", "drizzle", "--table", "public.drizzle_history"],
+    );
+    assert_eq!(code, 2, "{err}");
+    assert!(
+        err.contains("has no table public.drizzle_history") && err.contains("nothing was written"),
+        "{err}"
+    );
+    assert!(strata_files(dir.path()).is_empty());
+
+    // Read from Drizzle Kit's config when --table is not given.
+    fs::write(
+        dir.path().join("drizzle.config.ts"),
+        "export default defineConfig({\n  dialect: 'postgresql',\n  out: './drizzle',\n  migrations: { table: 'migrations', schema: 'public' },\n});\n",
+    )
+    .unwrap();
+    let (code, out, err) = cmd(dir.path(), &db, &["import", "drizzle", "--dry-run"]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(
+        out.contains("migrations on")
+            && out.contains("1 row")
+            && out.contains("applied (hash matches)"),
+        "{out}"
+    );
+    assert!(
+        !dir.path().join("strata.toml").exists(),
+        "a dry run writes nothing"
+    );
+
+    let (code, out, err) = cmd(
+        dir.path(),
+        &db,
+        &[
+            "import",
+            "drizzle",
+            "--table",
+            "public.migrations",
+            "--pull",
+        ],
+    );
+    assert_eq!(code, 0, "{out}{err}");
+    let config = fs::read_to_string(dir.path().join("strata.toml")).unwrap();
+    assert!(
+        config.contains("drizzle_table = \"public.migrations\""),
+        "{config}"
+    );
+    let declared = fs::read_to_string(dir.path().join("schemas/public/schema.sql")).unwrap();
+    assert!(
+        declared.contains("users") && !declared.contains("migrations"),
+        "{declared}"
+    );
+    assert!(
+        out.contains("the database holds exactly what its 1 applied migration give"),
+        "{out}"
+    );
+    let (code, out, err) = cmd(dir.path(), &db, &["generate"]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(out.contains("nothing to do"), "{out}");
+    let (code, out, err) = cmd(dir.path(), &db, &["check"]);
+    assert_eq!(code, 0, "{out}{err}");
+}

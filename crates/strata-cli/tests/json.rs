@@ -140,6 +140,7 @@ async fn every_command_prints_its_documented_shape() {
         keys(&doc),
         [
             "applied",
+            "baseline",
             "database",
             "declared_changes",
             "drift",
@@ -274,11 +275,24 @@ async fn every_command_prints_its_documented_shape() {
     assert_eq!(ran["rows"][0]["inserted"], 1);
     let (code, doc) = json(root, &db, &["data", "migrate"]);
     assert_eq!(code, 0, "{doc}");
-    assert_eq!(keys(&doc), ["applied", "database", "dry_run"]);
+    assert_eq!(
+        keys(&doc),
+        [
+            "applied",
+            "database",
+            "dry_run",
+            "ignored_missing",
+            "left_alone"
+        ]
+    );
     assert_eq!(doc["applied"][0]["rows"], Value::Null);
     let (code, doc) = json(root, &db, &["data", "status"]);
     assert_eq!(code, 0, "{doc}");
     assert_eq!(keys(&doc), ["database", "problems", "schemas"]);
+    assert_eq!(
+        keys(&doc["schemas"][0]),
+        ["applied", "foreign", "missing", "pending", "schema"]
+    );
     let at = doc["schemas"][0]["applied"][0]["applied_at"]
         .as_str()
         .unwrap();

@@ -114,6 +114,9 @@ pub struct MigrationsSection {
     pub statement_timeout: String,
     /// How long `migrate` waits for another `migrate` of the same database to finish, in seconds.
     pub lock_wait_seconds: u64,
+    /// Drizzle Kit's history table, kept after `strata import drizzle`: never part of a catalog
+    /// (written by the import when Drizzle Kit kept it elsewhere than its default).
+    pub drizzle_table: String,
 }
 
 /// How new migrations are numbered.
@@ -137,6 +140,7 @@ impl Default for MigrationsSection {
             lock_retries: 3,
             statement_timeout: "0".into(),
             lock_wait_seconds: 600,
+            drizzle_table: crate::drizzle::TABLE.into(),
         }
     }
 }
@@ -362,11 +366,18 @@ impl Project {
             ("migrations.table", self.config.migrations.table.as_str()),
             ("data.table", self.config.data.table.as_str()),
             // Drizzle Kit's history, kept after `strata import drizzle`.
-            ("", crate::drizzle::TABLE),
+            (
+                "migrations.drizzle_table",
+                self.config.migrations.drizzle_table.as_str(),
+            ),
         ]
         .into_iter()
         .map(|(key, text)| table_name(key, text))
         .collect::<Result<_>>()?;
+        // The histories of Prisma Migrate and sqlx, kept after `strata import prisma|sqlx`.
+        for text in [crate::foreign::PRISMA_TABLE, crate::foreign::SQLX_TABLE] {
+            tables.push(table_name("", text)?);
+        }
         // The rollback records beside the history table.
         tables.push(crate::history::rollbacks_table(&tables[0]));
         Ok(tables)

@@ -93,6 +93,7 @@ pub mod fetch;
 pub mod files;
 #[doc(hidden)]
 pub mod fixpoint;
+pub mod foreign;
 #[doc(hidden)]
 pub mod history;
 #[doc(hidden)]

@@ -52,6 +52,7 @@ pub(super) async fn run(context: &Context, global: &Global, action: DataAction) 
             schema,
             target,
             dry_run,
+            ignore_missing,
         } => {
             check_schema(&registry, schema.as_deref())?;
             let (mut client, url) = context.connect_target(&project, &target).await?;
@@ -61,8 +62,7 @@ pub(super) async fn run(context: &Context, global: &Global, action: DataAction) 
                 &tracking,
                 &registry,
                 &fetcher,
-                schema.as_deref(),
-                dry_run,
+                (schema.as_deref(), dry_run, ignore_missing),
                 LOCK_WAIT,
                 &log,
             )
@@ -71,7 +71,26 @@ pub(super) async fn run(context: &Context, global: &Global, action: DataAction) 
                 "database": url.to_string(),
                 "dry_run": dry_run,
                 "applied": applied_json(&outcome),
+                "left_alone": outcome
+                    .left_alone
+                    .iter()
+                    .map(|(schema, names)| json!({ "schema": schema, "names": names }))
+                    .collect::<Vec<_>>(),
+                "ignored_missing": outcome.ignored_missing,
             }));
+            for (foreign, names) in &outcome.left_alone {
+                say(format!(
+                    "left alone: {} applied data migration{} of schema `{foreign}`, which the registry does not define (written by earlier scripts?): {}",
+                    names.len(),
+                    if names.len() == 1 { "" } else { "s" },
+                    names.join(", ")
+                ));
+            }
+            for name in &outcome.ignored_missing {
+                say(format!(
+                    "ignored (--ignore-missing): {name} is applied but not in the registry; its row is kept"
+                ));
+            }
             let count = outcome.applied.len();
             let plural = if count == 1 { "" } else { "s" };
             if dry_run {
@@ -184,6 +203,17 @@ pub(super) async fn run(context: &Context, global: &Global, action: DataAction) 
             } else {
                 say(format!("database: {url}"));
                 for s in &status {
+                    if s.foreign {
+                        say(format!(
+                            "{}: {} applied, not defined by the registry (left alone)",
+                            s.schema,
+                            s.applied.len()
+                        ));
+                        for row in &s.applied {
+                            say(format!("  foreign  {}  {}", row.name, row.applied_at));
+                        }
+                        continue;
+                    }
                     say(format!(
                         "{}: {} applied, {} pending",
                         s.schema,

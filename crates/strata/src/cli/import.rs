@@ -7,10 +7,11 @@ use std::time::Duration;
 
 use crate::config::{Project, table_name};
 use crate::drizzle::{self, DrizzleMigration, State};
-use crate::migrations::{MigrationsDir, checksum};
+use crate::foreign::{self, Tool};
+use crate::migrations::{Migration, MigrationsDir, checksum};
 use crate::{Error, Result};
 
-use super::opt::{Global, ImportDrizzleArgs, PullArgs, Resolve, Target};
+use super::opt::{Global, ImportDrizzleArgs, ImportForeignArgs, PullArgs, Resolve, Target};
 use super::{Context, Outcome, say};
 
 pub(super) async fn drizzle(
@@ -18,20 +19,40 @@ pub(super) async fn drizzle(
     global: &Global,
     args: ImportDrizzleArgs,
 ) -> Result<Outcome> {
-    let project = context.project(global)?;
+    let mut project = context.project(global)?;
     let source = match &args.dir {
         Some(dir) => project.root.join(dir),
         None => find_folder(&project)?,
     };
-    let migrations = drizzle::read(&source)?;
+    let folder = drizzle::read(&source)?;
+    let migrations = folder.migrations;
     let target = project.root.join(&project.config.migrations.dir);
     let in_place = same_folder(&source, &target);
     check_target(&target, &migrations, in_place)?;
 
-    let table = table_name("--table", &args.table)?;
+    // Drizzle Kit's history table: named, configured for Drizzle Kit, or configured for strata.
+    let configured = table_name(
+        "migrations.drizzle_table",
+        &project.config.migrations.drizzle_table,
+    )?;
+    let (table, named) = match (&args.table, config_table(&project)) {
+        (Some(text), _) => (table_name("--table", text)?, true),
+        (None, Some((text, file))) => (table_name(&file, &text)?, true),
+        (None, None) => (configured.clone(), false),
+    };
+    // Kept out of every catalog from now on, this run's included: strata.toml says where it is.
+    let remember = (table != configured).then(|| table.to_string());
+    if let Some(text) = &remember {
+        project.config.migrations.drizzle_table = text.clone();
+    }
     let history = context.history(&project)?;
     let (client, url) = context.connect_target(&project, &args.target).await?;
     let rows = drizzle::rows(&client, &table).await?;
+    if rows.is_none() && named {
+        return Err(Error::Invalid(format!(
+            "{url} has no table {table}, named as Drizzle Kit's history; check the name (--table SCHEMA.TABLE, or `migrations` in drizzle.config.*); nothing was written"
+        )));
+    }
     let matching = drizzle::matching(&migrations, rows.as_deref().unwrap_or_default());
 
     say(format!(
@@ -44,6 +65,9 @@ pub(super) async fn drizzle(
             None => format!("{url} has no {table}: every file is pending"),
         }
     ));
+    for line in &folder.notes {
+        say(line);
+    }
     let record = |state: &State| match state {
         State::Applied => true,
         State::Edited { .. } | State::Skipped { .. } => args.force == Some(Resolve::Applied),
@@ -116,7 +140,9 @@ pub(super) async fn drizzle(
         return Ok(Outcome::Done);
     }
 
-    // History rows and files together: the rows commit only when every file is in place.
+    // History rows and files together: the rows commit only when every file is in place, and
+    // the files are taken back when the rows do not commit.
+    let written = std::cell::RefCell::new(None::<Written>);
     let wait = Duration::from_secs(project.config.migrations.lock_wait_seconds);
     let waiting = || super::note("waiting for another migrate to finish");
     history
@@ -149,11 +175,40 @@ pub(super) async fn drizzle(
                         })?;
                 }
             }
-            write_files(&target, &migrations)
+            let files: Vec<(String, String, Option<String>)> = migrations
+                .iter()
+                .map(|m| {
+                    (
+                        m.file_name(),
+                        m.converted.clone(),
+                        in_place.then(|| m.original.clone()),
+                    )
+                })
+                .collect();
+            *written.borrow_mut() = Some(write_files(&target, &files)?);
+            MigrationsDir::load(&target)?.write_sum()?;
+            if let Some(text) = &remember {
+                let path = project
+                    .config_path
+                    .clone()
+                    .unwrap_or_else(|| project.root.join(crate::config::FILE_NAME));
+                let before = std::fs::read_to_string(&path).ok();
+                if let Some(written) = written.borrow_mut().as_mut() {
+                    written.config = Some((path.clone(), before.clone()));
+                }
+                std::fs::write(&path, with_drizzle_table(before.as_deref().unwrap_or(""), text))
+                    .map_err(|e| Error::io(format!("writing {}", path.display()), e))?;
+            }
+            Ok(())
         })
         .await
     })
-    .await?;
+    .await
+    .inspect_err(|_| {
+        if let Some(written) = written.borrow_mut().take() {
+            written.undo();
+        }
+    })?;
 
     let recorded = matching.states.iter().filter(|s| record(s)).count();
     let pending = migrations.len() - recorded;
@@ -233,6 +288,227 @@ pub(super) async fn drizzle(
         );
     }
     document(Some(recorded), pull);
+    Ok(Outcome::Done)
+}
+
+/// `strata import prisma|sqlx`: the tool's files become strata migrations; those its history
+/// table records (by checksum) are replayed in a scratch database, and only when the database
+/// holds exactly what they give are they recorded as applied (as `baseline` records), together
+/// with the files, in one transaction under the migrate lock.
+pub(super) async fn foreign(
+    context: &Context,
+    global: &Global,
+    args: ImportForeignArgs,
+    tool: Tool,
+) -> Result<Outcome> {
+    let project = context.project(global)?;
+    let source = project.root.join(
+        args.dir
+            .clone()
+            .unwrap_or_else(|| PathBuf::from(tool.default_dir())),
+    );
+    let migrations = foreign::read(tool, &source)?;
+    if migrations.is_empty() {
+        return Err(Error::Invalid(format!(
+            "{} holds no {} migration; pass --dir with its migrations folder; nothing was written",
+            source.display(),
+            tool.title()
+        )));
+    }
+    let target = project.root.join(&project.config.migrations.dir);
+    if same_folder(&source, &target) {
+        return Err(Error::Invalid(format!(
+            "{} is {}'s folder and strata's migrations folder at once; set `[migrations] dir` in strata.toml to another folder (the default is schema-migrations); nothing was written",
+            source.display(),
+            tool.title()
+        )));
+    }
+    check_target(&target, &[], false)?;
+    let history = context.history(&project)?;
+    let (client, url) = context.connect_target(&project, &args.target).await?;
+    let table = tool.table();
+    let Some(rows) = foreign::rows(&client, tool).await? else {
+        return Err(Error::Invalid(format!(
+            "{url} has no {table}: {} never migrated this database, so there is no history to adopt; nothing was written",
+            tool.title()
+        )));
+    };
+    let (applied, problems) = foreign::matching(tool, &migrations, &rows);
+    say(format!(
+        "{}: {} migration{}; {table} on {url}: {} row{}",
+        source.display(),
+        migrations.len(),
+        plural(migrations.len()),
+        rows.len(),
+        plural(rows.len())
+    ));
+    for (migration, applied) in migrations.iter().zip(&applied) {
+        say(format!(
+            "  {:<40} {}",
+            migration.file_name(),
+            if *applied {
+                "applied (checksum matches)"
+            } else {
+                "pending"
+            }
+        ));
+    }
+    if !problems.is_empty() {
+        return Err(Error::Invalid(format!(
+            "the {} history does not match the files:\n  {}\nnothing was written",
+            tool.title(),
+            problems.join("\n  ")
+        )));
+    }
+    let strata_migrations: Vec<Migration> = migrations
+        .iter()
+        .map(|m| Migration {
+            version: m.version.clone(),
+            number: m.version.parse().unwrap_or(u128::MAX),
+            name: m.name.clone(),
+            file_name: m.file_name(),
+            path: target.join(m.file_name()),
+            checksum: checksum(m.converted.as_bytes()),
+            no_transaction: m
+                .converted
+                .lines()
+                .any(|l| l.trim() == crate::migrations::NO_TRANSACTION),
+            text: m.converted.clone(),
+            down: None,
+        })
+        .collect();
+    let ran: Vec<Migration> = strata_migrations
+        .iter()
+        .zip(&applied)
+        .filter(|(_, applied)| **applied)
+        .map(|(m, _)| m.clone())
+        .collect();
+    // An applied file after a pending one: a history strata would call out of order.
+    if let Some(last) = applied.iter().rposition(|a| *a)
+        && let Some(gap) = applied[..last].iter().position(|a| !a)
+    {
+        return Err(Error::Invalid(format!(
+            "{} is not in {table} but a later migration is; apply or remove it with {} first; nothing was written",
+            migrations[gap].path.display(),
+            tool.title()
+        )));
+    }
+
+    // Prove: the database holds exactly what the applied files give.
+    let scope = context.managed_scope(&project);
+    let server = context.scratch_server(&project).await?;
+    let cache = crate::cache::Cache::new(&project.root);
+    let expected = crate::migrations::replay(&ran, &server, &scope, &cache).await?;
+    let live = context.live_catalog(&project, &client, &scope).await?;
+    let probes = crate::fixpoint::Probes::on(&client, crate::pg::server_version(&client).await?);
+    let plan = context
+        .fixpoint(&project)
+        .diff(&expected, &live, &[], &probes)
+        .await?;
+    let document = |recorded: Option<usize>, plan: &strata_core::plan::Plan| {
+        super::json::emit(serde_json::json!({
+            "database": url.to_string(),
+            "source": super::census::folder(&project, &source),
+            "dry_run": args.dry_run,
+            "migrations": migrations
+                .iter()
+                .zip(&applied)
+                .map(|(m, applied)| serde_json::json!({
+                    "file": m.file_name(),
+                    "state": if *applied { "applied" } else { "pending" },
+                    "recorded": *applied && recorded.is_some(),
+                }))
+                .collect::<Vec<_>>(),
+            "recorded": recorded,
+            "differences": super::json::steps(plan),
+        }))
+    };
+    if !plan.is_empty() {
+        let changes = crate::verify::summarize(&plan);
+        say(format!(
+            "{url} differs from what its {} applied migration{} give; from their replay, these steps would make it what it is:\n  {}\nnothing was written: bring the database in line with its migrations first",
+            ran.len(),
+            plural(ran.len()),
+            changes.join("\n  ")
+        ));
+        document(None, &plan);
+        return Ok(Outcome::Found);
+    }
+    if args.dry_run {
+        say(format!(
+            "dry run: {url} holds exactly what its {} applied migration{} give; nothing was written",
+            ran.len(),
+            plural(ran.len())
+        ));
+        document(None, &plan);
+        return Ok(Outcome::Done);
+    }
+
+    let wait = Duration::from_secs(project.config.migrations.lock_wait_seconds);
+    let tracking = project.tracking_tables()?;
+    let written = std::cell::RefCell::new(None::<Written>);
+    let title = tool.title();
+    history
+        .locked(
+            &client,
+            wait,
+            || super::note("waiting for another migrate to finish"),
+            async || {
+                if !history.read(&client).await?.is_empty() {
+                    return Err(Error::Invalid(format!(
+                        "{url} already has a strata history in {}; nothing was written (import once, into a project strata has not migrated yet)",
+                        history.table()
+                    )));
+                }
+                history.ensure(&client).await?;
+                let by = format!("imported from {title}");
+                let proven = super::baseline::Proven {
+                    history: &history,
+                    scope: &scope,
+                    tracking: &tracking,
+                    live: &live,
+                    by: &by,
+                    url: &url,
+                };
+                let ran: Vec<&Migration> = ran.iter().collect();
+                super::baseline::record_proven(&client, &proven, &ran, async || {
+                    let files: Vec<(String, String, Option<String>)> = strata_migrations
+                        .iter()
+                        .map(|m| (m.file_name.clone(), m.text.clone(), None))
+                        .collect();
+                    *written.borrow_mut() = Some(write_files(&target, &files)?);
+                    MigrationsDir::load(&target)?.write_sum()
+                })
+                .await
+            },
+        )
+        .await
+        .inspect_err(|_| {
+            if let Some(written) = written.borrow_mut().take() {
+                written.undo();
+            }
+        })?;
+    let pending = migrations.len() - ran.len();
+    say(format!(
+        "{url} holds exactly what its {} applied migration{} give: imported {} migration{} into {} (strata.sum written) and recorded {} as applied in {} without running them",
+        ran.len(),
+        plural(ran.len()),
+        migrations.len(),
+        plural(migrations.len()),
+        target.display(),
+        ran.len(),
+        history.table()
+    ));
+    if pending > 0 {
+        say(format!(
+            "{pending} pending: `strata migrate` applies {}",
+            if pending == 1 { "it" } else { "them" }
+        ));
+    }
+    say(format!(
+        "{table} stays, left out of every catalog, until you drop it; next: `strata pull` writes the declared schema files, then `strata check`"
+    ));
+    document(Some(ran.len()), &plan);
     Ok(Outcome::Done)
 }
 
@@ -331,11 +607,103 @@ fn find_folder(project: &Project) -> Result<PathBuf> {
 
 /// The `out` setting of a Drizzle Kit config file: `out: "./drizzle"` or `"out": "drizzle"`.
 fn config_out(text: &str) -> Option<String> {
+    config_string(text, "out")
+}
+
+/// Drizzle Kit's history table as its config file sets it (`migrations: { table, schema }`,
+/// Drizzle Kit's defaults for what it leaves out), and the file's name.
+fn config_table(project: &Project) -> Option<(String, String)> {
+    for name in [
+        "drizzle.config.ts",
+        "drizzle.config.js",
+        "drizzle.config.mjs",
+        "drizzle.config.json",
+    ] {
+        let Ok(text) = std::fs::read_to_string(project.root.join(name)) else {
+            continue;
+        };
+        if let Some(block) = config_migrations(&text) {
+            let table = config_string(block, "table");
+            let schema = config_string(block, "schema");
+            if table.is_some() || schema.is_some() {
+                let quote = |s: String| strata_core::sql::quote_ident(&s);
+                return Some((
+                    format!(
+                        "{}.{}",
+                        quote(schema.unwrap_or_else(|| "drizzle".into())),
+                        quote(table.unwrap_or_else(|| "__drizzle_migrations".into()))
+                    ),
+                    name.to_owned(),
+                ));
+            }
+        }
+    }
+    None
+}
+
+/// The text of the `migrations: { … }` object of a Drizzle Kit config.
+fn config_migrations(text: &str) -> Option<&str> {
     let mut rest = text;
-    while let Some(at) = rest.find("out") {
+    while let Some(at) = rest.find("migrations") {
         let before = rest[..at].chars().next_back();
-        let after = rest[at + 3..].trim_start_matches(['"', '\'']).trim_start();
-        rest = &rest[at + 3..];
+        let after = rest[at + 10..].trim_start_matches(['"', '\'']).trim_start();
+        rest = &rest[at + 10..];
+        if before.is_some_and(|c| c.is_alphanumeric() || c == '_') {
+            continue;
+        }
+        let Some(value) = after.strip_prefix(':') else {
+            continue;
+        };
+        let value = value.trim_start().strip_prefix('{')?;
+        return Some(&value[..value.find('}')?]);
+    }
+    None
+}
+
+/// `strata.toml`'s text with `[migrations] drizzle_table` set to `table`.
+fn with_drizzle_table(text: &str, table: &str) -> String {
+    let line = format!(
+        "drizzle_table = \"{}\"  # Drizzle Kit's history, kept out of every catalog",
+        table.replace('\\', "\\\\").replace('"', "\\\"")
+    );
+    let mut lines: Vec<String> = text.lines().map(str::to_owned).collect();
+    let header = lines.iter().position(|l| l.trim() == "[migrations]");
+    match header {
+        Some(header) => {
+            let end = lines[header + 1..]
+                .iter()
+                .position(|l| l.trim_start().starts_with('['))
+                .map_or(lines.len(), |p| header + 1 + p);
+            match (header + 1..end).find(|&i| {
+                lines[i]
+                    .trim_start()
+                    .strip_prefix("drizzle_table")
+                    .is_some_and(|r| r.trim_start().starts_with('='))
+            }) {
+                Some(i) => lines[i] = line,
+                None => lines.insert(header + 1, line),
+            }
+        }
+        None => {
+            if lines.last().is_some_and(|l| !l.trim().is_empty()) {
+                lines.push(String::new());
+            }
+            lines.push("[migrations]".into());
+            lines.push(line);
+        }
+    }
+    lines.join("\n") + "\n"
+}
+
+/// A string setting of a Drizzle Kit config file: `key: "value"` or `"key": "value"`.
+fn config_string(text: &str, key: &str) -> Option<String> {
+    let mut rest = text;
+    while let Some(at) = rest.find(key) {
+        let before = rest[..at].chars().next_back();
+        let after = rest[at + key.len()..]
+            .trim_start_matches(['"', '\''])
+            .trim_start();
+        rest = &rest[at + key.len()..];
         if before.is_some_and(|c| c.is_alphanumeric() || c == '_') {
             continue;
         }
@@ -376,7 +744,7 @@ fn check_target(target: &Path, migrations: &[DrizzleMigration], in_place: bool) 
         let ours = in_place && migrations.iter().any(|m| m.file_name() == name);
         if name.ends_with(".sql") && !ours {
             return Err(Error::Invalid(format!(
-                "{} holds {name}, which is not in the Drizzle Kit journal; move it out (or set migrations.dir in strata.toml to another folder); nothing was written",
+                "{} holds {name}, which is not one of the migrations imported; move it out (or set migrations.dir in strata.toml to another folder); nothing was written",
                 target.display()
             )));
         }
@@ -384,28 +752,80 @@ fn check_target(target: &Path, migrations: &[DrizzleMigration], in_place: bool) 
     Ok(())
 }
 
-/// Writes the converted files (each to a temporary name, then renamed) and `strata.sum`.
-fn write_files(target: &Path, migrations: &[DrizzleMigration]) -> Result<()> {
+/// The files an import wrote, to take back when it fails: a refused import leaves the folder as
+/// it found it, so the next try fails (or succeeds) for its own reason.
+struct Written {
+    target: PathBuf,
+    /// Each file written, with the text it replaced (an import in Drizzle Kit's own folder).
+    files: Vec<(PathBuf, Option<String>)>,
+    /// Whether the folder was created.
+    created: bool,
+    /// `strata.toml`, with the text it had (`None`: it did not exist).
+    config: Option<(PathBuf, Option<String>)>,
+}
+
+impl Written {
+    fn undo(self) {
+        for (path, before) in self.files.iter().rev() {
+            let _ = match before {
+                Some(text) => std::fs::write(path, text),
+                None => std::fs::remove_file(path),
+            };
+        }
+        let _ = std::fs::remove_file(self.target.join(crate::migrations::SUM_FILE));
+        if self.created {
+            let _ = std::fs::remove_dir(&self.target);
+        }
+        if let Some((path, before)) = self.config {
+            let _ = match before {
+                Some(text) => std::fs::write(path, text),
+                None => std::fs::remove_file(path),
+            };
+        }
+    }
+}
+
+/// Writes the converted files, (name, text, the text it replaces), each to a temporary name,
+/// then renamed; on a failure, what was written is taken back.
+fn write_files(target: &Path, files: &[(String, String, Option<String>)]) -> Result<Written> {
+    let created = !target.exists();
     std::fs::create_dir_all(target)
         .map_err(|e| Error::io(format!("creating {}", target.display()), e))?;
+    let mut written = Written {
+        target: target.to_owned(),
+        files: Vec::new(),
+        created,
+        config: None,
+    };
     let mut staged = Vec::new();
-    for migration in migrations {
-        let path = target.join(migration.file_name());
-        let temporary = target.join(format!(".{}.importing", migration.file_name()));
-        std::fs::write(&temporary, &migration.converted)
-            .map_err(|e| Error::io(format!("writing {}", temporary.display()), e))?;
-        staged.push((temporary, path));
+    let staging = (|| {
+        for (name, text, before) in files {
+            let path = target.join(name);
+            let temporary = target.join(format!(".{name}.importing"));
+            std::fs::write(&temporary, text)
+                .map_err(|e| Error::io(format!("writing {}", temporary.display()), e))?;
+            staged.push((temporary, path, before));
+        }
+        for (temporary, path, before) in &staged {
+            std::fs::rename(temporary, path)
+                .map_err(|e| Error::io(format!("writing {}", path.display()), e))?;
+            written.files.push((path.clone(), (*before).clone()));
+        }
+        Ok(())
+    })();
+    if let Err(e) = staging {
+        for (temporary, _, _) in &staged {
+            let _ = std::fs::remove_file(temporary);
+        }
+        written.undo();
+        return Err(e);
     }
-    for (temporary, path) in &staged {
-        std::fs::rename(temporary, path)
-            .map_err(|e| Error::io(format!("writing {}", path.display()), e))?;
-    }
-    MigrationsDir::load(target)?.write_sum()
+    Ok(written)
 }
 
 #[cfg(test)]
 mod tests {
-    use super::config_out;
+    use super::{config_migrations, config_out, with_drizzle_table};
 
     #[test]
     fn reads_out_from_a_drizzle_config() {
@@ -419,5 +839,29 @@ mod tests {
             Some("schema-migrations")
         );
         assert_eq!(config_out("const layout = 1; // no setting"), None);
+    }
+
+    #[test]
+    fn sets_the_drizzle_table_in_strata_toml() {
+        assert_eq!(
+            with_drizzle_table("", "public.migrations"),
+            "[migrations]\ndrizzle_table = \"public.migrations\"  # Drizzle Kit's history, kept out of every catalog\n"
+        );
+        let text = "[migrations]\ndir = \"m\"\ndrizzle_table = \"x.y\"\n\n[data]\ndir = \"d\"\n";
+        let set = with_drizzle_table(text, "public.migrations");
+        assert!(
+            set.contains("dir = \"m\"\ndrizzle_table = \"public.migrations\""),
+            "{set}"
+        );
+        assert!(
+            !set.contains("x.y") && set.contains("[data]\ndir = \"d\""),
+            "{set}"
+        );
+        assert_eq!(
+            config_migrations(
+                "export default { out: './d', migrations: { table: 'migrations', schema: 'public' } }"
+            ),
+            Some(" table: 'migrations', schema: 'public' ")
+        );
     }
 }

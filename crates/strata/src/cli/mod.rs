@@ -5,6 +5,7 @@
 //! 2 error; 130 interrupted (after cleanup).
 
 mod aws;
+mod baseline;
 mod census;
 mod check;
 mod data;
@@ -333,9 +334,15 @@ async fn dispatch(context: &Context, cli: opt::Cli) -> Result<Outcome> {
         } => aws::check(context, &cli.global).await,
         opt::Command::Diff(args) => diff::run(context, &cli.global, args).await,
         opt::Command::Inspect(args) => inspect::run(context, &cli.global, args).await,
-        opt::Command::Import {
-            action: opt::ImportAction::Drizzle(args),
-        } => import::drizzle(context, &cli.global, args).await,
+        opt::Command::Import { action } => match action {
+            opt::ImportAction::Drizzle(args) => import::drizzle(context, &cli.global, args).await,
+            opt::ImportAction::Prisma(args) => {
+                import::foreign(context, &cli.global, args, crate::foreign::Tool::Prisma).await
+            }
+            opt::ImportAction::Sqlx(args) => {
+                import::foreign(context, &cli.global, args, crate::foreign::Tool::Sqlx).await
+            }
+        },
         opt::Command::Pull(args) => pull::run(context, &cli.global, args).await,
         opt::Command::Push(args) => push::run(context, &cli.global, args).await,
         opt::Command::Generate(args) => generate::run(context, &cli.global, args).await,
@@ -343,6 +350,7 @@ async fn dispatch(context: &Context, cli: opt::Cli) -> Result<Outcome> {
         opt::Command::Migrate(args) => migrate::run(context, &cli.global, args).await,
         opt::Command::Rollback(args) => rollback::run(context, &cli.global, args).await,
         opt::Command::Lint(args) => lint::run(context, &cli.global, args).await,
+        opt::Command::Baseline(args) => baseline::run(context, &cli.global, args).await,
         opt::Command::Up(args) => up::run(context, &cli.global, args).await,
         opt::Command::Check(args) => check::run(context, &cli.global, args).await,
         opt::Command::Status(args) => status::run(context, &cli.global, args).await,

@@ -70,6 +70,11 @@ pub enum Command {
         after_help = "Examples:\n  strata rollback --dry-run            say which down file would run and what it deletes\n  strata rollback                      undo the newest applied migration\n  strata rollback --to 0003 --force    undo everything after 0003, without asking"
     )]
     Rollback(RollbackArgs),
+    /// Record migrations as applied without running them, once a scratch replay proves the database holds what they give.
+    #[command(
+        after_help = "Examples:\n  strata baseline --dry-run            compare the database with the replayed migrations, record nothing\n  strata baseline                      record every migration as applied (the database was built by push, by hand, by another tool)\n  strata baseline --to 0003            record 0001 to 0003; `strata migrate` applies the rest"
+    )]
+    Baseline(BaselineArgs),
     /// What a deploy runs: pending schema migrations, then pending data migrations.
     #[command(
         after_help = "Examples:\n  strata up                            schema migrations, then data migrations\n  DATABASE_URL=postgres://… strata up --dry-run"
@@ -133,7 +138,7 @@ pub enum Command {
     Inspect(InspectArgs),
     /// Adopt a project another tool managed, keeping its history.
     #[command(
-        after_help = "Examples:\n  strata import drizzle --dry-run          show how the journal and the database match\n  strata import drizzle --pull             import, then write schemas/ from the database"
+        after_help = "Examples:\n  strata import drizzle --dry-run          show how the journal and the database match\n  strata import drizzle --pull             import, then write schemas/ from the database\n  strata import prisma                     prisma/migrations and _prisma_migrations, proven by replay\n  strata import sqlx                       migrations/ and _sqlx_migrations, proven by replay"
     )]
     Import {
         #[command(subcommand)]
@@ -176,6 +181,7 @@ impl Command {
             } => true,
             Command::Migrate(a) => url(&a.target),
             Command::Rollback(a) => url(&a.target),
+            Command::Baseline(a) => url(&a.target),
             Command::Up(a) => url(&a.target),
             Command::Push(a) => url(&a.target),
             Command::Pull(a) => url(&a.target),
@@ -183,9 +189,10 @@ impl Command {
             Command::Lint(a) => !a.files.is_empty(),
             Command::Status(a) => url(&a.target),
             Command::Inspect(a) => url(&a.target),
-            Command::Import {
-                action: ImportAction::Drizzle(a),
-            } => url(&a.target),
+            Command::Import { action } => match action {
+                ImportAction::Drizzle(a) => url(&a.target),
+                ImportAction::Prisma(a) | ImportAction::Sqlx(a) => url(&a.target),
+            },
             Command::Diff(a) => [&a.from, &a.to].iter().any(|s| {
                 let s = s.to_ascii_lowercase();
                 s.starts_with("postgres://") || s.starts_with("postgresql://") || s.contains('=')
@@ -209,6 +216,30 @@ pub enum ImportAction {
     )]
     /// Convert a Drizzle Kit migrations folder and record what its database applied (by hash) as applied.
     Drizzle(ImportDrizzleArgs),
+    #[command(
+        after_help = "Examples:\n  strata import prisma --dry-run\n  strata import prisma --dir prisma/migrations --url \"$DATABASE_URL\""
+    )]
+    /// Convert Prisma Migrate's migrations and record those _prisma_migrations applied, once a replay proves the database holds them.
+    Prisma(ImportForeignArgs),
+    #[command(
+        after_help = "Examples:\n  strata import sqlx --dry-run\n  strata import sqlx --dir migrations --url \"$DATABASE_URL\""
+    )]
+    /// Convert sqlx's migrations and record those _sqlx_migrations applied, once a replay proves the database holds them.
+    Sqlx(ImportForeignArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ImportForeignArgs {
+    #[command(flatten)]
+    pub target: Target,
+
+    /// The tool's migrations folder (default: prisma/migrations for Prisma, migrations for sqlx).
+    #[arg(long, value_name = "DIR")]
+    pub dir: Option<PathBuf>,
+
+    /// Say what would be imported and write nothing.
+    #[arg(long)]
+    pub dry_run: bool,
 }
 
 #[derive(Debug, Args)]
@@ -220,9 +251,9 @@ pub struct ImportDrizzleArgs {
     #[arg(long, value_name = "DIR")]
     pub dir: Option<PathBuf>,
 
-    /// Drizzle Kit's history table.
-    #[arg(long, value_name = "SCHEMA.TABLE", default_value = crate::drizzle::TABLE)]
-    pub table: String,
+    /// Drizzle Kit's history table (default: `migrations` of drizzle.config.*, else migrations.drizzle_table, drizzle.__drizzle_migrations); kept out of every catalog.
+    #[arg(long, value_name = "SCHEMA.TABLE")]
+    pub table: Option<String>,
 
     /// How to resolve mismatches: `applied` (the database is right: record them as applied) or
     /// `pending` (the files are right: leave them to `strata migrate`).
@@ -424,6 +455,20 @@ pub struct RollbackArgs {
 }
 
 #[derive(Debug, Args)]
+pub struct BaselineArgs {
+    #[command(flatten)]
+    pub target: Target,
+
+    /// Record migrations up to and including this number (default: all of them).
+    #[arg(long, value_name = "VERSION")]
+    pub to: Option<String>,
+
+    /// Compare and say what would be recorded; record nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+}
+
+#[derive(Debug, Args)]
 pub struct CheckArgs {
     #[command(flatten)]
     pub target: Target,
@@ -476,7 +521,7 @@ pub struct StatusArgs {
 #[derive(Debug, Subcommand)]
 pub enum DataAction {
     #[command(
-        after_help = "Examples:\n  strata data migrate                      every schema's pending migrations\n  strata data migrate questions            one schema's\n  strata data migrate --dry-run            run, count rows per table, roll back"
+        after_help = "Examples:\n  strata data migrate                      every schema's pending migrations\n  strata data migrate questions            one schema's\n  strata data migrate --dry-run            run, count rows per table, roll back\n  strata data migrate --ignore-missing     run even though applied migrations are missing from the registry"
     )]
     /// Run pending data migrations (all, or one schema's), each in a transaction with its tracking row.
     Migrate {
@@ -487,6 +532,9 @@ pub enum DataAction {
         /// Run them in a transaction, report the rows they change per table, and roll back.
         #[arg(long)]
         dry_run: bool,
+        /// Run pending migrations even though the database has applied ones of the same schema that the registry lacks (they are listed and left as they are).
+        #[arg(long)]
+        ignore_missing: bool,
     },
     #[command(
         after_help = "Examples:\n  strata data reset questions --yes        one schema's, newest first, without asking\n  strata data reset                        every schema's (asks on a terminal)"

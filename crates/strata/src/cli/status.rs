@@ -27,6 +27,9 @@ struct Status {
     /// The steps that would make the database match the declared files, with their full
     /// statements (`None`: no declared files).
     declared_changes: Option<serde_json::Value>,
+    /// Nothing is recorded as applied, migrations are pending, yet the database already holds
+    /// objects: it was built another way, and `strata baseline` may be what it needs.
+    baseline: bool,
     #[serde(skip)]
     declared_plan: Option<strata_core::plan::Plan>,
 }
@@ -100,6 +103,9 @@ pub(super) async fn run(context: &Context, global: &Global, args: StatusArgs) ->
             .collect(),
         drift,
         declared_changes: declared_plan.as_ref().map(super::json::steps),
+        baseline: !applied.iter().any(|r| r.status == "applied")
+            && !comparison.pending.is_empty()
+            && built(&live),
         declared_plan,
     };
     let found = !status.pending.is_empty()
@@ -116,6 +122,15 @@ pub(super) async fn run(context: &Context, global: &Global, args: StatusArgs) ->
         print(&status);
     }
     Ok(if found { Outcome::Found } else { Outcome::Done })
+}
+
+/// Whether the managed schemas hold anything a migration would create.
+fn built(live: &strata_core::catalog::Catalog) -> bool {
+    !live.tables.is_empty()
+        || !live.views.is_empty()
+        || !live.types.is_empty()
+        || !live.functions.is_empty()
+        || !live.sequences.is_empty()
 }
 
 fn print(status: &Status) {
@@ -139,6 +154,11 @@ fn print(status: &Status) {
         ));
         for name in &status.pending {
             say(format!("  {name}"));
+        }
+        if status.baseline {
+            say(
+                "  the database already holds objects but no migration is recorded as applied: if it was built by `strata push`, by hand or by another tool, `strata baseline` records the migrations that give it (after proving it on a replay) instead of running them",
+            );
         }
     }
     for record in &status.rolled_back {

@@ -49,8 +49,7 @@ pub(super) async fn run(context: &Context, global: &Global, args: UpArgs) -> Res
         &tracking,
         &registry,
         &fetcher,
-        None,
-        args.dry_run,
+        (None, args.dry_run, false),
         LOCK_WAIT,
         &|line| super::note(line),
     )

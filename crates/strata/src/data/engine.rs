@@ -50,8 +50,12 @@ pub struct DataStatus {
     pub applied: Vec<Applied>,
     /// Registered migrations not applied yet, in the order they run.
     pub pending: Vec<String>,
-    /// Applied migrations the registry does not have (removed from the code?).
+    /// Applied migrations the registry does not have (removed from the code?), of a schema it
+    /// defines.
     pub missing: Vec<String>,
+    /// The registry does not define the schema at all: its applied rows were written by other
+    /// tooling (the scripts strata replaces) and are left alone.
+    pub foreign: bool,
 }
 
 /// What `migrate` did.
@@ -61,6 +65,10 @@ pub(crate) struct MigrateOutcome {
     pub applied: Vec<(String, u128)>,
     /// In a dry run: per migration, the rows it changed per table.
     pub rows: Vec<(String, Vec<TableRows>)>,
+    /// Applied rows of schemas the registry does not define, left alone: (schema, names).
+    pub left_alone: Vec<(String, Vec<String>)>,
+    /// Applied rows missing from the registry that `--ignore-missing` let pass.
+    pub ignored_missing: Vec<String>,
 }
 
 /// The rows a migration changed in one table (counted in its transaction).
@@ -124,18 +132,19 @@ impl Tracking {
             .iter()
             .map(|r| r.get(0))
             .collect();
-        let optional = |column: &str| {
+        // A bare NULL would be text: typed, it reads as the column would.
+        let optional = |column: &str, type_name: &str| {
             if columns.iter().any(|c| c == column) {
                 column.to_owned()
             } else {
-                format!("NULL AS {column}")
+                format!("NULL::{type_name} AS {column}")
             }
         };
         let sql = format!(
             "SELECT name, schema, {}, {}, {} FROM {} ORDER BY id",
             crate::history::RFC3339_APPLIED_AT,
-            optional("execution_ms"),
-            optional("applied_by"),
+            optional("execution_ms", "bigint"),
+            optional("applied_by", "text"),
             qualified(&self.table)
         );
         let rows = client
@@ -200,7 +209,9 @@ impl Tracking {
                     .collect();
                 let mine: Vec<Applied> =
                     applied.iter().filter(|r| r.schema == s).cloned().collect();
+                let foreign = !registry.schemas().any(|(name, _)| name == s);
                 DataStatus {
+                    foreign,
                     pending: registered
                         .iter()
                         .filter(|n| !mine.iter().any(|r| &r.name == *n))
@@ -208,7 +219,7 @@ impl Tracking {
                         .collect(),
                     missing: mine
                         .iter()
-                        .filter(|r| !registered.contains(&r.name))
+                        .filter(|r| !foreign && !registered.contains(&r.name))
                         .map(|r| r.name.clone())
                         .collect(),
                     applied: mine,
@@ -228,14 +239,15 @@ fn selected<'r>(registry: &'r Registry, schema: Option<&str>) -> Vec<(&'r str, &
         .collect()
 }
 
-/// Refuses to run when the registry is malformed or the database has applied migrations the
-/// registry does not know.
-fn refuse_problems(registry: &Registry, status: &[DataStatus]) -> Result<()> {
+/// Refuses to run when the registry is malformed or the database has applied migrations of a
+/// schema the registry defines that it does not know (unless `ignore_missing`). Rows of schemas
+/// it does not define at all are not its business: they are left alone.
+fn refuse_problems(registry: &Registry, status: &[DataStatus], ignore_missing: bool) -> Result<()> {
     let mut problems = registry.problems();
-    for s in status {
+    for s in status.iter().filter(|_| !ignore_missing) {
         for name in &s.missing {
             problems.push(format!(
-                "data migration `{name}` is applied to this database but not in the registry (removed from the code, or a branch not merged yet?); restore it before running data migrations of `{}`",
+                "data migration `{name}` is applied to this database but not in the registry (removed from the code, or a branch not merged yet?); restore it before running data migrations of `{}`, or pass --ignore-missing to run the others anyway",
                 s.schema
             ));
         }
@@ -296,13 +308,20 @@ pub(crate) async fn migrate(
     tracking: &Tracking,
     registry: &Registry,
     fetcher: &Fetcher,
-    schema: Option<&str>,
-    dry_run: bool,
+    (schema, dry_run, ignore_missing): (Option<&str>, bool, bool),
     wait: Duration,
     say: &dyn Fn(String),
 ) -> Result<MigrateOutcome> {
     tracking.lock(client, wait, say).await?;
-    let result = migrate_locked(client, tracking, registry, fetcher, schema, dry_run, say).await;
+    let result = migrate_locked(
+        client,
+        tracking,
+        registry,
+        fetcher,
+        (schema, dry_run, ignore_missing),
+        say,
+    )
+    .await;
     tracking.unlock(client).await;
     result
 }
@@ -312,15 +331,25 @@ async fn migrate_locked(
     tracking: &Tracking,
     registry: &Registry,
     fetcher: &Fetcher,
-    schema: Option<&str>,
-    dry_run: bool,
+    (schema, dry_run, ignore_missing): (Option<&str>, bool, bool),
     say: &dyn Fn(String),
 ) -> Result<MigrateOutcome> {
     if !dry_run {
         tracking.ensure(client).await?;
     }
     let status = tracking.status(client, registry, schema).await?;
-    refuse_problems(registry, &status)?;
+    refuse_problems(registry, &status, ignore_missing)?;
+    let left_alone: Vec<(String, Vec<String>)> = status
+        .iter()
+        .filter(|s| s.foreign)
+        .map(|s| {
+            (
+                s.schema.clone(),
+                s.applied.iter().map(|r| r.name.clone()).collect(),
+            )
+        })
+        .collect();
+    let ignored_missing: Vec<String> = status.iter().flat_map(|s| s.missing.clone()).collect();
     let pending: Vec<(&str, &Migration)> = selected(registry, schema)
         .into_iter()
         .filter(|(s, m)| {
@@ -342,7 +371,11 @@ async fn migrate_locked(
             .await
             .map_err(|e| Error::Invalid(format!("{e}; no data migration was run")))?;
     }
-    let mut outcome = MigrateOutcome::default();
+    let mut outcome = MigrateOutcome {
+        left_alone,
+        ignored_missing,
+        ..MigrateOutcome::default()
+    };
     if dry_run {
         let tx = client
             .transaction()
@@ -455,7 +488,7 @@ pub(crate) async fn reset_plan(
     schema: Option<&str>,
 ) -> Result<Vec<String>> {
     let status = tracking.status(client, registry, schema).await?;
-    refuse_problems(registry, &status)?;
+    refuse_problems(registry, &status, false)?;
     let applied: Vec<&str> = status
         .iter()
         .flat_map(|s| s.applied.iter().map(|r| r.name.as_str()))

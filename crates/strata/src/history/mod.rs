@@ -496,8 +496,19 @@ async fn migrate_locked(
                 Some(m) => format!("the database is as after {}", m.file_name),
                 None => "no migration was applied in this run".to_owned(),
             };
+            // The first migration of an empty history finding its objects already there: the
+            // database was built another way (push, by hand, another tool).
+            let hint = if last_done.is_none()
+                && !applied.iter().any(|r| r.status == "applied")
+                && error.to_string().contains("already exists")
+            {
+                "\nthe database already holds what the migrations create (built by `strata push`, by hand or by another tool?): \
+                 `strata baseline` records them as applied once a replay proves the database equals them"
+            } else {
+                ""
+            };
             return Err(Error::Invalid(format!(
-                "{} failed: {error}\n{state}",
+                "{} failed: {error}\n{state}{hint}",
                 migration.file_name
             )));
         }

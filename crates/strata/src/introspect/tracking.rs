@@ -49,6 +49,21 @@ const SHAPES: &[Shape] = &[
         required: &["id", "hash", "created_at"],
         optional: &[],
     },
+    // Prisma Migrate's `_prisma_migrations`, kept after `strata import prisma`.
+    Shape {
+        required: &["id", "checksum", "migration_name", "started_at"],
+        optional: &[
+            "finished_at",
+            "logs",
+            "rolled_back_at",
+            "applied_steps_count",
+        ],
+    },
+    // sqlx's `_sqlx_migrations`, kept after `strata import sqlx`.
+    Shape {
+        required: &["version", "description", "success", "checksum"],
+        optional: &["installed_on", "execution_time"],
+    },
 ];
 
 /// Whether `table` has the columns of one of the tracking tables.
