@@ -316,6 +316,7 @@ fn help_lists_only_working_commands() {
             "pull",
             "diff",
             "check",
+            "lint",
             "status",
             "sum",
             "data",

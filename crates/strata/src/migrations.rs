@@ -34,6 +34,10 @@ pub const SUM_FILE: &str = "strata.sum";
 /// The directive that makes a migration run statement by statement, outside a transaction.
 pub const NO_TRANSACTION: &str = "-- strata:no-transaction";
 
+/// The directive that gives a migration its own `lock_timeout` (`-- strata:lock-timeout 2s`),
+/// instead of `[migrations] lock_timeout`.
+pub const LOCK_TIMEOUT: &str = "-- strata:lock-timeout";
+
 /// How a down file's name ends (`0001_init.down.sql` undoes `0001_init.sql`).
 pub const DOWN_SUFFIX: &str = ".down.sql";
 
@@ -97,6 +101,32 @@ impl Migration {
         }
     }
 
+    /// The file's own `lock_timeout` (`-- strata:lock-timeout 2s` in its leading comments):
+    /// a number with `ms`, `s`, `min` or `h`, or `0` for none. An unreadable value is an
+    /// error naming the file and line.
+    pub fn lock_timeout(&self) -> Result<Option<String>> {
+        for (n, line) in leading_comments(&self.text).enumerate() {
+            let Some(value) = line.trim().strip_prefix(LOCK_TIMEOUT) else {
+                continue;
+            };
+            let value = value.trim();
+            let digits = value.trim_end_matches(|c: char| c.is_ascii_alphabetic());
+            let unit = &value[digits.len()..];
+            let readable = !digits.is_empty()
+                && digits.chars().all(|c| c.is_ascii_digit())
+                && matches!(unit, "" | "ms" | "s" | "min" | "h");
+            if !readable {
+                return Err(Error::Invalid(format!(
+                    "{}:{}: `{LOCK_TIMEOUT} {value}`: write a duration such as `{LOCK_TIMEOUT} 2s` (units ms, s, min, h; 0 waits without limit)",
+                    self.path.display(),
+                    n + 1
+                )));
+            }
+            return Ok(Some(value.to_owned()));
+        }
+        Ok(None)
+    }
+
     /// `file:line:col` of a 1-based character position in the file (as PostgreSQL reports
     /// positions in a script sent whole).
     pub fn location(&self, character: usize) -> String {
@@ -116,7 +146,7 @@ impl Migration {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Finding {
     /// A stable name for scripts: `sum`, `duplicate`, `edited`, `missing`, `out_of_order`,
-    /// `empty`, `partial`, `unsynced`, `drift`.
+    /// `empty`, `partial`, `unsynced`, `drift`, `lint`.
     pub kind: &'static str,
     /// What is wrong and what to do.
     pub message: String,
@@ -390,6 +420,7 @@ fn read_migration(path: PathBuf, file_name: String) -> Result<Migration> {
         no_transaction,
         down: None,
     };
+    migration.lock_timeout()?;
     if !migration.no_transaction
         && let Some(statement) = migration
             .statements()

@@ -342,6 +342,9 @@ pub fn lint_text(
         if words.is_empty() {
             continue;
         }
+        // Where the statement itself begins, after the comments that lead it.
+        let (line, column) =
+            crate::split::line_column(text, statement.offset + after_comments(&statement.text));
         for rule in RULES {
             if allows.contains(rule.id()) || file_allows.contains(rule.id()) {
                 continue;
@@ -363,8 +366,8 @@ pub fn lint_text(
                 }
                 findings.push(Finding {
                     file: file.to_owned(),
-                    line: statement.line,
-                    column: statement.column,
+                    line,
+                    column,
                     rule: rule.id(),
                     level,
                     message: hit.message,
@@ -377,6 +380,40 @@ pub fn lint_text(
         seen.observe(&words);
     }
     Ok(findings)
+}
+
+/// The byte offset of the first character of `text` that is not white space or a comment.
+fn after_comments(text: &str) -> usize {
+    let mut rest = text;
+    loop {
+        let trimmed = rest.trim_start();
+        if let Some(line) = trimmed.strip_prefix("--") {
+            rest = line.find('\n').map_or("", |end| &line[end..]);
+        } else if trimmed.starts_with("/*") {
+            let mut depth = 0;
+            let mut end = trimmed.len();
+            let bytes = trimmed.as_bytes();
+            let mut i = 0;
+            while i + 1 < bytes.len() {
+                if &bytes[i..i + 2] == b"/*" {
+                    depth += 1;
+                    i += 2;
+                } else if &bytes[i..i + 2] == b"*/" {
+                    depth -= 1;
+                    i += 2;
+                    if depth == 0 {
+                        end = i;
+                        break;
+                    }
+                } else {
+                    i += 1;
+                }
+            }
+            rest = &trimmed[end..];
+        } else {
+            return text.len() - trimmed.len();
+        }
+    }
 }
 
 /// The rules a statement's leading comments acknowledge.

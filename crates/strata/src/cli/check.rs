@@ -157,6 +157,32 @@ pub(super) async fn run(context: &Context, global: &Global, args: CheckArgs) -> 
         findings.push(drift_finding(&plan));
         plans.push(("drift", plan));
     }
+    // The pending migrations, judged as `strata lint --url` would: what they would block or
+    // lose on this database.
+    let inputs: Vec<crate::lint::Input> = comparison
+        .pending
+        .iter()
+        .map(|m| crate::lint::Input {
+            name: census::folder(&project, &m.path),
+            text: m.text.clone(),
+        })
+        .collect();
+    let known = strata_core::lint::Knowledge {
+        catalog: Some(&live),
+        sizes: crate::lint::sizes(&client).await?,
+    };
+    for finding in crate::lint::lint(&inputs, &known)?
+        .into_iter()
+        .filter(|f| f.level == strata_core::lint::Level::Error)
+    {
+        findings.push(Finding {
+            kind: "lint",
+            message: format!(
+                "{}:{}: {}: {} (`strata lint --url` explains; acknowledge with `-- strata:allow {} <reason>`)",
+                finding.file, finding.line, finding.rule, finding.message, finding.rule
+            ),
+        });
+    }
     let pending: Vec<String> = comparison
         .pending
         .iter()

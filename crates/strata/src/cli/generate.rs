@@ -6,7 +6,7 @@ use strata_core::plan::{Hazard, Plan, RunMode, Step};
 use crate::cache::Cache;
 use crate::config::Prefix;
 use crate::fixpoint::Probes;
-use crate::migrations::{self, DOWN_SUFFIX, EMPTY, MigrationsDir, NO_TRANSACTION};
+use crate::migrations::{self, DOWN_SUFFIX, EMPTY, LOCK_TIMEOUT, MigrationsDir, NO_TRANSACTION};
 use crate::state::States;
 use crate::{Error, Result};
 
@@ -165,6 +165,7 @@ pub(super) async fn run(context: &Context, global: &Global, args: GenerateArgs) 
         catalog: Some(&wanted),
         sizes: Default::default(),
     };
+    let session = session_line(&project);
     let mut written = Vec::new();
     for (i, steps) in groups.iter().enumerate() {
         let version = folder.next_version(timestamp);
@@ -179,7 +180,7 @@ pub(super) async fn run(context: &Context, global: &Global, args: GenerateArgs) 
             .is_some_and(|s| s.run == RunMode::InTransaction);
         let text = crate::lint::acknowledge_generated(
             &file_name,
-            &render(&file_name, steps),
+            &render(&file_name, steps, &session),
             &mut seen,
             &known,
         )?;
@@ -191,7 +192,7 @@ pub(super) async fn run(context: &Context, global: &Global, args: GenerateArgs) 
             down_seen.transactional = steps.iter().all(|s| s.run == RunMode::InTransaction);
             let text = crate::lint::acknowledge_generated(
                 &down_name,
-                &render_down(&down_name, &file_name, steps),
+                &render_down(&down_name, &file_name, steps, &session),
                 &mut down_seen,
                 &down_known,
             )?;
@@ -328,18 +329,19 @@ fn default_name(plan: &Plan, first: bool) -> String {
 }
 
 /// A migration file: directives, a header that summarises the changes and hazards, the steps.
-fn render(file_name: &str, steps: &[Step]) -> String {
+fn render(file_name: &str, steps: &[Step], session: &str) -> String {
     render_with(
         &format!(
             "-- {file_name}: written by `strata generate` from the declared schema. Review it before you commit it.\n"
         ),
         steps,
         "migrate",
+        session,
     )
 }
 
 /// A down file: the steps that undo `up_name`.
-pub(super) fn render_down(down_name: &str, up_name: &str, steps: &[Step]) -> String {
+pub(super) fn render_down(down_name: &str, up_name: &str, steps: &[Step], session: &str) -> String {
     if steps.is_empty() {
         return format!(
             "{EMPTY} {up_name} changes nothing strata reads back\n\
@@ -353,6 +355,7 @@ pub(super) fn render_down(down_name: &str, up_name: &str, steps: &[Step]) -> Str
         ),
         steps,
         "rollback",
+        session,
     );
     if steps
         .iter()
@@ -367,8 +370,18 @@ pub(super) fn render_down(down_name: &str, up_name: &str, steps: &[Step]) -> Str
     text
 }
 
+/// The header line that says how `migrate` and `rollback` run the file's statements.
+fn session_line(project: &crate::config::Project) -> String {
+    let settings = &project.config.migrations;
+    format!(
+        "-- Runs with lock_timeout {} and statement_timeout {} ([migrations] in strata.toml); a header\n\
+         -- line `{LOCK_TIMEOUT} 2s` gives this file a lock_timeout of its own.\n",
+        settings.lock_timeout, settings.statement_timeout
+    )
+}
+
 /// A file of `steps` under the first line `intro`; `command` runs it.
-fn render_with(intro: &str, steps: &[Step], command: &str) -> String {
+fn render_with(intro: &str, steps: &[Step], command: &str, session: &str) -> String {
     let mut out = String::new();
     let alone = steps.iter().any(|s| s.run == RunMode::Alone);
     if alone {
@@ -376,6 +389,7 @@ fn render_with(intro: &str, steps: &[Step], command: &str) -> String {
         out.push('\n');
     }
     out.push_str(intro);
+    out.push_str(session);
     if alone {
         out.push_str(&format!("-- Its statements cannot run in a transaction: `strata {command}` runs them one by one and records each.\n"));
     }
@@ -455,7 +469,12 @@ async fn down_for(
     let path = folder.dir.join(&down_name);
     write_new(
         &path,
-        &render_down(&down_name, &migration.file_name, &plan.steps),
+        &render_down(
+            &down_name,
+            &migration.file_name,
+            &plan.steps,
+            &session_line(project),
+        ),
     )?;
     let verified = async {
         let mut written = context.migrations(project)?;

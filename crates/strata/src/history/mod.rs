@@ -485,12 +485,16 @@ async fn migrate_locked(
             .partial
             .iter()
             .find(|r| r.version == migration.version);
+        let own = own_lock_timeout(client, migration).await?;
         let outcome = if migration.no_transaction {
             let ledger = alone::Ledger::history(history, migration);
             alone::run_alone(client, &ledger, migration, partial, options, say).await
         } else {
             run_in_transaction(client, history, migration, options, say).await
         };
+        if own && outcome.is_ok() {
+            restore_lock_timeout(client, &options.lock_timeout).await?;
+        }
         if let Err(error) = outcome {
             let state = match last_done {
                 Some(m) => format!("the database is as after {}", m.file_name),
@@ -595,6 +599,32 @@ pub(crate) struct Record<'a> {
 
 /// Runs a transactional migration or down file and its `record` in one transaction, retrying
 /// the whole when a lock was not free within `lock_timeout`.
+/// Sets a file's own `lock_timeout` (`-- strata:lock-timeout`) for its run: whether it did
+/// (then [`restore_lock_timeout`] after it).
+pub(crate) async fn own_lock_timeout(client: &Client, file: &Migration) -> Result<bool> {
+    let Some(value) = file.lock_timeout()? else {
+        return Ok(false);
+    };
+    client
+        .batch_execute(&format!("SET lock_timeout = {}", quote_literal(&value)))
+        .await
+        .map_err(|e| {
+            Error::db(
+                format!("{}: setting its lock_timeout {value}", file.file_name),
+                e,
+            )
+        })?;
+    Ok(true)
+}
+
+/// Back to the run's `lock_timeout` after a file that set its own.
+pub(crate) async fn restore_lock_timeout(client: &Client, value: &str) -> Result<()> {
+    client
+        .batch_execute(&format!("SET lock_timeout = {}", quote_literal(value)))
+        .await
+        .map_err(|e| Error::db("setting lock_timeout back", e))
+}
+
 pub(crate) async fn run_file_in_transaction(
     client: &Client,
     file: &Migration,

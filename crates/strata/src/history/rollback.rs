@@ -376,6 +376,7 @@ async fn rollback_locked(
     let downs = report.downs.clone();
     for (row, down) in targets.iter().zip(&downs) {
         let started = Instant::now();
+        let own = super::own_lock_timeout(client, down).await?;
         let outcome = if down.no_transaction {
             let ledger = ledger(history, row, down);
             let stopped = partial(&row.version).map(RolledBack::as_progress);
@@ -383,6 +384,9 @@ async fn rollback_locked(
         } else {
             run_in_transaction(client, history, row, down, settings, say).await
         };
+        if own && outcome.is_ok() {
+            super::restore_lock_timeout(client, &settings.lock_timeout).await?;
+        }
         if let Err(error) = outcome {
             let state = match report.undone.last() {
                 Some((file, _)) => format!("the database is as before {file}"),

@@ -26,8 +26,7 @@ impl Rule for DropsData {
         if w.eat(&["DROP", "TABLE"]) {
             w.eat(&["IF", "EXISTS"]);
             let mut hits = Vec::new();
-            loop {
-                let Some(table) = w.table() else { break };
+            while let Some(table) = w.table() {
                 hits.push(Hit::on(
                     table.clone(),
                     format!("DROP TABLE {table} deletes its rows"),
