@@ -180,7 +180,8 @@ impl Fixpoint {
     ) -> Result<Plan> {
         let pairs = deparse_pairs(from, to, renames).map_err(|e| Error::Invalid(e.to_string()))?;
         let same = self.same(&pairs, to, probes).await?;
-        diff_with(from, to, renames, &same).map_err(|e| Error::Invalid(e.to_string()))
+        diff_with(from, to, renames, &same, probes.server_version())
+            .map_err(|e| Error::Invalid(e.to_string()))
     }
 
     /// The sites of `pairs` whose two texts reach the same fixed point. `context` is the catalog

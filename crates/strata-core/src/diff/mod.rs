@@ -58,7 +58,7 @@ impl std::error::Error for DiffError {}
 
 /// The plan that takes a database whose catalog is `from` to `to`.
 pub fn diff(from: &Catalog, to: &Catalog, renames: &[Rename]) -> Result<Plan, DiffError> {
-    diff_with(from, to, renames, &BTreeSet::new())
+    diff_with(from, to, renames, &BTreeSet::new(), 0)
 }
 
 /// The sites whose deparsed text differs between `from` (once `renames` are applied) and `to`:
@@ -73,12 +73,15 @@ pub fn deparse_pairs(
 }
 
 /// As [`diff`], with the texts at `same` taken as equal: they differ only in how PostgreSQL
-/// printed them, so no step is planned for them.
+/// printed them, so no step is planned for them. `server_version` (`server_version_num`; 0
+/// when unknown) allows the forms of later versions (`CREATE OR REPLACE TRIGGER` from 14,
+/// `ALTER COLUMN … SET EXPRESSION` from 17); a plan without them works on every version.
 pub fn diff_with(
     from: &Catalog,
     to: &Catalog,
     renames: &[Rename],
     same: &BTreeSet<Site>,
+    server_version: u32,
 ) -> Result<Plan, DiffError> {
     let (renamed, mut steps) = renamed(from, to, renames)?;
     let to = if same.is_empty() {
@@ -92,6 +95,7 @@ pub fn diff_with(
     };
     let to = to.as_ref();
     let mut differ = Differ::new(&renamed, to);
+    differ.version = server_version;
     differ.run();
     // check_function_bodies off, as pg_dump does: function bodies may name objects that later
     // steps create.
@@ -144,6 +148,8 @@ pub(crate) struct Differ<'a> {
     /// Collations whose definition changes: renamed away, created anew, their columns
     /// converted, the old one dropped.
     recollated: BTreeSet<QualName>,
+    /// The server's `server_version_num` (0: unknown, forms every version takes).
+    version: u32,
 }
 
 impl<'a> Differ<'a> {
@@ -156,6 +162,7 @@ impl<'a> Differ<'a> {
             reshaped: BTreeSet::new(),
             retyped_columns: BTreeSet::new(),
             recollated: BTreeSet::new(),
+            version: 0,
         }
     }
 

@@ -47,11 +47,36 @@ fn view_changed(old: &View, new: &View) -> bool {
         })
 }
 
-/// `CREATE OR REPLACE VIEW` keeps the old columns and may add new ones at the end.
+/// `ALTER VIEW … SET (…), RESET (…)`: the options of `new` that differ, those of `old` gone.
+fn view_options(name: &QualName, old: &View, new: &View) -> String {
+    let key = |o: &String| o.split('=').next().unwrap_or(o).to_owned();
+    let set: Vec<&String> = new
+        .options
+        .iter()
+        .filter(|o| !old.options.contains(o))
+        .collect();
+    let reset: Vec<String> = old
+        .options
+        .iter()
+        .map(key)
+        .filter(|k| !new.options.iter().any(|o| key(o) == *k))
+        .collect();
+    let mut actions = Vec::new();
+    if !set.is_empty() {
+        let list: Vec<&str> = set.iter().map(|o| o.as_str()).collect();
+        actions.push(format!("SET ({})", list.join(", ")));
+    }
+    if !reset.is_empty() {
+        actions.push(format!("RESET ({})", reset.join(", ")));
+    }
+    format!("ALTER VIEW {} {}", qualified(name), actions.join(", "))
+}
+
+/// `CREATE OR REPLACE VIEW` keeps the old columns and may add new ones at the end; it sets the
+/// view's options to the ones it names.
 fn replaceable_in_place(old: &View, new: &View) -> bool {
     old.kind == ViewKind::View
         && new.kind == ViewKind::View
-        && old.options == new.options
         && old.columns.len() <= new.columns.len()
         && old.columns.iter().zip(&new.columns).all(|(a, b)| {
             a.name == b.name && a.data_type == b.data_type && a.collation == b.collation
@@ -1186,6 +1211,19 @@ impl Differ<'_> {
             } else if let Some(old) = old
                 && view_changed(old, view)
             {
+                if old.definition == view.definition
+                    && old.columns == view.columns
+                    && view.kind == ViewKind::View
+                {
+                    // Only its options (security_invoker, check_option, …): set in place.
+                    self.push(
+                        Step::new(name.to_string(), view_options(name, old, view))
+                            .needs([reference.clone()]),
+                    );
+                    let base = if fresh { None } else { Some(old) };
+                    self.view_parts(name, base, view);
+                    continue;
+                }
                 self.push(
                     Step::new(name.to_string(), render::create_view(name, view, true))
                         .needs(needs)

@@ -439,6 +439,10 @@ pub(super) fn drop_recreated(d: &mut Differ) {
         ));
     }
     for (table, name) in d.recreated.triggers.clone() {
+        if d.replaces_trigger(&table, &name) {
+            // CREATE OR REPLACE TRIGGER: no moment without it, a lighter lock.
+            continue;
+        }
         d.push(drop_trigger(
             from,
             &table,
@@ -1184,6 +1188,24 @@ impl Differ<'_> {
             if old.generated.is_some() && new.generated.is_none() {
                 // Keeps the values, stops computing them.
                 self.push(step(format!("{target} DROP EXPRESSION")));
+            } else if let (Some(_), Some(expression)) = (&old.generated, &new.generated)
+                && self.version >= 170_000
+                && old.generated_virtual == new.generated_virtual
+                && old.data_type == new.data_type
+            {
+                // PostgreSQL 17: the column stays (its place, what reads it); a stored one is
+                // computed anew.
+                let hazards = if new.generated_virtual {
+                    Vec::new()
+                } else {
+                    vec![Hazard::RewritesTable, Hazard::AccessExclusiveLock]
+                };
+                self.push(
+                    step(format!("{target} SET EXPRESSION AS ({expression})"))
+                        .removes([deps::shape(table)])
+                        .creates([deps::shape(table)])
+                        .hazards(hazards),
+                );
             } else {
                 // A generated expression cannot be changed in place on every supported version:
                 // the column is dropped and added again (its values are computed anew).
@@ -1516,6 +1538,35 @@ impl Differ<'_> {
                     .needs([deps::relation(relation), deps::shape(relation)]),
             );
         }
+    }
+
+    /// Whether a changed trigger of a table is replaced in place (`CREATE OR REPLACE
+    /// TRIGGER`, PostgreSQL 14): its own definition changed, it is no constraint trigger,
+    /// nothing it uses is re-created and no column of its table changes type.
+    pub(super) fn replaces_trigger(&self, table: &QualName, name: &str) -> bool {
+        let (Some(old), Some(new)) = (
+            self.from
+                .tables
+                .get(table)
+                .and_then(|t| t.triggers.get(name)),
+            self.to.tables.get(table).and_then(|t| t.triggers.get(name)),
+        ) else {
+            return false;
+        };
+        if self.version < 140_000
+            || old.constraint
+            || new.constraint
+            || old.definition == new.definition
+            || !new.definition.starts_with("CREATE TRIGGER")
+            || self.reshaped.contains(table)
+        {
+            return false;
+        }
+        let gone = self.gone_objects();
+        !deps::trigger(self.from, table, old)
+            .iter()
+            .chain(&deps::trigger(self.to, table, new))
+            .any(|r| !matches!(r, ObjectRef::Shape { .. }) && gone.contains(r))
     }
 
     /// The temporary name under which a changed index of a table that stays is built anew
@@ -2038,7 +2089,12 @@ pub(super) fn diff_triggers(
     let target = qualified(table);
     for (t, trigger) in new {
         let recreated = d.recreated.triggers.contains(&(table.clone(), t.clone()));
-        let old_trigger = if fresh || recreated { None } else { old.get(t) };
+        let replaced = recreated && !fresh && d.replaces_trigger(table, t);
+        let old_trigger = if fresh || recreated && !replaced {
+            None
+        } else {
+            old.get(t)
+        };
         let reference = ObjectRef::Trigger {
             table: table.clone(),
             name: t.clone(),
@@ -2049,8 +2105,25 @@ pub(super) fn diff_triggers(
                     .needs(deps::trigger(d.to, table, trigger))
                     .creates([reference.clone()]),
             );
+        } else if replaced {
+            d.push(
+                Step::new(
+                    format!("{table}.{t}"),
+                    trigger
+                        .definition
+                        .replacen("CREATE TRIGGER", "CREATE OR REPLACE TRIGGER", 1),
+                )
+                .needs(deps::trigger(d.to, table, trigger))
+                .needs_old(deps::trigger(d.from, table, &old[t]))
+                .creates([reference.clone()]),
+            );
         }
-        let old_enabled = old_trigger.map_or("O", |o| o.enabled.as_str());
+        // A replaced trigger is enabled again (as CREATE TRIGGER leaves it); its comment stays.
+        let old_enabled = if replaced {
+            "O"
+        } else {
+            old_trigger.map_or("O", |o| o.enabled.as_str())
+        };
         if old_enabled != trigger.enabled {
             let action = match trigger.enabled.as_str() {
                 "D" => "DISABLE TRIGGER",
