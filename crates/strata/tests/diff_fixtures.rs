@@ -1,4 +1,5 @@
-//! The diff fixture suite: `tests/fixtures/diff/<case>/{from.sql,to.sql,expected.sql}`.
+//! The diff fixture suite: `tests/fixtures/diff/<case>/{from.sql,to.sql,expected.sql}`, a
+//! trial per case.
 //!
 //! For each case: build `from` and `to` in databases of their own, plan `from → to`, compare the
 //! SQL with `expected.sql` (`STRATA_UPDATE_EXPECT=1` rewrites it), apply the plan to `from`,
@@ -13,7 +14,8 @@
 //! `server_version_num`, e.g. `150000`, or `icu` for a server built with ICU).
 
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+
+use libtest_mimic::{Arguments, Failed, Trial};
 
 use strata::fixpoint::{Fixpoint, Probes};
 use strata::introspect::{Scope, introspect};
@@ -21,7 +23,6 @@ use strata_core::catalog::{Catalog, QualName};
 use strata_core::diff::Rename;
 use strata_testkit::TestDb;
 use strata_testkit::requires::Capabilities;
-use tokio::sync::Semaphore;
 
 /// The PostgreSQL major version `expected.sql` is written for (the system version of CI).
 const BASE_MAJOR: u32 = 15;
@@ -163,18 +164,9 @@ fn gentle(plan: &strata_core::plan::Plan, from: &Catalog, what: &str) -> Result<
     }
 }
 
-async fn run_case(
-    dir: PathBuf,
-    server: Capabilities,
-    update: bool,
-) -> Result<&'static str, String> {
+async fn run_case(dir: PathBuf, server: Capabilities, update: bool) -> Result<(), String> {
     let read = |name: &str| std::fs::read_to_string(dir.join(name));
     let version = server.version;
-    if let Ok(required) = read("requires.txt")
-        && !server.allow(&required)
-    {
-        return Ok("not applicable on this server");
-    }
     let from_sql = read("from.sql").unwrap_or_default();
     let to_sql = read("to.sql").unwrap_or_default();
     let renames: Vec<Rename> = read("renames.txt")
@@ -234,49 +226,53 @@ async fn run_case(
         .map_err(|e| format!("reverse: {e}"))?;
     gentle(&back, &to, "reverse")?;
     apply_and_check(&to_db, &back, &from, "reverse", version).await?;
-    Ok("ok")
+    Ok(())
 }
 
-#[test]
-fn diff_fixtures() {
-    let runtime = tokio::runtime::Builder::new_current_thread()
+/// One trial per case: `cargo test -p strata-pg --test diff_fixtures -- <case>` runs one, `--list`
+/// names them. A case the server cannot build (`requires.txt`) shows as ignored, never passed.
+fn main() {
+    let mut args = Arguments::from_args();
+    // Each trial mostly waits for the server: a few at a time per core.
+    if args.test_threads.is_none() {
+        args.test_threads = Some(4);
+    }
+    let server = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
-        .unwrap();
-    runtime.block_on(async {
-        create_roles().await;
-        let server = Capabilities::of_server().await;
-        let version = server.version;
-        let update = std::env::var_os("STRATA_UPDATE_EXPECT").is_some();
-        let only = std::env::var("STRATA_FIXTURE").ok();
-        let mut cases: Vec<PathBuf> = std::fs::read_dir(fixtures_dir()).unwrap().map(|e| e.unwrap().path()).filter(|p| p.is_dir()).collect();
-        cases.sort();
-        if let Some(only) = &only {
-            cases.retain(|c| c.file_name().unwrap().to_str().unwrap().contains(only.as_str()));
-        }
-        let limit = Arc::new(Semaphore::new(4));
-        let mut tasks = Vec::new();
-        for case in cases {
-            let limit = limit.clone();
-            tasks.push(tokio::spawn(async move {
-                let _permit = limit.acquire().await.unwrap();
-                let name = case.file_name().unwrap().to_string_lossy().into_owned();
-                (name, run_case(case, server, update).await)
-            }));
-        }
-        let mut failures = Vec::new();
-        let mut passed = 0;
-        let mut not_applicable = Vec::new();
-        for task in tasks {
-            let (name, result) = task.await.unwrap();
-            match result {
-                Ok("ok") => passed += 1,
-                Ok(_) => not_applicable.push(name),
-                Err(e) => failures.push(format!("=== {name}\n{e}")),
-            }
-        }
-        eprintln!("diff fixtures: {passed} converged, {} failed, {} not applicable on server {version}: {not_applicable:?}", failures.len(), not_applicable.len());
-        assert!(failures.is_empty(), "{} fixture(s) failed:\n{}", failures.len(), failures.join("\n\n"));
-        assert!(passed > 0, "no fixture ran");
-    });
+        .expect("a runtime")
+        .block_on(async {
+            create_roles().await;
+            Capabilities::of_server().await
+        });
+    let update = std::env::var_os("STRATA_UPDATE_EXPECT").is_some();
+    let mut cases: Vec<PathBuf> = std::fs::read_dir(fixtures_dir())
+        .expect("the fixtures folder")
+        .map(|e| e.expect("a fixture").path())
+        .filter(|p| p.is_dir())
+        .collect();
+    cases.sort();
+    assert!(
+        !cases.is_empty(),
+        "no fixture in {}",
+        fixtures_dir().display()
+    );
+    let trials = cases
+        .into_iter()
+        .map(|dir| {
+            let name = dir.file_name().unwrap().to_string_lossy().into_owned();
+            let requires = std::fs::read_to_string(dir.join("requires.txt")).unwrap_or_default();
+            let applicable = server.allow(&requires);
+            Trial::test(name, move || {
+                tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                    .expect("a runtime")
+                    .block_on(run_case(dir, server, update))
+                    .map_err(Failed::from)
+            })
+            .with_ignored_flag(!applicable)
+        })
+        .collect();
+    libtest_mimic::run(&args, trials).exit();
 }
