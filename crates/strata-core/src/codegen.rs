@@ -206,11 +206,13 @@ impl Gen<'_> {
         let module = &self.modules[schema];
         let _ = writeln!(out, "/// The PostgreSQL schema `{}`.", doc(schema));
         let _ = writeln!(out, "pub mod {} {{", raw(module));
+        // One import line for every module, whatever it uses.
+        out.push_str("    #[allow(unused_imports)]\n");
+        out.push_str("    use strata::codegen::serde::{Deserialize, Serialize};\n");
         out.push_str("    #[allow(unused_imports)]\n");
         out.push_str(
             "    use strata::codegen::{Column, ColumnDef, Key, Value, chrono, serde_json, uuid};\n",
         );
-        let mut first = true;
         for (name, def) in self
             .catalog
             .types
@@ -218,10 +220,7 @@ impl Gen<'_> {
             .filter(|(n, _)| n.schema == schema)
         {
             if let TypeKind::Enum { labels } = &def.kind {
-                if !first {
-                    out.push('\n');
-                }
-                first = false;
+                out.push('\n');
                 self.enumeration(out, name, labels);
             }
         }
@@ -234,10 +233,7 @@ impl Gen<'_> {
             if table.partition_of.is_some() {
                 continue;
             }
-            if !first {
-                out.push('\n');
-            }
-            first = false;
+            out.push('\n');
             self.table(out, name, table);
         }
         out.push_str("}\n");
@@ -248,7 +244,7 @@ impl Gen<'_> {
         let variants = unique_names(labels.iter().map(|l| pascal(l)));
         let _ = writeln!(out, "    /// The enum `{}`.", doc(&name.to_string()));
         out.push_str(
-            "    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Deserialize, serde::Serialize)]\n",
+            "    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Deserialize, Serialize)]\n",
         );
         out.push_str("    #[serde(crate = \"strata::codegen::serde\")]\n");
         let _ = writeln!(out, "    pub enum {rust} {{");
@@ -304,7 +300,7 @@ impl Gen<'_> {
 
         // The row type.
         let _ = writeln!(out, "    /// A row of `{}`.", doc(&name.to_string()));
-        out.push_str("    #[derive(Debug, Clone, PartialEq, serde::Deserialize)]\n");
+        out.push_str("    #[derive(Debug, Clone, PartialEq, Deserialize)]\n");
         out.push_str("    #[serde(crate = \"strata::codegen::serde\")]\n");
         let _ = writeln!(out, "    pub struct {row} {{");
         for ((column, field), ty) in table.columns.iter().zip(&fields).zip(&mapped) {
@@ -366,7 +362,7 @@ impl Gen<'_> {
         let _ = writeln!(out, "    impl strata::codegen::Table for {row} {{");
         let _ = writeln!(
             out,
-            "        const NAME: &'static str = {};",
+            "        const QUALIFIED_NAME: &'static str = {};",
             string(&qualified_name)
         );
         out.push_str("        const COLUMNS: &'static [ColumnDef] = &[\n");
@@ -391,7 +387,7 @@ impl Gen<'_> {
             "    /// A row to insert into `{}`: a column with a default is `None` for the default.",
             doc(&name.to_string())
         );
-        out.push_str("    #[derive(Debug, Clone, PartialEq, serde::Deserialize)]\n");
+        out.push_str("    #[derive(Debug, Clone, PartialEq, Deserialize)]\n");
         out.push_str("    #[serde(crate = \"strata::codegen::serde\")]\n");
         let _ = writeln!(out, "    pub struct {insert} {{");
         for &i in &insertable {

@@ -67,7 +67,7 @@ impl ColumnDef {
 /// A table's row type.
 pub trait Table {
     /// The table's qualified name, quoted for SQL (`"questions"."batteries"`).
-    const NAME: &'static str;
+    const QUALIFIED_NAME: &'static str;
     /// Every column, in order.
     const COLUMNS: &'static [ColumnDef];
 }

@@ -223,7 +223,7 @@ impl<'a> Context<'a> {
             .collect();
         let list: Vec<String> = columns.iter().map(|c| quote_ident(c.name)).collect();
         let list = list.join(", ");
-        let table = <R::Table as Table>::NAME;
+        let table = <R::Table as Table>::QUALIFIED_NAME;
         let staged = columns.iter().any(|c| c.sent_as.is_some());
         let into = if staged {
             static STAGES: AtomicU32 = AtomicU32::new(0);
@@ -310,7 +310,7 @@ impl<'a> Context<'a> {
     ) -> DataResult<u64> {
         let sql = format!(
             "DELETE FROM {} WHERE {} = {}",
-            T::NAME,
+            T::QUALIFIED_NAME,
             quote_ident(column.name),
             column_def::<T>(column.name).param(1)
         );
@@ -344,7 +344,7 @@ impl<'a> Context<'a> {
             .collect();
         let sql = format!(
             "UPDATE {} SET {} WHERE {} = {}",
-            T::NAME,
+            T::QUALIFIED_NAME,
             assignments.join(", "),
             quote_ident(column.name),
             column_def::<T>(column.name).param(1)
@@ -387,7 +387,7 @@ fn insert_sql<R: Insert>(rows: &[R]) -> (String, Vec<&(dyn ToSql + Sync)>) {
             .collect();
         tuples.push(format!("({})", values.join(", ")));
     }
-    let table = <R::Table as Table>::NAME;
+    let table = <R::Table as Table>::QUALIFIED_NAME;
     let sql = if list.is_empty() {
         format!("INSERT INTO {table} DEFAULT VALUES")
     } else {
