@@ -316,6 +316,7 @@ fn help_lists_only_working_commands() {
             "diff",
             "check",
             "status",
+            "codegen",
             "sum",
             "data",
             "aws",
