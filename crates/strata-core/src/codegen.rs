@@ -106,7 +106,18 @@ const WIDTH: usize = 100;
 /// writes: `const NAME: T = value;`, calls with arguments, and match arms.
 fn wrap(code: &str) -> String {
     let mut out = String::with_capacity(code.len());
-    for line in code.lines() {
+    let mut lines = code.lines().peekable();
+    while let Some(line) = lines.next() {
+        // A struct without fields (a table without columns) is `{}` on one line.
+        if line.ends_with(" {")
+            && line.trim_start().starts_with("pub struct ")
+            && lines.peek().is_some_and(|next| next.trim() == "}")
+        {
+            lines.next();
+            out.push_str(line);
+            out.push_str("}\n");
+            continue;
+        }
         wrap_line(&mut out, line);
     }
     out
@@ -121,11 +132,33 @@ fn wrap_line(out: &mut String, line: &str) {
         out.push('\n');
         return;
     }
-    if text.starts_with("pub const ")
+    if (text.starts_with("pub const ") || text.starts_with("const "))
         && let Some(eq) = text.find(" = ")
     {
-        out.push_str(&format!("{pad}{} =\n", &text[..eq]));
-        wrap_line(out, &format!("{pad}    {}", &text[eq + 3..]));
+        let (lhs, rhs) = (&text[..eq], &text[eq + 3..]);
+        if indent + lhs.len() + 2 > WIDTH
+            && let (Some(open), Some(close)) = (lhs.find('<'), lhs.rfind('>'))
+        {
+            // The type's arguments go one per line, the value after the closing bracket.
+            out.push_str(&format!("{pad}{}\n", &lhs[..=open]));
+            for argument in split_top_level(&lhs[open + 1..close]) {
+                out.push_str(&format!("{pad}    {argument},\n"));
+            }
+            out.push_str(&format!("{pad}> = {rhs}\n"));
+            return;
+        }
+        out.push_str(&format!("{pad}{lhs} =\n"));
+        wrap_line(out, &format!("{pad}    {rhs}"));
+        return;
+    }
+    // A field: its type goes on the next line.
+    if text.starts_with("pub ")
+        && text.ends_with(',')
+        && let Some(colon) = text.find(": ")
+        && !text[4..colon].contains(' ')
+    {
+        out.push_str(&format!("{pad}{}:\n", &text[..colon]));
+        out.push_str(&format!("{pad}    {}\n", &text[colon + 2..]));
         return;
     }
     if let Some(arrow) = text.find(" => ")
@@ -325,7 +358,7 @@ impl Gen<'_> {
             let _ = writeln!(out, "        /// The column `{}`.", doc(&column.name));
             let _ = writeln!(
                 out,
-                "        pub const {}: Column<{row}, {ty}> = Column::new({});",
+                "        pub const {}: Column<Self, {ty}> = Column::new({});",
                 constant(field),
                 string(&column.name)
             );
@@ -350,12 +383,10 @@ impl Gen<'_> {
                 doc(constraint),
                 doc(&columns.join(", "))
             );
-            let list: Vec<String> = columns.iter().map(|c| string(c)).collect();
             let _ = writeln!(
                 out,
-                "        pub const {key}: Key<{row}> = Key::new({}, &[{}]);",
-                string(constraint),
-                list.join(", ")
+                "        pub const {key}: Key<Self> = Key::new({});",
+                string(constraint)
             );
         }
         out.push_str("    }\n\n");
@@ -365,11 +396,9 @@ impl Gen<'_> {
             "        const QUALIFIED_NAME: &'static str = {};",
             string(&qualified_name)
         );
-        out.push_str("        const COLUMNS: &'static [ColumnDef] = &[\n");
-        for (column, ty) in table.columns.iter().zip(&mapped) {
-            column_def(out, &column.name, &column.data_type, ty);
-        }
-        out.push_str("        ];\n    }\n\n");
+        let all: Vec<usize> = (0..table.columns.len()).collect();
+        column_defs(out, table, &mapped, &all);
+        out.push_str("    }\n\n");
 
         // The insert type: generated and `GENERATED ALWAYS` identity columns cannot be written.
         let insertable: Vec<usize> = (0..table.columns.len())
@@ -406,27 +435,37 @@ impl Gen<'_> {
         out.push_str("    }\n\n");
         let _ = writeln!(out, "    impl strata::codegen::Insert for {insert} {{");
         let _ = writeln!(out, "        type Table = {row};");
-        out.push_str("        const COLUMNS: &'static [ColumnDef] = &[\n");
-        for &i in &insertable {
-            let column = &table.columns[i];
-            column_def(out, &column.name, &column.data_type, &mapped[i]);
-        }
-        out.push_str("        ];\n\n");
+        column_defs(out, table, &mapped, &insertable);
+        out.push('\n');
         if insertable.is_empty() {
             out.push_str(
                 "        fn values(&self) -> Vec<Value<'_>> {\n            Vec::new()\n        }\n",
             );
         } else {
-            out.push_str("        fn values(&self) -> Vec<Value<'_>> {\n            vec![\n");
-            for &i in &insertable {
-                let field = raw(&fields[i]);
-                if optional(i) {
-                    let _ = writeln!(out, "                Value::or_default(&self.{field}),");
-                } else {
-                    let _ = writeln!(out, "                Value::Param(&self.{field}),");
+            let values: Vec<String> = insertable
+                .iter()
+                .map(|&i| {
+                    let field = raw(&fields[i]);
+                    if optional(i) {
+                        format!("Value::or_default(&self.{field})")
+                    } else {
+                        format!("Value::Param(&self.{field})")
+                    }
+                })
+                .collect();
+            out.push_str("        fn values(&self) -> Vec<Value<'_>> {\n");
+            // rustfmt keeps a list on one line when its items take at most 60 columns.
+            let one_line = values.join(", ");
+            if one_line.len() <= 60 && 12 + "vec![]".len() + one_line.len() <= WIDTH {
+                let _ = writeln!(out, "            vec![{one_line}]");
+            } else {
+                out.push_str("            vec![\n");
+                for value in &values {
+                    let _ = writeln!(out, "                {value},");
                 }
+                out.push_str("            ]\n");
             }
-            out.push_str("            ]\n        }\n");
+            out.push_str("        }\n");
         }
         out.push_str("    }\n");
     }
@@ -510,17 +549,37 @@ fn builtin(data_type: &str) -> Option<&'static str> {
     })
 }
 
-fn column_def(out: &mut String, name: &str, data_type: &str, mapped: &Mapped) {
-    let sent_as = match &mapped.sent_as {
-        Some(s) => format!("Some({})", string(s)),
-        None => "None".to_owned(),
+/// `const COLUMNS: &'static [ColumnDef] = &[…];` of the columns `which`, laid out as rustfmt
+/// does: one element hugs the brackets, several go one per line.
+fn column_defs(out: &mut String, table: &Table, mapped: &[Mapped], which: &[usize]) {
+    let literal = |i: usize, indent: &str| {
+        let sent_as = match &mapped[i].sent_as {
+            Some(s) => format!("Some({})", string(s)),
+            None => "None".to_owned(),
+        };
+        // A struct literal: rustfmt writes it one field per line, whatever the lengths.
+        format!(
+            "ColumnDef {{\n{indent}    name: {},\n{indent}    sql_type: {},\n{indent}    sent_as: {sent_as},\n{indent}}}",
+            string(&table.columns[i].name),
+            string(&table.columns[i].data_type)
+        )
     };
-    let _ = writeln!(
-        out,
-        "            ColumnDef::new({}, {}, {sent_as}),",
-        string(name),
-        string(data_type)
-    );
+    let head = "        const COLUMNS: &'static [ColumnDef] = &[";
+    match which {
+        [] => {
+            let _ = writeln!(out, "{head}];");
+        }
+        [one] => {
+            let _ = writeln!(out, "{head}{}];", literal(*one, "        "));
+        }
+        several => {
+            let _ = writeln!(out, "{head}");
+            for &i in several {
+                let _ = writeln!(out, "            {},", literal(i, "            "));
+            }
+            out.push_str("        ];\n");
+        }
+    }
 }
 
 fn rename(out: &mut String, field: &str, column: &str) {
@@ -731,13 +790,13 @@ mod tests {
         assert!(code.contains("pub codes: Option<Vec<String>>,"), "{code}");
         assert!(
             code.contains(
-                r#"ColumnDef::new("codes", "questions.code[]", Some("character varying(20)[]")),"#
+                "name: \"codes\",\n                sql_type: \"questions.code[]\",\n                sent_as: Some(\"character varying(20)[]\"),"
             ),
             "{code}"
         );
         assert!(code.contains("pub weight: Option<String>,"), "{code}");
         assert!(
-            code.contains(r#"ColumnDef::new("weight", "numeric(10,2)", Some("text")),"#),
+            code.contains("sql_type: \"numeric(10,2)\",\n                sent_as: Some(\"text\"),"),
             "{code}"
         );
         assert!(code.contains("#[serde(rename = \"createdAt\")]"), "{code}");
@@ -750,9 +809,7 @@ mod tests {
             "{code}"
         );
         assert!(
-            code.contains(
-                r#"pub const KEY_PKEY: Key<Batteries> = Key::new("batteries_pkey", &["id"]);"#
-            ),
+            code.contains(r#"pub const KEY_PKEY: Key<Self> = Key::new("batteries_pkey");"#),
             "{code}"
         );
     }

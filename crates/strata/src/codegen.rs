@@ -19,6 +19,12 @@
 //! cx.delete_by(Batteries::ID, &id).await?;
 //! ```
 
+// Why no query builder (sea-query with its postgres binder was weighed): the statements these
+// operations need are five fixed shapes (multi-row INSERT with DEFAULT, ON CONFLICT ON
+// CONSTRAINT, UPDATE/DELETE by one column, binary COPY through a staging table), and the type
+// checking comes from the generated types, not from a builder. sea-query would add two crates
+// and its own value enum between our types and tokio-postgres' ToSql, and it has no COPY.
+
 use std::marker::PhantomData;
 
 use tokio_postgres::types::ToSql;
@@ -157,17 +163,14 @@ pub struct Set<T> {
 pub struct Key<T> {
     /// The constraint's name.
     pub name: &'static str,
-    /// Its columns.
-    pub columns: &'static [&'static str],
     marker: PhantomData<fn() -> T>,
 }
 
 impl<T> Key<T> {
-    /// The constraint `name` on `columns`.
-    pub const fn new(name: &'static str, columns: &'static [&'static str]) -> Self {
+    /// The constraint `name`.
+    pub const fn new(name: &'static str) -> Self {
         Key {
             name,
-            columns,
             marker: PhantomData,
         }
     }

@@ -22,24 +22,40 @@ pub mod analytics {
 
     impl Events {
         /// The column `id`.
-        pub const ID: Column<Events, i64> = Column::new("id");
+        pub const ID: Column<Self, i64> = Column::new("id");
         /// The column `name`.
-        pub const NAME: Column<Events, String> = Column::new("name");
+        pub const NAME: Column<Self, String> = Column::new("name");
         /// The column `at`.
-        pub const AT: Column<Events, chrono::DateTime<chrono::Utc>> = Column::new("at");
+        pub const AT: Column<Self, chrono::DateTime<chrono::Utc>> = Column::new("at");
         /// The column `payload`.
-        pub const PAYLOAD: Column<Events, Option<serde_json::Value>> = Column::new("payload");
+        pub const PAYLOAD: Column<Self, Option<serde_json::Value>> = Column::new("payload");
         /// The key `events_pkey` (id).
-        pub const KEY_PKEY: Key<Events> = Key::new("events_pkey", &["id"]);
+        pub const KEY_PKEY: Key<Self> = Key::new("events_pkey");
     }
 
     impl strata::codegen::Table for Events {
         const QUALIFIED_NAME: &'static str = "\"analytics\".\"events\"";
         const COLUMNS: &'static [ColumnDef] = &[
-            ColumnDef::new("id", "bigint", None),
-            ColumnDef::new("name", "text", None),
-            ColumnDef::new("at", "timestamp with time zone", None),
-            ColumnDef::new("payload", "jsonb", None),
+            ColumnDef {
+                name: "id",
+                sql_type: "bigint",
+                sent_as: None,
+            },
+            ColumnDef {
+                name: "name",
+                sql_type: "text",
+                sent_as: None,
+            },
+            ColumnDef {
+                name: "at",
+                sql_type: "timestamp with time zone",
+                sent_as: None,
+            },
+            ColumnDef {
+                name: "payload",
+                sql_type: "jsonb",
+                sent_as: None,
+            },
         ];
     }
 
@@ -56,9 +72,21 @@ pub mod analytics {
     impl strata::codegen::Insert for NewEvents {
         type Table = Events;
         const COLUMNS: &'static [ColumnDef] = &[
-            ColumnDef::new("name", "text", None),
-            ColumnDef::new("at", "timestamp with time zone", None),
-            ColumnDef::new("payload", "jsonb", None),
+            ColumnDef {
+                name: "name",
+                sql_type: "text",
+                sent_as: None,
+            },
+            ColumnDef {
+                name: "at",
+                sql_type: "timestamp with time zone",
+                sent_as: None,
+            },
+            ColumnDef {
+                name: "payload",
+                sql_type: "jsonb",
+                sent_as: None,
+            },
         ];
 
         fn values(&self) -> Vec<Value<'_>> {
@@ -89,23 +117,35 @@ pub mod questions {
 
     impl Batteries {
         /// The column `id`.
-        pub const ID: Column<Batteries, i32> = Column::new("id");
+        pub const ID: Column<Self, i32> = Column::new("id");
         /// The column `name`.
-        pub const NAME: Column<Batteries, String> = Column::new("name");
+        pub const NAME: Column<Self, String> = Column::new("name");
         /// The column `prefix`.
-        pub const PREFIX: Column<Batteries, String> = Column::new("prefix");
+        pub const PREFIX: Column<Self, String> = Column::new("prefix");
         /// The key `batteries_name_key` (name).
-        pub const KEY_NAME_KEY: Key<Batteries> = Key::new("batteries_name_key", &["name"]);
+        pub const KEY_NAME_KEY: Key<Self> = Key::new("batteries_name_key");
         /// The key `batteries_pkey` (id).
-        pub const KEY_PKEY: Key<Batteries> = Key::new("batteries_pkey", &["id"]);
+        pub const KEY_PKEY: Key<Self> = Key::new("batteries_pkey");
     }
 
     impl strata::codegen::Table for Batteries {
         const QUALIFIED_NAME: &'static str = "\"questions\".\"batteries\"";
         const COLUMNS: &'static [ColumnDef] = &[
-            ColumnDef::new("id", "integer", None),
-            ColumnDef::new("name", "text", None),
-            ColumnDef::new("prefix", "text", None),
+            ColumnDef {
+                name: "id",
+                sql_type: "integer",
+                sent_as: None,
+            },
+            ColumnDef {
+                name: "name",
+                sql_type: "text",
+                sent_as: None,
+            },
+            ColumnDef {
+                name: "prefix",
+                sql_type: "text",
+                sent_as: None,
+            },
         ];
     }
 
@@ -122,9 +162,21 @@ pub mod questions {
     impl strata::codegen::Insert for NewBatteries {
         type Table = Batteries;
         const COLUMNS: &'static [ColumnDef] = &[
-            ColumnDef::new("id", "integer", None),
-            ColumnDef::new("name", "text", None),
-            ColumnDef::new("prefix", "text", None),
+            ColumnDef {
+                name: "id",
+                sql_type: "integer",
+                sent_as: None,
+            },
+            ColumnDef {
+                name: "name",
+                sql_type: "text",
+                sent_as: None,
+            },
+            ColumnDef {
+                name: "prefix",
+                sql_type: "text",
+                sent_as: None,
+            },
         ];
 
         fn values(&self) -> Vec<Value<'_>> {
@@ -149,31 +201,50 @@ pub mod questions {
 
     impl Questions {
         /// The column `id`.
-        pub const ID: Column<Questions, i32> = Column::new("id");
+        pub const ID: Column<Self, i32> = Column::new("id");
         /// The column `battery_id`.
-        pub const BATTERY_ID: Column<Questions, i32> = Column::new("battery_id");
+        pub const BATTERY_ID: Column<Self, i32> = Column::new("battery_id");
         /// The column `code`.
-        pub const CODE: Column<Questions, String> = Column::new("code");
+        pub const CODE: Column<Self, String> = Column::new("code");
         /// The column `text`.
-        pub const TEXT: Column<Questions, String> = Column::new("text");
+        pub const TEXT: Column<Self, String> = Column::new("text");
         /// The column `created_at`.
-        pub const CREATED_AT: Column<Questions, chrono::DateTime<chrono::Utc>> =
+        pub const CREATED_AT: Column<Self, chrono::DateTime<chrono::Utc>> =
             Column::new("created_at");
         /// The key `questions_battery_id_code_key` (battery_id, code).
-        pub const KEY_BATTERY_ID_CODE_KEY: Key<Questions> =
-            Key::new("questions_battery_id_code_key", &["battery_id", "code"]);
+        pub const KEY_BATTERY_ID_CODE_KEY: Key<Self> = Key::new("questions_battery_id_code_key");
         /// The key `questions_pkey` (id).
-        pub const KEY_PKEY: Key<Questions> = Key::new("questions_pkey", &["id"]);
+        pub const KEY_PKEY: Key<Self> = Key::new("questions_pkey");
     }
 
     impl strata::codegen::Table for Questions {
         const QUALIFIED_NAME: &'static str = "\"questions\".\"questions\"";
         const COLUMNS: &'static [ColumnDef] = &[
-            ColumnDef::new("id", "integer", None),
-            ColumnDef::new("battery_id", "integer", None),
-            ColumnDef::new("code", "text", None),
-            ColumnDef::new("text", "text", None),
-            ColumnDef::new("created_at", "timestamp with time zone", None),
+            ColumnDef {
+                name: "id",
+                sql_type: "integer",
+                sent_as: None,
+            },
+            ColumnDef {
+                name: "battery_id",
+                sql_type: "integer",
+                sent_as: None,
+            },
+            ColumnDef {
+                name: "code",
+                sql_type: "text",
+                sent_as: None,
+            },
+            ColumnDef {
+                name: "text",
+                sql_type: "text",
+                sent_as: None,
+            },
+            ColumnDef {
+                name: "created_at",
+                sql_type: "timestamp with time zone",
+                sent_as: None,
+            },
         ];
     }
 
@@ -193,11 +264,31 @@ pub mod questions {
     impl strata::codegen::Insert for NewQuestions {
         type Table = Questions;
         const COLUMNS: &'static [ColumnDef] = &[
-            ColumnDef::new("id", "integer", None),
-            ColumnDef::new("battery_id", "integer", None),
-            ColumnDef::new("code", "text", None),
-            ColumnDef::new("text", "text", None),
-            ColumnDef::new("created_at", "timestamp with time zone", None),
+            ColumnDef {
+                name: "id",
+                sql_type: "integer",
+                sent_as: None,
+            },
+            ColumnDef {
+                name: "battery_id",
+                sql_type: "integer",
+                sent_as: None,
+            },
+            ColumnDef {
+                name: "code",
+                sql_type: "text",
+                sent_as: None,
+            },
+            ColumnDef {
+                name: "text",
+                sql_type: "text",
+                sent_as: None,
+            },
+            ColumnDef {
+                name: "created_at",
+                sql_type: "timestamp with time zone",
+                sent_as: None,
+            },
         ];
 
         fn values(&self) -> Vec<Value<'_>> {
@@ -231,24 +322,40 @@ pub mod responses {
 
     impl Answers {
         /// The column `id`.
-        pub const ID: Column<Answers, i64> = Column::new("id");
+        pub const ID: Column<Self, i64> = Column::new("id");
         /// The column `respondent_id`.
-        pub const RESPONDENT_ID: Column<Answers, i32> = Column::new("respondent_id");
+        pub const RESPONDENT_ID: Column<Self, i32> = Column::new("respondent_id");
         /// The column `question_id`.
-        pub const QUESTION_ID: Column<Answers, i32> = Column::new("question_id");
+        pub const QUESTION_ID: Column<Self, i32> = Column::new("question_id");
         /// The column `value`.
-        pub const VALUE: Column<Answers, String> = Column::new("value");
+        pub const VALUE: Column<Self, String> = Column::new("value");
         /// The key `answers_pkey` (id).
-        pub const KEY_PKEY: Key<Answers> = Key::new("answers_pkey", &["id"]);
+        pub const KEY_PKEY: Key<Self> = Key::new("answers_pkey");
     }
 
     impl strata::codegen::Table for Answers {
         const QUALIFIED_NAME: &'static str = "\"responses\".\"answers\"";
         const COLUMNS: &'static [ColumnDef] = &[
-            ColumnDef::new("id", "bigint", None),
-            ColumnDef::new("respondent_id", "integer", None),
-            ColumnDef::new("question_id", "integer", None),
-            ColumnDef::new("value", "text", None),
+            ColumnDef {
+                name: "id",
+                sql_type: "bigint",
+                sent_as: None,
+            },
+            ColumnDef {
+                name: "respondent_id",
+                sql_type: "integer",
+                sent_as: None,
+            },
+            ColumnDef {
+                name: "question_id",
+                sql_type: "integer",
+                sent_as: None,
+            },
+            ColumnDef {
+                name: "value",
+                sql_type: "text",
+                sent_as: None,
+            },
         ];
     }
 
@@ -266,10 +373,26 @@ pub mod responses {
     impl strata::codegen::Insert for NewAnswers {
         type Table = Answers;
         const COLUMNS: &'static [ColumnDef] = &[
-            ColumnDef::new("id", "bigint", None),
-            ColumnDef::new("respondent_id", "integer", None),
-            ColumnDef::new("question_id", "integer", None),
-            ColumnDef::new("value", "text", None),
+            ColumnDef {
+                name: "id",
+                sql_type: "bigint",
+                sent_as: None,
+            },
+            ColumnDef {
+                name: "respondent_id",
+                sql_type: "integer",
+                sent_as: None,
+            },
+            ColumnDef {
+                name: "question_id",
+                sql_type: "integer",
+                sent_as: None,
+            },
+            ColumnDef {
+                name: "value",
+                sql_type: "text",
+                sent_as: None,
+            },
         ];
 
         fn values(&self) -> Vec<Value<'_>> {
@@ -293,24 +416,35 @@ pub mod responses {
 
     impl Respondents {
         /// The column `id`.
-        pub const ID: Column<Respondents, i32> = Column::new("id");
+        pub const ID: Column<Self, i32> = Column::new("id");
         /// The column `external_id`.
-        pub const EXTERNAL_ID: Column<Respondents, String> = Column::new("external_id");
+        pub const EXTERNAL_ID: Column<Self, String> = Column::new("external_id");
         /// The column `cohort`.
-        pub const COHORT: Column<Respondents, Option<String>> = Column::new("cohort");
+        pub const COHORT: Column<Self, Option<String>> = Column::new("cohort");
         /// The key `respondents_external_id_key` (external_id).
-        pub const KEY_EXTERNAL_ID_KEY: Key<Respondents> =
-            Key::new("respondents_external_id_key", &["external_id"]);
+        pub const KEY_EXTERNAL_ID_KEY: Key<Self> = Key::new("respondents_external_id_key");
         /// The key `respondents_pkey` (id).
-        pub const KEY_PKEY: Key<Respondents> = Key::new("respondents_pkey", &["id"]);
+        pub const KEY_PKEY: Key<Self> = Key::new("respondents_pkey");
     }
 
     impl strata::codegen::Table for Respondents {
         const QUALIFIED_NAME: &'static str = "\"responses\".\"respondents\"";
         const COLUMNS: &'static [ColumnDef] = &[
-            ColumnDef::new("id", "integer", None),
-            ColumnDef::new("external_id", "text", None),
-            ColumnDef::new("cohort", "text", None),
+            ColumnDef {
+                name: "id",
+                sql_type: "integer",
+                sent_as: None,
+            },
+            ColumnDef {
+                name: "external_id",
+                sql_type: "text",
+                sent_as: None,
+            },
+            ColumnDef {
+                name: "cohort",
+                sql_type: "text",
+                sent_as: None,
+            },
         ];
     }
 
@@ -327,9 +461,21 @@ pub mod responses {
     impl strata::codegen::Insert for NewRespondents {
         type Table = Respondents;
         const COLUMNS: &'static [ColumnDef] = &[
-            ColumnDef::new("id", "integer", None),
-            ColumnDef::new("external_id", "text", None),
-            ColumnDef::new("cohort", "text", None),
+            ColumnDef {
+                name: "id",
+                sql_type: "integer",
+                sent_as: None,
+            },
+            ColumnDef {
+                name: "external_id",
+                sql_type: "text",
+                sent_as: None,
+            },
+            ColumnDef {
+                name: "cohort",
+                sql_type: "text",
+                sent_as: None,
+            },
         ];
 
         fn values(&self) -> Vec<Value<'_>> {

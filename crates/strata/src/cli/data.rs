@@ -298,7 +298,19 @@ fn new(
             "`{description}`: describe the migration with letters, digits and `_`"
         )));
     }
-    let number = format!("{:04}", registry.next_number(schema));
+    // Rust migrations written since the binary was built are not in its registry yet: their
+    // files count too.
+    let written = std::fs::read_dir(project.root.join("src/data_migrations").join(schema))
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter_map(|entry| {
+            let name = entry.file_name().to_string_lossy().into_owned();
+            name.strip_prefix('m')?.get(..4)?.parse::<u32>().ok()
+        })
+        .max()
+        .map_or(0, |n| n + 1);
+    let number = format!("{:04}", registry.next_number(schema).max(written));
     let name = format!("{schema}_{number}_{description}");
     if rust {
         let dir = project.root.join("src/data_migrations").join(schema);

@@ -167,7 +167,13 @@ impl<'a> Context<'a> {
     /// parameter limit allows); returns the number of rows inserted.
     pub async fn insert_many<R: Insert>(&self, rows: &[R]) -> DataResult<u64> {
         let mut inserted = 0;
-        for chunk in rows.chunks(chunk_rows::<R>()) {
+        // `DEFAULT VALUES` is one row: a table whose columns all take defaults gets one each.
+        let per_statement = if R::COLUMNS.is_empty() {
+            1
+        } else {
+            chunk_rows::<R>()
+        };
+        for chunk in rows.chunks(per_statement) {
             let (sql, params) = insert_sql(chunk);
             inserted += self.tx.execute(&sql, &params).await?;
         }
@@ -178,12 +184,33 @@ impl<'a> Context<'a> {
     /// exists: `INSERT … ON CONFLICT ON CONSTRAINT key DO UPDATE` of the columns the rows give.
     /// A migration written this way can run again safely. Returns the rows inserted or updated.
     pub async fn upsert_rows<R: Insert>(&self, key: Key<R::Table>, rows: &[R]) -> DataResult<u64> {
+        // The key's columns, as the database has them (they are not updated).
+        let key_columns: Vec<String> = self
+            .tx
+            .query(
+                "SELECT a.attname::text FROM pg_catalog.pg_constraint c \
+                 JOIN pg_catalog.pg_attribute a ON a.attrelid = c.conrelid AND a.attnum = ANY (c.conkey) \
+                 WHERE c.conrelid = $1::text::regclass AND c.conname = $2",
+                &[&<R::Table as Table>::QUALIFIED_NAME, &key.name],
+            )
+            .await?
+            .iter()
+            .map(|row| row.get(0))
+            .collect();
+        if key_columns.is_empty() {
+            return Err(format!(
+                "upsert_rows: {} has no key {}; regenerate the Rust types (`strata codegen`)",
+                <R::Table as Table>::QUALIFIED_NAME,
+                key.name
+            )
+            .into());
+        }
         let mut changed = 0;
         for chunk in rows.chunks(chunk_rows::<R>()) {
             let (sql, params) = insert_sql(chunk);
             let updates: Vec<String> = R::COLUMNS
                 .iter()
-                .filter(|c| !key.columns.contains(&c.name))
+                .filter(|c| !key_columns.iter().any(|k| k == c.name))
                 .map(|c| {
                     let c = quote_ident(c.name);
                     format!("{c} = EXCLUDED.{c}")
@@ -302,7 +329,8 @@ impl<'a> Context<'a> {
         Ok(copied)
     }
 
-    /// Deletes the rows whose `column` equals `value`; returns how many.
+    /// Deletes the rows whose `column` equals `value` (SQL's `=`: `None` matches no row);
+    /// returns how many.
     pub async fn delete_by<T: Table, V: ToSql + Sync>(
         &self,
         column: Column<T, V>,
