@@ -290,8 +290,13 @@ async fn codegen_follows_the_declared_files_through_check_push_and_data_new() {
         generated.contains("pub note: Option<String>,"),
         "{generated}"
     );
-    let (code, out, _) = on(root, &db, &["codegen", "--check"]);
+    let (code, out, _) = on(root, &db, &["codegen", "--check", "--json"]);
     assert_eq!(code, 0, "{out}");
+    let doc: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(
+        doc,
+        serde_json::json!({ "file": "src/schema.rs", "stale": false })
+    );
 
     // data new --rust registers the migration in the schema's mod.rs: the first one writes it,
     // the second is added to the list.
