@@ -9,7 +9,7 @@
 //! Rust is documented in `strata_core::codegen`; types without a native mapping are `String`,
 //! sent as text and cast by PostgreSQL.
 //!
-//! ```ignore
+//! ```text
 //! use crate::schema::questions::{Batteries, NewBatteries};
 //!
 //! let id: i32 = cx
