@@ -429,3 +429,26 @@ fn register(list: &std::path::Path, module: &str) -> Result<bool> {
     std::fs::write(list, new).map_err(|e| Error::io(format!("writing {}", list.display()), e))?;
     Ok(true)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::register;
+
+    #[test]
+    fn register_adds_to_the_list_or_leaves_another_shape_alone() {
+        let dir = tempfile::tempdir().unwrap();
+        let list = dir.path().join("mod.rs");
+        let listed = "pub mod m0001_a;\n\nuse strata::data::Migration;\n\npub fn all() -> Vec<Migration> {\n    vec![\n        Migration::new(m0001_a::Migration),\n    ]\n}\n";
+        std::fs::write(&list, listed).unwrap();
+        assert!(register(&list, "m0002_b").unwrap());
+        assert_eq!(
+            std::fs::read_to_string(&list).unwrap(),
+            "pub mod m0001_a;\npub mod m0002_b;\n\nuse strata::data::Migration;\n\npub fn all() -> Vec<Migration> {\n    vec![\n        Migration::new(m0001_a::Migration),\n        Migration::new(m0002_b::Migration),\n    ]\n}\n"
+        );
+        // A list built another way: nothing is changed, the lines to add are printed instead.
+        let other = "pub mod m0001_a;\n\npub fn all() -> Vec<Migration> {\n    let mut all = Vec::new();\n    all.push(Migration::new(m0001_a::Migration));\n    all\n}\n";
+        std::fs::write(&list, other).unwrap();
+        assert!(!register(&list, "m0002_b").unwrap());
+        assert_eq!(std::fs::read_to_string(&list).unwrap(), other);
+    }
+}
