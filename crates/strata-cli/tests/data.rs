@@ -399,7 +399,13 @@ async fn new_writes_the_next_number() {
     );
     let (code, out, err) = data(dir.path(), &db, &["new", "questions", "load", "--rust"]);
     assert_eq!(code, 0, "{err}");
-    assert!(out.contains("pub mod m0003_load;"), "{out}");
+    assert!(out.contains("registered it in"), "{out}");
+    let list = fs::read_to_string(dir.path().join("src/data_migrations/questions/mod.rs")).unwrap();
+    assert!(
+        list.contains("pub mod m0003_load;")
+            && list.contains("Migration::new(m0003_load::Migration)"),
+        "{list}"
+    );
     let text = fs::read_to_string(
         dir.path()
             .join("src/data_migrations/questions/m0003_load.rs"),

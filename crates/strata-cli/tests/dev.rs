@@ -318,6 +318,7 @@ fn help_lists_only_working_commands() {
             "check",
             "lint",
             "status",
+            "codegen",
             "sum",
             "data",
             "aws",

@@ -25,6 +25,7 @@ async fn a_new_project_generates_and_migrates() {
         ".cargo/config.toml",
         "src/main.rs",
         "src/data_migrations/mod.rs",
+        "src/data_migrations/schema.rs",
         "src/data_migrations/app/m0001_first_items.rs",
     ] {
         assert!(dir.join(file).is_file(), "{file} is missing");
@@ -46,6 +47,32 @@ async fn a_new_project_generates_and_migrates() {
             .env("STRATA_DEV_URL", server().url().expose())
             .stdin(Stdio::null()))
     };
+    // The Rust types init wrote are those of the declared schema, and the sample migration
+    // uses them.
+    let (code, out, err) = strata_in(&["codegen", "--check"]);
+    assert_eq!(code, 0, "{out}{err}");
+    let sample =
+        fs::read_to_string(dir.join("src/data_migrations/app/m0001_first_items.rs")).unwrap();
+    assert!(sample.contains("cx.insert_many(&rows)"), "{sample}");
+    // The crate builds against this checkout (the registry is not reachable from tests).
+    fs::write(
+        dir.join("Cargo.toml"),
+        manifest.replace(
+            "strata = { package = \"strata-pg\", version = \"0.1\" }",
+            &format!(
+                "strata = {{ package = \"strata-pg\", path = {:?} }}\n\n[workspace]\n\n{}",
+                common::cargo::repo()
+                    .join("crates/strata")
+                    .display()
+                    .to_string(),
+                common::cargo::profile()
+            ),
+        ),
+    )
+    .unwrap();
+    let (built, err) = common::cargo::build(&dir);
+    assert!(built, "the new project does not build:\n{err}");
+    fs::write(dir.join("Cargo.toml"), &manifest).unwrap();
     let (code, out, err) = strata_in(&["generate", "--name", "init"]);
     assert_eq!(code, 0, "{err}");
     assert!(out.contains("0001_init.sql"), "{out}");
@@ -75,8 +102,10 @@ async fn a_new_project_generates_and_migrates() {
     assert_eq!(code, 0, "{err}");
     let (code, out, err) = strata_in(&["data", "new", "app", "first_notes"]);
     assert_eq!(code, 0, "{err}");
+    // Numbered after the sample Rust migration app_0001_first_items, which the plain binary's
+    // registry does not hold but its file shows.
     assert!(
-        out.contains("data-migrations/app/0001_first_notes.up.sql"),
+        out.contains("data-migrations/app/0002_first_notes.up.sql"),
         "{out}"
     );
     let (code, out, err) = strata_in(&["data", "migrate"]);

@@ -40,6 +40,7 @@ fn commands_that_need_a_project_refuse_in_an_empty_folder() {
         &["pull"],
         &["diff", "--from", "schema-migrations", "--to", "schemas"],
         &["sum"],
+        &["codegen"],
         &["inspect"],
         &["import", "drizzle"],
         &["import", "prisma"],

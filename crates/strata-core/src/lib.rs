@@ -5,6 +5,7 @@
 #![warn(missing_docs)]
 
 pub mod catalog;
+pub mod codegen;
 pub mod diff;
 pub mod fixpoint;
 pub mod lint;

@@ -35,6 +35,16 @@ pub struct ConfigFile {
     pub migrations: MigrationsSection,
     /// `[data]`
     pub data: DataSection,
+    /// `[codegen]`
+    pub codegen: CodegenSection,
+}
+
+/// `[codegen]`: Rust types generated from the declared schema for typed data migrations.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct CodegenSection {
+    /// The Rust file to write, relative to the project root (`src/schema.rs`); none: no code.
+    pub rust: Option<PathBuf>,
 }
 
 /// `[database]`: the target database and the server used for scratch databases.

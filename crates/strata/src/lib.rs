@@ -76,6 +76,7 @@ pub mod apply;
 #[doc(hidden)]
 pub mod cache;
 pub mod cli;
+pub mod codegen;
 pub mod config;
 pub mod data;
 #[doc(hidden)]

@@ -146,7 +146,7 @@ impl Migration {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Finding {
     /// A stable name for scripts: `sum`, `duplicate`, `edited`, `missing`, `out_of_order`,
-    /// `empty`, `partial`, `unsynced`, `drift`, `lint`.
+    /// `empty`, `partial`, `unsynced`, `drift`, `lint`, `codegen`.
     pub kind: &'static str,
     /// What is wrong and what to do.
     pub message: String,

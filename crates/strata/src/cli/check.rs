@@ -106,6 +106,7 @@ pub(super) async fn run(context: &Context, global: &Global, args: CheckArgs) -> 
             });
             plans.push(("unsynced", plan));
         }
+        findings.extend(super::codegen::stale(&project, &wanted));
     }
 
     // Each down file against the history: it must take the schema back.

@@ -328,7 +328,19 @@ fn new(
             "`{description}`: describe the migration with letters, digits and `_`"
         )));
     }
-    let number = format!("{:04}", registry.next_number(schema));
+    // Rust migrations written since the binary was built are not in its registry yet: their
+    // files count too.
+    let written = std::fs::read_dir(project.root.join("src/data_migrations").join(schema))
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter_map(|entry| {
+            let name = entry.file_name().to_string_lossy().into_owned();
+            name.strip_prefix('m')?.get(..4)?.parse::<u32>().ok()
+        })
+        .max()
+        .map_or(0, |n| n + 1);
+    let number = format!("{:04}", registry.next_number(schema).max(written));
     let name = format!("{schema}_{number}_{description}");
     if rust {
         let dir = project.root.join("src/data_migrations").join(schema);
@@ -348,11 +360,21 @@ fn new(
         );
         write_new(&path, &text)?;
         say(format!("wrote {}", path.display()));
-        json::emit(json!({ "name": name, "written": [show(&path)] }));
-        say(format!(
-            "register it in {}:\n  pub mod {module};\n  and add `Migration::new({module}::Migration)` to the schema's list",
-            dir.join("mod.rs").display()
-        ));
+        let list = dir.join("mod.rs");
+        let registered = register(&list, &module)?;
+        json::emit(json!({
+            "name": name,
+            "written": [show(&path)],
+            "registered": registered.then(|| show(&list)),
+        }));
+        if registered {
+            say(format!("registered it in {}", list.display()));
+        } else {
+            say(format!(
+                "register it in {}:\n  pub mod {module};\n  and add `Migration::new({module}::Migration)` to the schema's list",
+                list.display()
+            ));
+        }
     } else {
         let dir = project.root.join(&project.config.data.dir).join(schema);
         let up = dir.join(format!("{number}_{description}.up.sql"));
@@ -369,4 +391,94 @@ fn new(
         json::emit(json!({ "name": name, "written": [show(&up), show(&down)] }));
     }
     Ok(Outcome::Done)
+}
+
+/// Registers a new Rust migration in its schema's `mod.rs`: `pub mod` after the last one, and
+/// `Migration::new(…)` after the last entry of the list. Writes the file when there is none;
+/// returns `false` (and changes nothing) when the file does not have that shape.
+fn register(list: &std::path::Path, module: &str) -> Result<bool> {
+    let text = match std::fs::read_to_string(list) {
+        Ok(text) => text,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            let schema = list
+                .parent()
+                .and_then(|d| d.file_name())
+                .map_or_else(String::new, |n| n.to_string_lossy().into_owned());
+            let text = format!(
+                "//! Data migrations of the `{schema}` schema.\n\n\
+                 pub mod {module};\n\n\
+                 use strata::data::Migration;\n\n\
+                 /// In the order they run.\n\
+                 pub fn all() -> Vec<Migration> {{\n    vec![Migration::new({module}::Migration)]\n}}\n"
+            );
+            write_new(list, &text)?;
+            return Ok(true);
+        }
+        Err(e) => return Err(Error::io(format!("reading {}", list.display()), e)),
+    };
+    let lines: Vec<&str> = text.lines().collect();
+    let last_mod = lines.iter().rposition(|l| l.starts_with("pub mod "));
+    let last_entry = lines
+        .iter()
+        .rposition(|l| l.trim_start().starts_with("Migration::new(") && l.ends_with("),"));
+    // rustfmt keeps a list of one short entry on one line: `vec![Migration::new(…)]`.
+    let one_line = lines.iter().rposition(|l| {
+        let l = l.trim();
+        l.starts_with("vec![Migration::new(") && l.ends_with(")]")
+    });
+    let Some(last_mod) = last_mod else {
+        return Ok(false);
+    };
+    let entry = format!("Migration::new({module}::Migration),");
+    let indent = |line: &str| line[..line.len() - line.trim_start().len()].to_owned();
+    let mut out: Vec<String> = Vec::with_capacity(lines.len() + 4);
+    for (i, line) in lines.iter().enumerate() {
+        if Some(i) == last_entry {
+            out.push((*line).to_owned());
+            out.push(format!("{}{entry}", indent(line)));
+        } else if last_entry.is_none() && Some(i) == one_line {
+            let outer = indent(line);
+            let inside = line.trim().strip_prefix("vec![").unwrap_or_default();
+            let inside = inside.strip_suffix(']').unwrap_or_default();
+            out.push(format!("{outer}vec!["));
+            out.push(format!("{outer}    {inside},"));
+            out.push(format!("{outer}    {entry}"));
+            out.push(format!("{outer}]"));
+        } else {
+            out.push((*line).to_owned());
+        }
+        if i == last_mod {
+            out.push(format!("pub mod {module};"));
+        }
+    }
+    if last_entry.is_none() && one_line.is_none() {
+        return Ok(false);
+    }
+    let mut new = out.join("\n");
+    new.push('\n');
+    std::fs::write(list, new).map_err(|e| Error::io(format!("writing {}", list.display()), e))?;
+    Ok(true)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::register;
+
+    #[test]
+    fn register_adds_to_the_list_or_leaves_another_shape_alone() {
+        let dir = tempfile::tempdir().unwrap();
+        let list = dir.path().join("mod.rs");
+        let listed = "pub mod m0001_a;\n\nuse strata::data::Migration;\n\npub fn all() -> Vec<Migration> {\n    vec![\n        Migration::new(m0001_a::Migration),\n    ]\n}\n";
+        std::fs::write(&list, listed).unwrap();
+        assert!(register(&list, "m0002_b").unwrap());
+        assert_eq!(
+            std::fs::read_to_string(&list).unwrap(),
+            "pub mod m0001_a;\npub mod m0002_b;\n\nuse strata::data::Migration;\n\npub fn all() -> Vec<Migration> {\n    vec![\n        Migration::new(m0001_a::Migration),\n        Migration::new(m0002_b::Migration),\n    ]\n}\n"
+        );
+        // A list built another way: nothing is changed, the lines to add are printed instead.
+        let other = "pub mod m0001_a;\n\npub fn all() -> Vec<Migration> {\n    let mut all = Vec::new();\n    all.push(Migration::new(m0001_a::Migration));\n    all\n}\n";
+        std::fs::write(&list, other).unwrap();
+        assert!(!register(&list, "m0002_b").unwrap());
+        assert_eq!(std::fs::read_to_string(&list).unwrap(), other);
+    }
 }

@@ -86,6 +86,8 @@ pub(super) async fn run(context: &Context, global: &Global, args: GenerateArgs) 
         json::emit(json!({ "written": [], "steps": [], "refused": "renames" }));
         return Ok(Outcome::Found);
     };
+    // The Rust types follow the declared schema whether or not a migration is needed.
+    super::codegen::refresh(&project, &wanted)?;
     // Texts that differ are compared on the kept declared state when it holds these files,
     // else on a scratch database built from them (only if a comparison is needed).
     let kept = states.declared_db(&declared, &scope).await?;

@@ -390,7 +390,10 @@ fn files(name: &str) -> Vec<(&'static str, String, &'static str)> {
              # project-local PostgreSQL in .strata/pg.\n\n\
              [schema]\ndir = \"schemas\"\n\n\
              [migrations]\ndir = \"schema-migrations\"\ntable = \"public.strata_migrations\"\n\n\
-             [data]\ndir = \"data-migrations\"\ntable = \"public.data_migrations\"\n"
+             [data]\ndir = \"data-migrations\"\ntable = \"public.data_migrations\"\n\n\
+             # Rust types of the declared tables for typed data migrations, rewritten by\n\
+             # `generate`, `push` and `codegen`; `check` says when it is stale.\n\
+             [codegen]\nrust = \"src/data_migrations/schema.rs\"\n"
                 .to_owned(),
             "settings (the database URL comes from DATABASE_URL)",
         ),
@@ -443,7 +446,8 @@ fn files(name: &str) -> Vec<(&'static str, String, &'static str)> {
         (
             "src/data_migrations/mod.rs",
             "//! The central registry: every schema's data migrations, in the order they run.\n\n\
-             pub mod app;\n\n\
+             pub mod app;\n\
+             pub mod schema;\n\n\
              use strata::data::Registry;\n\n\
              /// Add a schema's list here when it gets its first data migration.\n\
              pub fn registry() -> Registry {\n    Registry::from([(\"app\", app::all())])\n}\n"
@@ -462,25 +466,87 @@ fn files(name: &str) -> Vec<(&'static str, String, &'static str)> {
             "schema `app`'s data migrations, in order",
         ),
         (
+            "src/data_migrations/schema.rs",
+            strata_core::codegen::rust(&sample_catalog()),
+            "the Rust types of the declared tables (written by `cargo db codegen`)",
+        ),
+        (
             "src/data_migrations/app/m0001_first_items.rs",
             "//! A sample data migration: loads the first items. Read JSON from S3 with\n\
-             //! `cx.fetch_json(\"s3://bucket/items.json\")` and bulk-load with `cx.copy_in`.\n\n\
+             //! `cx.fetch_json(\"s3://bucket/items.json\")` and bulk-load with `cx.copy_rows`.\n\n\
              use strata::data::{Context, DataMigration, DataResult};\n\n\
+             use crate::data_migrations::schema::app::{Items, NewItems};\n\n\
+             const NAMES: [&str; 2] = [\"first\", \"second\"];\n\n\
              pub struct Migration;\n\n\
              impl DataMigration for Migration {\n    \
                  fn name(&self) -> &str {\n        \"app_0001_first_items\"\n    }\n\n    \
                  async fn up(&self, cx: &mut Context<'_>) -> DataResult {\n        \
-                     for name in [\"first\", \"second\"] {\n            \
-                         cx.execute(\"INSERT INTO app.items (name) VALUES ($1)\", &[&name]).await?;\n        \
-                     }\n        Ok(())\n    }\n\n    \
+                     let rows = NAMES.map(|name| NewItems {\n            \
+                         name: name.to_owned(),\n            \
+                         created_at: None,\n        \
+                     });\n        \
+                     cx.insert_many(&rows).await?;\n        \
+                     Ok(())\n    }\n\n    \
                  async fn down(&self, cx: &mut Context<'_>) -> DataResult {\n        \
-                     cx.execute(\"DELETE FROM app.items WHERE name IN ('first', 'second')\", &[])\n            \
-                         .await?;\n        Ok(())\n    }\n\
+                     for name in NAMES {\n            \
+                         cx.delete_by(Items::NAME, &name.to_owned()).await?;\n        \
+                     }\n        Ok(())\n    }\n\
              }\n"
                 .to_owned(),
             "a sample data migration in Rust",
         ),
     ]
+}
+
+/// The catalog of the sample `schemas/app/schema.sql` as PostgreSQL normalises it, as far as
+/// code generation reads it: `init` writes the Rust types without a database, and
+/// `strata check` then finds them up to date.
+fn sample_catalog() -> strata_core::catalog::Catalog {
+    use strata_core::catalog::{
+        Catalog, Column, Constraint, ConstraintKind, Identity, QualName, SequenceOptions, Table,
+    };
+    let table = QualName::new("app", "items");
+    let column = |name: &str, data_type: &str| Column {
+        name: name.into(),
+        data_type: data_type.into(),
+        not_null: true,
+        ..Column::default()
+    };
+    let mut id = column("id", "bigint");
+    id.identity = Some(Identity {
+        always: true,
+        sequence: SequenceOptions::default(),
+        sequence_name: Identity::default_sequence_name(&table, "id"),
+        comment: None,
+        privileges: Default::default(),
+    });
+    let mut created_at = column("created_at", "timestamp with time zone");
+    created_at.default = Some("now()".into());
+    let key = |kind, column: &str| Constraint {
+        kind,
+        definition: String::new(),
+        columns: vec![column.into()],
+        foreign_key: None,
+        validated: true,
+        deferrable: false,
+        initially_deferred: false,
+        index: None,
+        comment: None,
+    };
+    let mut items = Table {
+        columns: vec![id, column("name", "text"), created_at],
+        ..Table::default()
+    };
+    items
+        .constraints
+        .insert("items_pkey".into(), key(ConstraintKind::PrimaryKey, "id"));
+    items
+        .constraints
+        .insert("items_name_key".into(), key(ConstraintKind::Unique, "name"));
+    let mut catalog = Catalog::default();
+    catalog.schemas.insert("app".into(), Default::default());
+    catalog.tables.insert(table, items);
+    catalog
 }
 
 #[cfg(test)]

@@ -8,6 +8,7 @@ mod aws;
 mod baseline;
 mod census;
 mod check;
+mod codegen;
 mod data;
 mod dev;
 mod diff;
@@ -354,6 +355,7 @@ async fn dispatch(context: &Context, cli: opt::Cli) -> Result<Outcome> {
         opt::Command::Up(args) => up::run(context, &cli.global, args).await,
         opt::Command::Check(args) => check::run(context, &cli.global, args).await,
         opt::Command::Status(args) => status::run(context, &cli.global, args).await,
+        opt::Command::Codegen(args) => codegen::run(context, &cli.global, args).await,
         opt::Command::Sum => generate::sum(context, &cli.global),
         opt::Command::Completions { shell } => {
             use clap::CommandFactory as _;

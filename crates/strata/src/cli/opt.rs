@@ -110,6 +110,11 @@ pub enum Command {
         after_help = "Examples:\n  strata status\n  strata status --url \"$STAGING_URL\" --json"
     )]
     Status(StatusArgs),
+    /// Write the Rust types of the declared schema for typed data migrations ([codegen] rust in strata.toml).
+    #[command(
+        after_help = "Examples:\n  strata codegen                       write src/schema.rs (as [codegen] rust names it)\n  strata codegen --check               exit 1 when the file is not what codegen would write"
+    )]
+    Codegen(CodegenArgs),
     /// Rewrite schema-migrations/strata.sum after you reviewed the migration files.
     #[command(
         after_help = "Examples:\n  strata sum                           after reviewing an edited migration"
@@ -204,7 +209,9 @@ impl Command {
                 | DataAction::Env { target, .. } => url(target),
                 DataAction::New { .. } => false,
             },
-            Command::Generate(_) | Command::Sum | Command::Dev { .. } => false,
+            Command::Generate(_) | Command::Codegen(_) | Command::Sum | Command::Dev { .. } => {
+                false
+            }
         }
     }
 }
@@ -510,6 +517,13 @@ pub enum LintFormat {
     Json,
     /// GitHub Actions workflow commands (`::error file=…`), shown on the pull request.
     Github,
+}
+
+#[derive(Debug, Args)]
+pub struct CodegenArgs {
+    /// Write nothing; exit 1 when the file is missing or stale.
+    #[arg(long)]
+    pub check: bool,
 }
 
 #[derive(Debug, Args)]

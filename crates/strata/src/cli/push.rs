@@ -64,6 +64,7 @@ pub(super) async fn run(context: &Context, global: &Global, args: PushArgs) -> R
             declared.dir.display()
         ));
         document(serde_json::json!([]), false, None);
+        super::codegen::refresh(&project, &wanted)?;
         return Ok(Outcome::Done);
     }
     // A plan that runs in one transaction is checked on the target itself, inside that
@@ -129,6 +130,7 @@ pub(super) async fn run(context: &Context, global: &Global, args: PushArgs) -> R
         if plan.steps.len() == 1 { "" } else { "s" }
     ));
     document(json::steps(&plan), true, None);
+    super::codegen::refresh(&project, &wanted)?;
     Ok(Outcome::Done)
 }
 

@@ -8,10 +8,11 @@ use strata_core::catalog::QualName;
 use strata_core::render::qualified;
 use strata_core::sql::quote_ident;
 use tokio_postgres::binary_copy::BinaryCopyInWriter;
-use tokio_postgres::types::{ToSql, Type};
+use tokio_postgres::types::{FromSql, ToSql, Type};
 use tokio_postgres::{Row, Transaction};
 
 use super::DataResult;
+use crate::codegen::{Column, ColumnDef, Insert, Key, Set, Table, Value};
 use crate::fetch::{Fetcher, Records};
 
 /// The context of one run of `up` or `down`.
@@ -138,6 +139,293 @@ impl<'a> Context<'a> {
     ) -> DataResult<CopyIn<'a>> {
         CopyIn::start(self.tx, table, columns, Some(keys)).await
     }
+}
+
+// Typed operations on the types `strata codegen` generates (see `crate::codegen`).
+impl<'a> Context<'a> {
+    /// Inserts one row; returns the number of rows inserted (1).
+    pub async fn insert<R: Insert>(&self, row: &R) -> DataResult<u64> {
+        self.insert_many(std::slice::from_ref(row)).await
+    }
+
+    /// Inserts one row and returns one of its columns (an identity, a default):
+    /// `INSERT … RETURNING column`.
+    pub async fn insert_returning<R: Insert, V>(
+        &self,
+        row: &R,
+        column: Column<R::Table, V>,
+    ) -> DataResult<V>
+    where
+        V: for<'r> FromSql<'r>,
+    {
+        let (sql, params) = insert_sql::<R>(std::slice::from_ref(row));
+        let sql = format!("{sql} RETURNING {}", quote_ident(column.name));
+        Ok(self.tx.query_one(&sql, &params).await?.try_get(0)?)
+    }
+
+    /// Inserts rows with multi-row `INSERT`s (as many rows per statement as PostgreSQL's
+    /// parameter limit allows); returns the number of rows inserted.
+    pub async fn insert_many<R: Insert>(&self, rows: &[R]) -> DataResult<u64> {
+        let mut inserted = 0;
+        // `DEFAULT VALUES` is one row: a table whose columns all take defaults gets one each.
+        let per_statement = if R::COLUMNS.is_empty() {
+            1
+        } else {
+            chunk_rows::<R>()
+        };
+        for chunk in rows.chunks(per_statement) {
+            let (sql, params) = insert_sql(chunk);
+            inserted += self.tx.execute(&sql, &params).await?;
+        }
+        Ok(inserted)
+    }
+
+    /// Inserts rows, updating those whose `key` (a primary key or unique constraint) already
+    /// exists: `INSERT … ON CONFLICT ON CONSTRAINT key DO UPDATE` of the columns the rows give.
+    /// A migration written this way can run again safely. Returns the rows inserted or updated.
+    pub async fn upsert_rows<R: Insert>(&self, key: Key<R::Table>, rows: &[R]) -> DataResult<u64> {
+        // The key's columns, as the database has them (they are not updated).
+        let key_columns: Vec<String> = self
+            .tx
+            .query(
+                "SELECT a.attname::text FROM pg_catalog.pg_constraint c \
+                 JOIN pg_catalog.pg_attribute a ON a.attrelid = c.conrelid AND a.attnum = ANY (c.conkey) \
+                 WHERE c.conrelid = $1::text::regclass AND c.conname = $2",
+                &[&<R::Table as Table>::QUALIFIED_NAME, &key.name],
+            )
+            .await?
+            .iter()
+            .map(|row| row.get(0))
+            .collect();
+        if key_columns.is_empty() {
+            return Err(format!(
+                "upsert_rows: {} has no key {}; regenerate the Rust types (`strata codegen`)",
+                <R::Table as Table>::QUALIFIED_NAME,
+                key.name
+            )
+            .into());
+        }
+        let mut changed = 0;
+        for chunk in rows.chunks(chunk_rows::<R>()) {
+            let (sql, params) = insert_sql(chunk);
+            let updates: Vec<String> = R::COLUMNS
+                .iter()
+                .filter(|c| !key_columns.iter().any(|k| k == c.name))
+                .map(|c| {
+                    let c = quote_ident(c.name);
+                    format!("{c} = EXCLUDED.{c}")
+                })
+                .collect();
+            let action = if updates.is_empty() {
+                "NOTHING".to_owned()
+            } else {
+                format!("UPDATE SET {}", updates.join(", "))
+            };
+            let sql = format!(
+                "{sql} ON CONFLICT ON CONSTRAINT {} DO {action}",
+                quote_ident(key.name)
+            );
+            changed += self.tx.execute(&sql, &params).await?;
+        }
+        Ok(changed)
+    }
+
+    /// Bulk-loads rows through binary `COPY FROM STDIN`. The columns are those the first row
+    /// gives (a column whose value is `None` takes its default); every row must give the same.
+    /// Columns sent as another type (domains, types without a native mapping) are copied into
+    /// a temporary table first and cast on the way into the table. Returns the rows loaded.
+    pub async fn copy_rows<R: Insert>(&self, rows: &[R]) -> DataResult<u64> {
+        let Some(first) = rows.first() else {
+            return Ok(0);
+        };
+        let given: Vec<bool> = first
+            .values()
+            .iter()
+            .map(|v| matches!(v, Value::Param(_)))
+            .collect();
+        let columns: Vec<&ColumnDef> = R::COLUMNS
+            .iter()
+            .zip(&given)
+            .filter_map(|(c, g)| g.then_some(c))
+            .collect();
+        let list: Vec<String> = columns.iter().map(|c| quote_ident(c.name)).collect();
+        let list = list.join(", ");
+        let table = <R::Table as Table>::QUALIFIED_NAME;
+        let staged = columns.iter().any(|c| c.sent_as.is_some());
+        let into = if staged {
+            static STAGES: AtomicU32 = AtomicU32::new(0);
+            let stage = format!("strata_copy_{}", STAGES.fetch_add(1, Ordering::Relaxed));
+            let definitions: Vec<String> = columns
+                .iter()
+                .map(|c| {
+                    format!(
+                        "{} {}",
+                        quote_ident(c.name),
+                        c.sent_as.unwrap_or(c.sql_type)
+                    )
+                })
+                .collect();
+            self.tx
+                .batch_execute(&format!(
+                    "CREATE TEMP TABLE {stage} ({}) ON COMMIT DROP",
+                    definitions.join(", ")
+                ))
+                .await?;
+            stage
+        } else {
+            table.to_owned()
+        };
+        // The types as the server describes them: enums and arrays of them by their OIDs.
+        let described = self
+            .tx
+            .prepare(&format!("SELECT {list} FROM {into} LIMIT 0"))
+            .await?;
+        let types: Vec<Type> = described
+            .columns()
+            .iter()
+            .map(|c| c.type_().clone())
+            .collect();
+        let sink = self
+            .tx
+            .copy_in::<_, bytes::Bytes>(&format!("COPY {into} ({list}) FROM STDIN BINARY"))
+            .await?;
+        let mut writer = Box::pin(BinaryCopyInWriter::new(sink, &types));
+        for (n, row) in rows.iter().enumerate() {
+            let values = row.values();
+            let mut params: Vec<&(dyn ToSql + Sync)> = Vec::with_capacity(columns.len());
+            for (value, given) in values.iter().zip(&given) {
+                match (value, given) {
+                    (Value::Param(p), true) => params.push(*p),
+                    (Value::Default, false) => {}
+                    _ => {
+                        return Err(format!(
+                            "copy_rows into {table}: row {} gives other columns than the first \
+                             (a default where the first has a value, or the reverse); \
+                             use insert_many for such rows",
+                            n + 1
+                        )
+                        .into());
+                    }
+                }
+            }
+            writer.as_mut().write(&params).await?;
+        }
+        let copied = writer.as_mut().finish().await?;
+        if staged {
+            let casts: Vec<String> = columns
+                .iter()
+                .map(|c| match c.sent_as {
+                    Some(_) => format!("{}::{}", quote_ident(c.name), c.sql_type),
+                    None => quote_ident(c.name),
+                })
+                .collect();
+            self.tx
+                .batch_execute(&format!(
+                    "INSERT INTO {table} ({list}) SELECT {} FROM {into}; DROP TABLE {into}",
+                    casts.join(", ")
+                ))
+                .await?;
+        }
+        Ok(copied)
+    }
+
+    /// Deletes the rows whose `column` equals `value` (SQL's `=`: `None` matches no row);
+    /// returns how many.
+    pub async fn delete_by<T: Table, V: ToSql + Sync>(
+        &self,
+        column: Column<T, V>,
+        value: &V,
+    ) -> DataResult<u64> {
+        let sql = format!(
+            "DELETE FROM {} WHERE {} = {}",
+            T::QUALIFIED_NAME,
+            quote_ident(column.name),
+            column_def::<T>(column.name).param(1)
+        );
+        Ok(self.tx.execute(&sql, &[value]).await?)
+    }
+
+    /// Sets columns of the rows whose `column` equals `value`
+    /// (`update_by(Batteries::NAME, &name, &[Batteries::PREFIX.set(prefix)])`); returns how
+    /// many rows changed.
+    pub async fn update_by<T: Table, V: ToSql + Sync>(
+        &self,
+        column: Column<T, V>,
+        value: &V,
+        set: &[Set<T>],
+    ) -> DataResult<u64> {
+        if set.is_empty() {
+            return Ok(0);
+        }
+        let mut params: Vec<&(dyn ToSql + Sync)> = vec![value];
+        let assignments: Vec<String> = set
+            .iter()
+            .enumerate()
+            .map(|(i, s)| {
+                params.push(&*s.value);
+                format!(
+                    "{} = {}",
+                    quote_ident(s.column),
+                    column_def::<T>(s.column).param(i + 2)
+                )
+            })
+            .collect();
+        let sql = format!(
+            "UPDATE {} SET {} WHERE {} = {}",
+            T::QUALIFIED_NAME,
+            assignments.join(", "),
+            quote_ident(column.name),
+            column_def::<T>(column.name).param(1)
+        );
+        Ok(self.tx.execute(&sql, &params).await?)
+    }
+}
+
+/// The description of `T`'s column `name` (generated together, so it is there).
+fn column_def<T: Table>(name: &str) -> ColumnDef {
+    T::COLUMNS
+        .iter()
+        .find(|c| c.name == name)
+        .copied()
+        .unwrap_or(ColumnDef::new("", "", None))
+}
+
+/// Rows per `INSERT`: PostgreSQL takes at most 65,535 parameters in one statement.
+fn chunk_rows<R: Insert>() -> usize {
+    (u16::MAX as usize / R::COLUMNS.len().max(1)).max(1)
+}
+
+/// `INSERT INTO table (columns) VALUES (…), (…)` with `DEFAULT` for defaulted values.
+fn insert_sql<R: Insert>(rows: &[R]) -> (String, Vec<&(dyn ToSql + Sync)>) {
+    let list: Vec<String> = R::COLUMNS.iter().map(|c| quote_ident(c.name)).collect();
+    let mut params: Vec<&(dyn ToSql + Sync)> = Vec::new();
+    let mut tuples = Vec::with_capacity(rows.len());
+    for row in rows {
+        let values: Vec<String> = row
+            .values()
+            .into_iter()
+            .zip(R::COLUMNS)
+            .map(|(value, column)| match value {
+                Value::Default => "DEFAULT".to_owned(),
+                Value::Param(p) => {
+                    params.push(p);
+                    column.param(params.len())
+                }
+            })
+            .collect();
+        tuples.push(format!("({})", values.join(", ")));
+    }
+    let table = <R::Table as Table>::QUALIFIED_NAME;
+    let sql = if list.is_empty() {
+        format!("INSERT INTO {table} DEFAULT VALUES")
+    } else {
+        format!(
+            "INSERT INTO {table} ({}) VALUES {}",
+            list.join(", "),
+            tuples.join(", ")
+        )
+    };
+    (sql, params)
 }
 
 /// A bulk load in progress (see [`Context::copy_in`] and [`Context::upsert`]).

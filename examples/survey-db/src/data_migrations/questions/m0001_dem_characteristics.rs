@@ -3,6 +3,8 @@
 use serde::Deserialize;
 use strata::data::{Context, DataMigration, DataResult};
 
+use crate::schema::questions::{Batteries, NewBatteries, NewQuestions, Questions};
+
 #[derive(Deserialize)]
 struct Battery {
     battery: BatteryRow,
@@ -41,34 +43,39 @@ impl DataMigration for Migration {
 
     async fn up(&self, cx: &mut Context<'_>) -> DataResult {
         let data: Battery = cx.fetch_json(&url()).await?;
-        let battery: i32 = cx
-            .query_one(
-                "INSERT INTO questions.batteries (name, prefix) VALUES ($1, $2) RETURNING id",
-                &[&data.battery.name, &data.battery.prefix],
-            )
-            .await?
-            .get(0);
-        for question in &data.questions {
-            cx.execute(
-                "INSERT INTO questions.questions (battery_id, code, text) VALUES ($1, $2, $3)",
-                &[&battery, &question.code, &question.text],
-            )
-            .await?;
-        }
+        // Every column is a field: a column renamed or retyped in schemas/ stops the build here.
+        let battery = NewBatteries {
+            id: None,
+            name: data.battery.name,
+            prefix: data.battery.prefix,
+        };
+        let battery = cx.insert_returning(&battery, Batteries::ID).await?;
+        let questions: Vec<NewQuestions> = data
+            .questions
+            .into_iter()
+            .map(|question| NewQuestions {
+                id: None,
+                battery_id: battery,
+                code: question.code,
+                text: question.text,
+                created_at: None,
+            })
+            .collect();
+        cx.insert_many(&questions).await?;
         Ok(())
     }
 
     async fn down(&self, cx: &mut Context<'_>) -> DataResult {
-        cx.execute(
-            "DELETE FROM questions.questions WHERE battery_id = (SELECT id FROM questions.batteries WHERE name = $1)",
-            &[&BATTERY],
-        )
-        .await?;
-        cx.execute(
-            "DELETE FROM questions.batteries WHERE name = $1",
-            &[&BATTERY],
-        )
-        .await?;
+        let battery = cx
+            .query_opt(
+                "SELECT id FROM questions.batteries WHERE name = $1",
+                &[&BATTERY],
+            )
+            .await?;
+        if let Some(battery) = battery {
+            cx.delete_by(Questions::BATTERY_ID, &battery.get(0)).await?;
+        }
+        cx.delete_by(Batteries::NAME, &BATTERY.to_owned()).await?;
         Ok(())
     }
 }

@@ -3,6 +3,8 @@
 use serde::Deserialize;
 use strata::data::{Context, DataMigration, DataResult};
 
+use crate::schema::responses::{NewRespondents, Respondents};
+
 #[derive(Deserialize)]
 struct Respondent {
     external_id: String,
@@ -25,24 +27,25 @@ impl DataMigration for Migration {
 
     async fn up(&self, cx: &mut Context<'_>) -> DataResult {
         let respondents: Vec<Respondent> = cx.fetch_json(&url()).await?;
-        let mut load = cx
-            .copy_in("responses.respondents", &["external_id"])
-            .await?;
-        for respondent in &respondents {
-            load.write(&[&respondent.external_id]).await?;
-        }
-        load.finish().await?;
+        let rows: Vec<NewRespondents> = respondents
+            .into_iter()
+            .map(|respondent| NewRespondents {
+                id: None,
+                external_id: respondent.external_id,
+                cohort: None,
+            })
+            .collect();
+        // Binary COPY, the columns and types checked against the generated row type.
+        cx.copy_rows(&rows).await?;
         Ok(())
     }
 
     async fn down(&self, cx: &mut Context<'_>) -> DataResult {
         let respondents: Vec<Respondent> = cx.fetch_json(&url()).await?;
-        let ids: Vec<&str> = respondents.iter().map(|r| r.external_id.as_str()).collect();
-        cx.execute(
-            "DELETE FROM responses.respondents WHERE external_id = ANY($1)",
-            &[&ids],
-        )
-        .await?;
+        for respondent in &respondents {
+            cx.delete_by(Respondents::EXTERNAL_ID, &respondent.external_id)
+                .await?;
+        }
         Ok(())
     }
 }

@@ -2,6 +2,10 @@
 
 use strata::data::{Context, DataMigration, DataResult};
 
+use crate::schema::responses::Respondents;
+
+const PILOT: &str = "pilot";
+
 pub struct Migration;
 
 impl DataMigration for Migration {
@@ -10,18 +14,29 @@ impl DataMigration for Migration {
     }
 
     async fn up(&self, cx: &mut Context<'_>) -> DataResult {
-        cx.execute(
-            "UPDATE responses.respondents SET cohort = 'pilot' WHERE external_id LIKE 'R-%'",
-            &[],
-        )
-        .await?;
+        let pilots = cx
+            .query(
+                "SELECT external_id FROM responses.respondents WHERE external_id LIKE 'R-%'",
+                &[],
+            )
+            .await?;
+        for pilot in pilots {
+            let external_id: String = pilot.get(0);
+            cx.update_by(
+                Respondents::EXTERNAL_ID,
+                &external_id,
+                &[Respondents::COHORT.set(Some(PILOT.to_owned()))],
+            )
+            .await?;
+        }
         Ok(())
     }
 
     async fn down(&self, cx: &mut Context<'_>) -> DataResult {
-        cx.execute(
-            "UPDATE responses.respondents SET cohort = NULL WHERE cohort = 'pilot'",
-            &[],
+        cx.update_by(
+            Respondents::COHORT,
+            &Some(PILOT.to_owned()),
+            &[Respondents::COHORT.set(None)],
         )
         .await?;
         Ok(())
