@@ -15,3 +15,4 @@ pub mod render;
 pub mod split;
 pub mod sql;
 pub mod units;
+pub mod words;

@@ -20,6 +20,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use crate::catalog::{Catalog, FunctionKind, QualName, TypeKind, ViewKind};
 use crate::render::{function_signature, qualified};
+use crate::words::{Token, tokens_up_to as tokens};
 
 /// The object a statement belongs to.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -42,119 +43,6 @@ impl std::fmt::Display for Unit {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
-enum Token {
-    /// A bare word, lower-cased.
-    Word(String),
-    /// A double-quoted identifier, as written.
-    Quoted(String),
-    Dot,
-    Open,
-    Close,
-    Comma,
-    Other,
-}
-
-/// The first tokens of a statement: words, quoted identifiers and punctuation, comments and
-/// literals skipped.
-fn tokens(text: &str, limit: usize) -> Vec<Token> {
-    let chars: Vec<char> = text.chars().collect();
-    let mut out = Vec::new();
-    let mut i = 0;
-    while i < chars.len() && out.len() < limit {
-        let c = chars[i];
-        match c {
-            '-' if chars.get(i + 1) == Some(&'-') => {
-                while i < chars.len() && chars[i] != '\n' {
-                    i += 1;
-                }
-            }
-            '/' if chars.get(i + 1) == Some(&'*') => {
-                let mut depth = 0;
-                while i < chars.len() {
-                    if chars[i] == '/' && chars.get(i + 1) == Some(&'*') {
-                        depth += 1;
-                        i += 2;
-                    } else if chars[i] == '*' && chars.get(i + 1) == Some(&'/') {
-                        depth -= 1;
-                        i += 2;
-                        if depth == 0 {
-                            break;
-                        }
-                    } else {
-                        i += 1;
-                    }
-                }
-            }
-            '"' => {
-                let mut name = String::new();
-                i += 1;
-                while i < chars.len() {
-                    if chars[i] == '"' {
-                        if chars.get(i + 1) == Some(&'"') {
-                            name.push('"');
-                            i += 2;
-                            continue;
-                        }
-                        break;
-                    }
-                    name.push(chars[i]);
-                    i += 1;
-                }
-                i += 1;
-                out.push(Token::Quoted(name));
-            }
-            '\'' => {
-                i += 1;
-                while i < chars.len() {
-                    if chars[i] == '\'' {
-                        if chars.get(i + 1) == Some(&'\'') {
-                            i += 2;
-                            continue;
-                        }
-                        break;
-                    }
-                    i += 1;
-                }
-                i += 1;
-                out.push(Token::Other);
-            }
-            '.' => {
-                out.push(Token::Dot);
-                i += 1;
-            }
-            '(' => {
-                out.push(Token::Open);
-                i += 1;
-            }
-            ')' => {
-                out.push(Token::Close);
-                i += 1;
-            }
-            ',' => {
-                out.push(Token::Comma);
-                i += 1;
-            }
-            c if c.is_alphabetic() || c == '_' => {
-                let mut word = String::new();
-                while i < chars.len()
-                    && (chars[i].is_alphanumeric() || chars[i] == '_' || chars[i] == '$')
-                {
-                    word.push(chars[i].to_ascii_lowercase());
-                    i += 1;
-                }
-                out.push(Token::Word(word));
-            }
-            c if c.is_whitespace() => i += 1,
-            _ => {
-                out.push(Token::Other);
-                i += 1;
-            }
-        }
-    }
-    out
-}
-
 /// A cursor over a statement's tokens.
 struct Head {
     tokens: Vec<Token>,
@@ -163,15 +51,14 @@ struct Head {
 
 impl Head {
     fn word(&self, word: &str) -> bool {
-        matches!(self.tokens.get(self.at), Some(Token::Word(w)) if w == word)
+        matches!(self.tokens.get(self.at), Some(Token::Word(_, w)) if w == word)
     }
 
     /// Consumes `words` if they come next.
     fn eat(&mut self, words: &[&str]) -> bool {
-        let matches = words
-            .iter()
-            .enumerate()
-            .all(|(k, w)| matches!(self.tokens.get(self.at + k), Some(Token::Word(x)) if x == w));
+        let matches = words.iter().enumerate().all(
+            |(k, w)| matches!(self.tokens.get(self.at + k), Some(Token::Word(_, x)) if x == w),
+        );
         if matches {
             self.at += words.len();
         }
@@ -181,7 +68,7 @@ impl Head {
     /// One identifier (bare or quoted).
     fn ident(&mut self) -> Option<String> {
         let name = match self.tokens.get(self.at)? {
-            Token::Word(w) | Token::Quoted(w) => w.clone(),
+            Token::Word(_, w) | Token::Quoted(w) => w.clone(),
             _ => return None,
         };
         self.at += 1;
@@ -191,10 +78,10 @@ impl Head {
     /// A possibly qualified name (`name`, `schema.name`); more parts give `None`.
     fn name(&mut self) -> Option<(Option<String>, String)> {
         let first = self.ident()?;
-        if matches!(self.tokens.get(self.at), Some(Token::Dot)) {
+        if matches!(self.tokens.get(self.at), Some(Token::Punct('.'))) {
             self.at += 1;
             let second = self.ident()?;
-            if matches!(self.tokens.get(self.at), Some(Token::Dot)) {
+            if matches!(self.tokens.get(self.at), Some(Token::Punct('.'))) {
                 return None;
             }
             return Some((Some(first), second));
@@ -205,7 +92,7 @@ impl Head {
     /// A dotted path of up to three parts (`COMMENT ON COLUMN s.t.c`).
     fn path(&mut self) -> Option<Vec<String>> {
         let mut parts = vec![self.ident()?];
-        while matches!(self.tokens.get(self.at), Some(Token::Dot)) {
+        while matches!(self.tokens.get(self.at), Some(Token::Punct('.'))) {
             self.at += 1;
             parts.push(self.ident()?);
         }
@@ -401,13 +288,13 @@ fn target(text: &str) -> Option<Target> {
             }
         }
         let name = h.name()?;
-        if function && h.next_is(&Token::Open) {
+        if function && h.next_is(&Token::Punct('(')) {
             // Skip the argument list.
             let mut depth = 0;
             while let Some(t) = h.tokens.get(h.at) {
                 match t {
-                    Token::Open => depth += 1,
-                    Token::Close => depth -= 1,
+                    Token::Punct('(') => depth += 1,
+                    Token::Punct(')') => depth -= 1,
                     _ => {}
                 }
                 h.at += 1;
@@ -417,7 +304,7 @@ fn target(text: &str) -> Option<Target> {
             }
         }
         // Several objects in one grant are not placed.
-        if h.next_is(&Token::Comma) {
+        if h.next_is(&Token::Punct(',')) {
             return None;
         }
         if function {
@@ -440,7 +327,7 @@ pub fn unit_of(text: &str, catalog: &Catalog) -> Option<Unit> {
         let first = tokens(text, 1);
         let unsafe_head = matches!(
             first.first(),
-            Some(Token::Word(w)) if ["set", "reset", "do", "select", "call", "begin", "commit", "rollback", "start", "end", "savepoint", "release", "abort", "with", "execute", "perform", "load", "discard", "listen", "notify", "lock", "copy"].contains(&w.as_str())
+            Some(Token::Word(_, w)) if ["set", "reset", "do", "select", "call", "begin", "commit", "rollback", "start", "end", "savepoint", "release", "abort", "with", "execute", "perform", "load", "discard", "listen", "notify", "lock", "copy"].contains(&w.as_str())
         ) || first.is_empty();
         return (!unsafe_head).then(|| Unit::Other(text.trim().to_owned()));
     };

@@ -12,7 +12,6 @@
 //! statement, or before its first statement for the whole file.
 
 mod rules;
-pub mod words;
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -20,7 +19,7 @@ use serde::Serialize;
 
 use crate::catalog::{Catalog, QualName, TableKind};
 use crate::split::split;
-use words::{TableName, Token, Words, tokens};
+use crate::words::{self, TableName, Token, Words, tokens};
 
 pub use rules::RULES;
 

@@ -1,7 +1,7 @@
 //! `blocking-index-build`: `CREATE INDEX` without `CONCURRENTLY` on a table with rows.
 
-use crate::lint::words::{Token, Words};
 use crate::lint::{Hit, Knowledge, Rule, Seen};
+use crate::words::{Token, Words};
 
 /// The rule.
 pub struct BlockingIndexBuild;

@@ -1,7 +1,7 @@
 //! `column-type-change`: `ALTER COLUMN … TYPE` that may rewrite the table.
 
-use crate::lint::words::{Token, Words};
 use crate::lint::{Hit, Knowledge, Rule, Seen};
+use crate::words::{Token, Words};
 
 use super::{alter_table, altered_column};
 
@@ -48,7 +48,7 @@ impl Rule for ColumnTypeChange {
 /// `varchar(n)` to `text` or unbounded `varchar`: no rewrite, no scan (known from the catalog).
 fn widens_text(
     known: &Knowledge,
-    table: &crate::lint::words::TableName,
+    table: &crate::words::TableName,
     column: &str,
     to: &[&str],
 ) -> bool {

@@ -1,8 +1,8 @@
 //! `concurrently-in-transaction`: a concurrent form in a file that runs in one transaction,
 //! which PostgreSQL refuses.
 
-use crate::lint::words::Token;
 use crate::lint::{Hit, Knowledge, Rule, Seen};
+use crate::words::Token;
 
 /// The rule.
 pub struct ConcurrentlyInTransaction;

@@ -1,8 +1,8 @@
 //! `constraint-without-not-valid`: a FOREIGN KEY or CHECK added with its validation under the
 //! lock.
 
-use crate::lint::words::{Token, Words, contains};
 use crate::lint::{Hit, Knowledge, Rule, Seen};
+use crate::words::{Token, Words, contains};
 
 use super::alter_table;
 

@@ -1,7 +1,7 @@
 //! `drops-data`: statements that delete data for good.
 
-use crate::lint::words::{Token, Words};
 use crate::lint::{Hit, Knowledge, Rule, Seen};
+use crate::words::{Token, Words};
 
 use super::alter_table;
 

@@ -4,8 +4,8 @@
 //! table gives up (and is retried) instead of queueing every other session behind it. A file
 //! that resets its session (`RESET ALL`, `SET lock_timeout = 0`) loses that.
 
-use crate::lint::words::Token;
 use crate::lint::{Hit, Knowledge, Level, Rule, Seen};
+use crate::words::Token;
 
 /// The rule.
 pub struct MissingLockTimeout;

@@ -1,7 +1,7 @@
 //! The rules, one per file, each with its tests.
 
 use super::Rule;
-use super::words::{TableName, Token, Words, top_level_parts};
+use crate::words::{TableName, Token, Words, top_level_parts};
 
 mod blocking_index_build;
 mod column_type_change;

@@ -1,7 +1,7 @@
 //! `rename-breaks-code`: renaming a table or column that running code still uses.
 
-use crate::lint::words::{Token, Words};
 use crate::lint::{Hit, Knowledge, Level, Rule, Seen};
+use crate::words::{Token, Words};
 
 use super::alter_table;
 

@@ -1,7 +1,7 @@
 //! `set-not-null-scan`: `SET NOT NULL` that scans the table under an ACCESS EXCLUSIVE lock.
 
-use crate::lint::words::{Token, Words};
 use crate::lint::{Hit, Knowledge, Rule, Seen};
+use crate::words::{Token, Words};
 
 use super::{alter_table, altered_column};
 

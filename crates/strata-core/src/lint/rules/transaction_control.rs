@@ -1,8 +1,8 @@
 //! `transaction-control`: `BEGIN`, `COMMIT` and the like in a file that strata runs in one
 //! transaction (with its history row): they would end strata's transaction early.
 
-use crate::lint::words::Token;
 use crate::lint::{Hit, Knowledge, Rule, Seen};
+use crate::words::Token;
 
 /// The rule.
 pub struct TransactionControl;

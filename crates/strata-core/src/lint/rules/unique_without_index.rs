@@ -1,7 +1,7 @@
 //! `unique-without-index`: `ADD … UNIQUE`/`PRIMARY KEY` that builds its index under the lock.
 
-use crate::lint::words::{Token, Words, contains};
 use crate::lint::{Hit, Knowledge, Rule, Seen};
+use crate::words::{Token, Words, contains};
 
 use super::alter_table;
 

@@ -1,8 +1,8 @@
 //! `validate-in-transaction`: `VALIDATE CONSTRAINT` in the transaction that added the
 //! constraint, which keeps the ADD's ACCESS EXCLUSIVE lock through the scan.
 
-use crate::lint::words::{Token, Words};
 use crate::lint::{Hit, Knowledge, Rule, Seen};
+use crate::words::{Token, Words};
 
 use super::alter_table;
 

@@ -1,7 +1,7 @@
 //! `volatile-default`: a column added with a value computed per row, which rewrites the table.
 
-use crate::lint::words::{Token, Words};
 use crate::lint::{Hit, Knowledge, Rule, Seen};
+use crate::words::{Token, Words};
 
 use super::alter_table;
 

@@ -1,5 +1,6 @@
-//! The words of one statement, as much grammar as the lint rules need: keywords, names (quoted
-//! or not), parentheses and commas, with strings and comments left out.
+//! The words of one statement, as much grammar as placing a statement (`units`) and judging it
+//! (`lint`) need: keywords, names (quoted or not), parentheses and commas, with strings,
+//! dollar-quoted bodies and comments left out.
 
 /// One token of a statement.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -32,10 +33,15 @@ impl Token {
 
 /// The tokens of a statement's text.
 pub fn tokens(text: &str) -> Vec<Token> {
+    tokens_up_to(text, usize::MAX)
+}
+
+/// The first `limit` tokens of a statement's text.
+pub fn tokens_up_to(text: &str, limit: usize) -> Vec<Token> {
     let chars: Vec<char> = text.chars().collect();
     let mut out = Vec::new();
     let mut i = 0;
-    while i < chars.len() {
+    while i < chars.len() && out.len() < limit {
         let c = chars[i];
         if c.is_whitespace() {
             i += 1;
@@ -118,7 +124,11 @@ pub fn tokens(text: &str) -> Vec<Token> {
                 i += 1;
             }
             let word: String = chars[start..i].iter().collect();
-            out.push(Token::Word(word.to_uppercase(), word.to_lowercase()));
+            // PostgreSQL folds unquoted names to lower case in ASCII only.
+            out.push(Token::Word(
+                word.to_ascii_uppercase(),
+                word.to_ascii_lowercase(),
+            ));
         } else if c.is_ascii_digit() {
             while i < chars.len() && (chars[i].is_ascii_alphanumeric() || chars[i] == '.') {
                 i += 1;
