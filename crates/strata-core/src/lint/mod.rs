@@ -173,6 +173,9 @@ pub struct Seen {
     /// Whether the file turned `lock_timeout` off (`RESET ALL`, `SET lock_timeout = 0`) and
     /// has not set it again.
     pub lock_timeout_off: bool,
+    /// Whether a statement run without `lock_timeout` was reported already (once per stretch:
+    /// a `pg_dump` script sets it to 0 for all that follows).
+    pub lock_timeout_reported: bool,
 }
 
 impl Seen {
@@ -249,6 +252,7 @@ impl Seen {
         };
         if resets {
             self.lock_timeout_off = true;
+            self.lock_timeout_reported = false;
         }
     }
 
@@ -277,6 +281,7 @@ impl Seen {
         let digits: String = value.chars().take_while(char::is_ascii_digit).collect();
         self.lock_timeout_off =
             value == "default" || (!digits.is_empty() && digits.chars().all(|c| c == '0'));
+        self.lock_timeout_reported = false;
     }
 }
 
@@ -332,6 +337,7 @@ pub fn lint_text(
     seen.not_null_checks.clear();
     seen.proven_not_null.clear();
     seen.lock_timeout_off = false;
+    seen.lock_timeout_reported = false;
     for (n, statement) in statements.iter().enumerate() {
         let allows = allows(&statement.text, statement.line)?;
         if n == 0 {
@@ -374,6 +380,12 @@ pub fn lint_text(
                     rows,
                 });
             }
+        }
+        if findings
+            .last()
+            .is_some_and(|f: &Finding| f.rule == "missing-lock-timeout" && f.line == line)
+        {
+            seen.lock_timeout_reported = true;
         }
         seen.observe_lock_timeout(&statement.text);
         seen.observe(&words);

@@ -35,10 +35,10 @@ impl Rule for MissingLockTimeout {
         false
     }
     fn check(&self, statement: &[Token], seen: &Seen, _known: &Knowledge) -> Vec<Hit> {
-        if seen.lock_timeout_off && takes_locks(statement) {
+        if seen.lock_timeout_off && !seen.lock_timeout_reported && takes_locks(statement) {
             vec![Hit {
                 table: None,
-                message: "this statement runs with lock_timeout turned off by an earlier statement of the file".into(),
+                message: "this statement, and those after it, run with lock_timeout turned off by an earlier statement of the file".into(),
             }]
         } else {
             Vec::new()
@@ -56,6 +56,13 @@ mod tests {
     fn flags_locks_after_a_reset() {
         assert_eq!(findings("RESET ALL;\nALTER TABLE t ADD a int;", true), [ID]);
         assert_eq!(findings("SET lock_timeout = 0;\nDROP INDEX i;", true), [ID]);
+    }
+
+    #[test]
+    fn reports_a_stretch_without_it_once() {
+        let text = "SET lock_timeout = 0;\nCREATE TABLE a (x int);\nALTER TABLE t ADD a int;\n\
+                    SET lock_timeout = '1s';\nRESET ALL;\nDROP INDEX i;\nDROP INDEX j;";
+        assert_eq!(findings(text, true), [ID, ID]);
     }
 
     #[test]
