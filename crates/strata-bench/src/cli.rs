@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
 
-use strata::url::DbUrl;
+use strata::postgres::url::DbUrl;
 
 use crate::drizzle::{self, Drizzle};
 use crate::run::{self, Run};

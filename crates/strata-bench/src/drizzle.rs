@@ -6,7 +6,7 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use strata::url::DbUrl;
+use strata::postgres::url::DbUrl;
 
 use crate::{run, schema};
 

@@ -10,7 +10,7 @@ use std::time::{Duration, Instant, SystemTime};
 use serde::Deserialize;
 use strata::config::Env;
 use strata::fetch::Fetcher;
-use strata::url::DbUrl;
+use strata::postgres::url::DbUrl;
 
 use crate::{Figure, Floor, Row, Target};
 
@@ -93,7 +93,7 @@ async fn upload(
 
 /// The child: streams `url` into `people` of `db` in one transaction. Prints the row count.
 pub async fn child(db: &str, url: &str) -> Result<(), String> {
-    let mut client = strata::pg::connect(&DbUrl::new(db))
+    let mut client = strata::postgres::connect(&DbUrl::new(db))
         .await
         .map_err(|e| e.to_string())?;
     let fetcher = Fetcher::new(Env::from_process());
@@ -166,7 +166,7 @@ pub async fn measure_load(server: &DbUrl, rows: usize, repeats: usize) -> Result
     let ndjson = dir.path().join("people.ndjson");
     generate(rows, &ndjson, &csv)?;
     upload(s3, "bench", "people.ndjson", &ndjson).await?;
-    let admin = strata::pg::connect(server)
+    let admin = strata::postgres::connect(server)
         .await
         .map_err(|e| e.to_string())?;
     let mut strata_runs = Vec::new();
@@ -178,7 +178,7 @@ pub async fn measure_load(server: &DbUrl, rows: usize, repeats: usize) -> Result
             ("psql", format!("bench_load_p_{i}")),
         ] {
             let url = crate::fresh_database(&admin, server, &db).await?;
-            strata::pg::connect(&url)
+            strata::postgres::connect(&url)
                 .await
                 .map_err(|e| e.to_string())?
                 .batch_execute(TABLE)
@@ -213,7 +213,7 @@ pub async fn measure_load(server: &DbUrl, rows: usize, repeats: usize) -> Result
                     .arg(format!("\\copy people FROM '{}' CSV", csv.display()));
                 psql_runs.push(measure(&mut command)?.0);
             }
-            let loaded: i64 = strata::pg::connect(&url)
+            let loaded: i64 = strata::postgres::connect(&url)
                 .await
                 .map_err(|e| e.to_string())?
                 .query_one("SELECT count(*) FROM people", &[])

@@ -21,7 +21,7 @@ use std::time::{Duration, Instant};
 use strata::config::Env;
 use strata::dev::{Cluster, PgBin};
 use strata::introspect::{Scope, introspect};
-use strata::url::DbUrl;
+use strata::postgres::url::DbUrl;
 
 struct Options {
     quick: bool,
@@ -327,7 +327,7 @@ async fn introspection(
     plan: &Plan,
     profile: bool,
 ) -> Result<Row, String> {
-    let admin = strata::pg::connect(server)
+    let admin = strata::postgres::connect(server)
         .await
         .map_err(|e| e.to_string())?;
     let url = fresh_database(&admin, server, &format!("bench_{n}")).await?;
@@ -337,7 +337,9 @@ async fn introspection(
         "strata-bench: loaded the {n}-table schema in {:.1} s",
         started.elapsed().as_secs_f64()
     );
-    let client = strata::pg::connect(&url).await.map_err(|e| e.to_string())?;
+    let client = strata::postgres::connect(&url)
+        .await
+        .map_err(|e| e.to_string())?;
     let mut statements = 0;
     let mut objects = 0;
     let mut times = Vec::new();
@@ -694,6 +696,6 @@ installed from npm into `target/bench-npm` once and reused; without them its col
 
 /// Today's date (UTC) as YYYY-MM-DD.
 fn today() -> String {
-    let stamp = strata::migrations::utc_timestamp();
+    let stamp = strata::source::migrations::utc_timestamp();
     format!("{}-{}-{}", &stamp[..4], &stamp[4..6], &stamp[6..8])
 }

@@ -43,7 +43,7 @@ fn cases() -> Vec<(String, PathBuf)> {
 }
 
 async fn create_roles(list: &str) {
-    let admin = strata::pg::connect(server().url()).await.unwrap();
+    let admin = strata::postgres::connect(server().url()).await.unwrap();
     for role in list.lines().map(str::trim).filter(|r| !r.is_empty()) {
         let sql = format!(
             "DO $$ BEGIN CREATE ROLE {}; EXCEPTION WHEN duplicate_object OR unique_violation THEN NULL; END $$",

@@ -143,7 +143,9 @@ async fn password_server() -> u16 {
         format!("host all app 127.0.0.1/32 scram-sha-256\n{rules}"),
     )
     .unwrap();
-    let admin = strata::pg::connect(&Cluster::url(port)).await.unwrap();
+    let admin = strata::postgres::connect(&Cluster::url(port))
+        .await
+        .unwrap();
     // One statement per call: CREATE DATABASE refuses the implicit transaction of several.
     for sql in [
         "CREATE ROLE app LOGIN PASSWORD 'Sup3r-secret'",
@@ -192,7 +194,7 @@ async fn libpq_environment_variables_and_the_password_file_are_read() {
     with_password.push(("PGPASSWORD", "Sup3r-secret"));
     let (code, err, _) = migrate(dir.path(), &with_password);
     assert_eq!(code, 0, "{err}");
-    let admin = strata::pg::connect(&strata::url::DbUrl::new(admin_url))
+    let admin = strata::postgres::connect(&strata::postgres::url::DbUrl::new(admin_url))
         .await
         .unwrap();
     let row = admin

@@ -25,7 +25,7 @@ fn declare(root: &Path, columns: &str) {
 
 /// The databases strata keeps for projects on the test server.
 async fn kept() -> Vec<String> {
-    let admin = strata::pg::connect(server().url()).await.unwrap();
+    let admin = strata::postgres::connect(server().url()).await.unwrap();
     admin
         .query(
             "SELECT datname FROM pg_database WHERE datname LIKE 'strata\\_state\\_%' ORDER BY 1",
@@ -74,7 +74,7 @@ async fn an_edit_runs_again_only_what_changed_and_a_tampered_state_is_not_truste
         .into_iter()
         .find(|n| n.ends_with("_declared"))
         .expect("a kept declared state");
-    let state = strata::pg::connect(&server().url().with_database(&kept_declared))
+    let state = strata::postgres::connect(&server().url().with_database(&kept_declared))
         .await
         .unwrap();
     state.batch_execute("DROP TABLE app.posts").await.unwrap();
@@ -184,7 +184,7 @@ async fn a_kept_history_changed_by_hand_is_replayed_before_a_plan_is_judged() {
         .into_iter()
         .find(|n| n.ends_with("_history") && n.contains(&strata_state_id(root)))
         .expect("a kept history");
-    let state = strata::pg::connect(&server().url().with_database(&history))
+    let state = strata::postgres::connect(&server().url().with_database(&history))
         .await
         .unwrap();
     state

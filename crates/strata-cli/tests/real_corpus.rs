@@ -56,7 +56,7 @@ fn main() {
 /// The round trip of `case`, held against what its `known.txt` says of this server version.
 async fn judge(case: &Path) -> Result<(), String> {
     let known = std::fs::read_to_string(case.join("known.txt")).unwrap_or_default();
-    let admin = strata::pg::connect(server().url())
+    let admin = strata::postgres::connect(server().url())
         .await
         .map_err(|e| e.to_string())?;
     let major = admin
@@ -201,7 +201,7 @@ fn expect((code, out, err): (i32, String, String), what: &str) -> Result<String,
 
 /// Roles are shared by the whole server: created once, whoever comes first.
 async fn create_roles(list: &str) -> Result<(), String> {
-    let admin = strata::pg::connect(server().url())
+    let admin = strata::postgres::connect(server().url())
         .await
         .map_err(|e| e.to_string())?;
     for role in list.lines().map(str::trim).filter(|r| !r.is_empty()) {

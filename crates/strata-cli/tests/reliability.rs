@@ -148,7 +148,7 @@ fn no_transaction_statements(server_version: i32) -> Vec<(&'static str, String, 
 }
 
 async fn server_version() -> i32 {
-    let admin = strata::pg::connect(server().url()).await.unwrap();
+    let admin = strata::postgres::connect(server().url()).await.unwrap();
     admin
         .query_one("SELECT current_setting('server_version_num')::int", &[])
         .await

@@ -26,7 +26,7 @@ fn hold_scratch(dir: &std::path::Path) -> (Child, String) {
 }
 
 async fn exists(name: &str) -> bool {
-    let admin = strata::pg::connect(server().url()).await.unwrap();
+    let admin = strata::postgres::connect(server().url()).await.unwrap();
     admin
         .query_opt("SELECT 1 FROM pg_database WHERE datname = $1", &[&name])
         .await

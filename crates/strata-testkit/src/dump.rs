@@ -13,7 +13,7 @@ use std::io::Write as _;
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
 
-use strata::url::DbUrl;
+use strata::postgres::url::DbUrl;
 
 use crate::TestDb;
 

@@ -28,8 +28,8 @@ use std::sync::OnceLock;
 
 use strata::config::Env;
 use strata::dev::Cluster;
-use strata::scratch::ScratchServer;
-use strata::url::DbUrl;
+use strata::normalise::scratch::ScratchServer;
+use strata::postgres::url::DbUrl;
 use strata_core::sql::quote_ident;
 use tokio_postgres::Client;
 
@@ -117,7 +117,7 @@ impl TestDb {
         let owner = ScratchServer::with_prefix(server.url(), PREFIX)
             .await
             .unwrap_or_else(|e| panic!("strata-testkit: {e}"));
-        let admin = strata::pg::connect(server.url())
+        let admin = strata::postgres::connect(server.url())
             .await
             .unwrap_or_else(|e| panic!("strata-testkit: {e}"));
         let mut attempts = 0;
@@ -158,7 +158,7 @@ impl TestDb {
 
     /// A new connection to the database.
     pub async fn client(&self) -> Client {
-        strata::pg::connect(&self.url)
+        strata::postgres::connect(&self.url)
             .await
             .unwrap_or_else(|e| panic!("strata-testkit: {e}"))
     }
@@ -176,7 +176,7 @@ impl Drop for TestDb {
                 .build()
                 .map_err(|e| e.to_string())?;
             runtime.block_on(async {
-                let client = strata::pg::connect(&admin)
+                let client = strata::postgres::connect(&admin)
                     .await
                     .map_err(|e| e.to_string())?;
                 let sql = format!(

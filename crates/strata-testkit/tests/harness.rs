@@ -7,7 +7,7 @@ use strata::dev::{Cluster, ClusterOptions, State};
 use strata_testkit::{PREFIX, TestDb, server};
 
 async fn database_exists(name: &str) -> bool {
-    let admin = strata::pg::connect(server().url()).await.unwrap();
+    let admin = strata::postgres::connect(server().url()).await.unwrap();
     admin
         .query_opt("SELECT 1 FROM pg_database WHERE datname = $1", &[&name])
         .await
@@ -45,7 +45,7 @@ async fn each_test_gets_a_fresh_database_dropped_afterwards() {
 #[tokio::test]
 async fn databases_left_by_a_dead_owner_are_swept() {
     // A leftover: a harness database nobody holds the lock of (its process was killed).
-    let admin = strata::pg::connect(server().url()).await.unwrap();
+    let admin = strata::postgres::connect(server().url()).await.unwrap();
     let orphan = format!("{PREFIX}orphan_{}", std::process::id());
     admin
         .batch_execute(&format!("CREATE DATABASE \"{orphan}\""))
@@ -114,7 +114,7 @@ fn a_throwaway_cluster_does_not_outlive_its_process() {
 
 #[tokio::test]
 async fn the_server_runs_the_binaries_the_run_asked_for() {
-    let client = strata::pg::connect(server().url()).await.unwrap();
+    let client = strata::postgres::connect(server().url()).await.unwrap();
     let version: String = client
         .query_one("SHOW server_version_num", &[])
         .await

@@ -15,7 +15,7 @@ use serde::Deserialize;
 
 use strata_core::catalog::QualName;
 
-use crate::url::DbUrl;
+use crate::postgres::url::DbUrl;
 use crate::{Error, Result};
 
 /// The configuration file's name.
@@ -150,7 +150,7 @@ impl Default for MigrationsSection {
             lock_retries: 3,
             statement_timeout: "0".into(),
             lock_wait_seconds: 600,
-            drizzle_table: crate::drizzle::TABLE.into(),
+            drizzle_table: crate::import::drizzle::TABLE.into(),
         }
     }
 }
@@ -385,11 +385,14 @@ impl Project {
         .map(|(key, text)| table_name(key, text))
         .collect::<Result<_>>()?;
         // The histories of Prisma Migrate and sqlx, kept after `strata import prisma|sqlx`.
-        for text in [crate::foreign::PRISMA_TABLE, crate::foreign::SQLX_TABLE] {
+        for text in [
+            crate::import::foreign::PRISMA_TABLE,
+            crate::import::foreign::SQLX_TABLE,
+        ] {
             tables.push(table_name("", text)?);
         }
         // The rollback records beside the history table.
-        tables.push(crate::history::rollbacks_table(&tables[0]));
+        tables.push(crate::apply::history::rollbacks_table(&tables[0]));
         Ok(tables)
     }
 

@@ -17,7 +17,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
 use crate::config::Env;
-use crate::url::DbUrl;
+use crate::postgres::url::DbUrl;
 use crate::{Error, Result};
 
 /// The superuser of a development cluster.

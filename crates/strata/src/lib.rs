@@ -71,57 +71,36 @@
 // `cargo doc --document-private-items`.
 #![allow(rustdoc::private_intra_doc_links)]
 
+// The pipeline, stage by stage: the project's files (`source`) are normalised by PostgreSQL
+// (`normalise`) and read back as catalogs (`introspect`); the pure diff and plan live in
+// strata-core; plans and migrations run against a database (`apply`) through connections set
+// up as libpq users expect (`postgres`). Around it: the embedded development database (`dev`),
+// adopting other tools' projects (`import`), data migrations (`data`, `fetch`), the judge of
+// migration files (`lint`), generated Rust types (`codegen`) and the command line (`cli`).
 #[doc(hidden)]
 pub mod apply;
-#[doc(hidden)]
-pub mod cache;
 pub mod cli;
 pub mod codegen;
 pub mod config;
 pub mod data;
 #[doc(hidden)]
-pub mod declared;
-#[doc(hidden)]
 pub mod dev;
-#[doc(hidden)]
-pub mod down;
-pub mod drizzle;
-#[doc(hidden)]
-pub mod environment;
 pub mod error;
 pub mod fetch;
-#[doc(hidden)]
-pub mod files;
-#[doc(hidden)]
-pub mod fixpoint;
-pub mod foreign;
-#[doc(hidden)]
-pub mod history;
+pub mod import;
 #[doc(hidden)]
 pub mod introspect;
-mod libpq;
 #[doc(hidden)]
 pub mod lint;
 #[doc(hidden)]
-pub mod lock;
+pub mod normalise;
 #[doc(hidden)]
-pub mod migrations;
-#[doc(hidden)]
-pub mod pg;
+pub mod postgres;
 #[doc(hidden)]
 pub mod progress;
 #[doc(hidden)]
-pub mod scratch;
-#[doc(hidden)]
 pub mod source;
 #[doc(hidden)]
-pub mod state;
-#[doc(hidden)]
 pub mod testing;
-mod tls;
-#[doc(hidden)]
-pub mod url;
-#[doc(hidden)]
-pub mod verify;
 
 pub use error::{Error, Result};

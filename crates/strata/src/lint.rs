@@ -9,7 +9,7 @@ use strata_core::lint::{ALLOW, Finding, Knowledge, Level, Seen, Size, lint_text}
 use strata_core::plan::{Plan, RunMode};
 use tokio_postgres::Client;
 
-use crate::migrations::NO_TRANSACTION;
+use crate::source::migrations::NO_TRANSACTION;
 use crate::{Error, Result};
 
 /// A migration to judge.

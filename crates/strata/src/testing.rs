@@ -22,8 +22,8 @@ use tokio_postgres::Client;
 
 use crate::data::{Context, Migration};
 use crate::introspect::{Scope, introspect};
-use crate::scratch::{ScratchDb, ScratchServer};
-use crate::url::DbUrl;
+use crate::normalise::scratch::{ScratchDb, ScratchServer};
+use crate::postgres::url::DbUrl;
 use crate::{Error, Result};
 
 /// A database that exists for one test: created empty on a server, dropped by
@@ -71,7 +71,7 @@ impl TestDatabase {
     pub async fn on(url: &DbUrl) -> Result<TestDatabase> {
         let server = ScratchServer::with_prefix(url, "strata_testing_").await?;
         let db = server.create(None).await?;
-        let client = crate::pg::connect(db.url()).await?;
+        let client = crate::postgres::connect(db.url()).await?;
         Ok(TestDatabase {
             server,
             db,

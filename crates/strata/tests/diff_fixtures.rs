@@ -17,8 +17,8 @@ use std::path::{Path, PathBuf};
 
 use libtest_mimic::{Arguments, Failed, Trial};
 
-use strata::fixpoint::{Fixpoint, Probes};
 use strata::introspect::{Scope, introspect};
+use strata::normalise::fixpoint::{Fixpoint, Probes};
 use strata_core::catalog::{Catalog, QualName};
 use strata_core::diff::Rename;
 use strata_testkit::TestDb;

@@ -12,8 +12,8 @@
 
 use std::sync::Arc;
 
-use strata::fixpoint::{Fixpoint, Probes};
 use strata::introspect::{Scope, introspect};
+use strata::normalise::fixpoint::{Fixpoint, Probes};
 use strata_core::catalog::Catalog;
 use strata_testkit::TestDb;
 use strata_testkit::generator::{Rng, generate, mutate, render};
@@ -35,7 +35,7 @@ async fn build(sql: &str) -> Result<(TestDb, Catalog), String> {
 
 async fn converges(db: &TestDb, from: &Catalog, to: &Catalog) -> Result<(), String> {
     let client = db.client().await;
-    let version = strata::pg::server_version(&client)
+    let version = strata::postgres::server_version(&client)
         .await
         .map_err(|e| e.to_string())?;
     let fixpoint = Fixpoint::new(None);

@@ -290,6 +290,6 @@ async fn bulk_loads_upserts_and_a_malformed_line() {
     db.drop().await.unwrap();
 }
 
-fn server_url() -> &'static strata::url::DbUrl {
+fn server_url() -> &'static strata::postgres::url::DbUrl {
     server().url()
 }

@@ -2,8 +2,8 @@
 //! PostgreSQL's first deparse of a `varchar IN (…)` is not what it reads back, so a database
 //! built from that text (a pulled file, a plan) holds other text that means the same.
 
-use strata::fixpoint::{Fixpoint, Probes};
 use strata::introspect::{Scope, introspect};
+use strata::normalise::fixpoint::{Fixpoint, Probes};
 use strata_core::catalog::Catalog;
 use strata_core::diff::diff;
 use strata_testkit::TestDb;

@@ -9,12 +9,12 @@
 
 use std::path::Path;
 
-use strata::cache::Cache;
-use strata::declared::{Declared, DeclaredFile};
-use strata::fixpoint::Fixpoint;
 use strata::introspect::Scope;
-use strata::scratch::ScratchServer;
-use strata::state::{Normalised, States};
+use strata::normalise::fixpoint::Fixpoint;
+use strata::normalise::scratch::ScratchServer;
+use strata::normalise::state::{Normalised, States};
+use strata::source::cache::Cache;
+use strata::source::declared::{Declared, DeclaredFile};
 use strata_core::catalog::Catalog;
 use strata_testkit::generator::{Rng, generate, mutate, render};
 use strata_testkit::server;
@@ -78,7 +78,7 @@ async fn sequence(name: &str, steps: &[String]) -> Result<usize, String> {
             ));
         }
     }
-    strata::state::forget(&scratch, project.path())
+    strata::normalise::state::forget(&scratch, project.path())
         .await
         .map_err(|e| e.to_string())?;
     Ok(incremental)
@@ -86,7 +86,7 @@ async fn sequence(name: &str, steps: &[String]) -> Result<usize, String> {
 
 /// Roles the fixtures grant to.
 async fn create_roles() {
-    let admin = strata::pg::connect(server().url()).await.unwrap();
+    let admin = strata::postgres::connect(server().url()).await.unwrap();
     for role in ["strata_r1", "strata_r2"] {
         let _ = admin
             .batch_execute(&format!(

@@ -1,10 +1,10 @@
 //! Scratch databases on a real server: created, dropped, swept when their owner is gone.
 
-use strata::scratch::{PREFIX, ScratchServer};
+use strata::normalise::scratch::{PREFIX, ScratchServer};
 use strata_testkit::server;
 
 async fn exists(name: &str) -> bool {
-    let admin = strata::pg::connect(server().url()).await.unwrap();
+    let admin = strata::postgres::connect(server().url()).await.unwrap();
     admin
         .query_opt("SELECT 1 FROM pg_database WHERE datname = $1", &[&name])
         .await
@@ -17,7 +17,7 @@ async fn create_copy_and_drop() {
     let scratch = ScratchServer::connect(server().url()).await.unwrap();
     let first = scratch.create(None).await.unwrap();
     assert!(first.name().starts_with(PREFIX));
-    let client = strata::pg::connect(first.url()).await.unwrap();
+    let client = strata::postgres::connect(first.url()).await.unwrap();
     client
         .batch_execute("CREATE TABLE t (id int); INSERT INTO t VALUES (7)")
         .await
@@ -25,7 +25,7 @@ async fn create_copy_and_drop() {
     drop(client);
 
     let copy = scratch.create(Some(first.name())).await.unwrap();
-    let client = strata::pg::connect(copy.url()).await.unwrap();
+    let client = strata::postgres::connect(copy.url()).await.unwrap();
     let id: i32 = client
         .query_one("SELECT id FROM t", &[])
         .await
@@ -78,7 +78,7 @@ async fn a_dead_owners_databases_are_swept_and_a_live_owners_are_kept() {
 
 #[tokio::test]
 async fn creating_without_the_privilege_names_the_server_and_the_fix() {
-    let admin = strata::pg::connect(server().url()).await.unwrap();
+    let admin = strata::postgres::connect(server().url()).await.unwrap();
     let role = format!("strata_nocreatedb_{}", std::process::id());
     admin
         .batch_execute(&format!(
@@ -86,11 +86,15 @@ async fn creating_without_the_privilege_names_the_server_and_the_fix() {
         ))
         .await
         .unwrap();
-    let url = strata::url::DbUrl::new(format!(
+    let url = strata::postgres::url::DbUrl::new(format!(
         "{}?user={role}",
         server().url().expose().split('?').next().unwrap()
     ));
-    let url = strata::url::DbUrl::new(url.expose().replacen("postgres@", &format!("{role}@"), 1));
+    let url = strata::postgres::url::DbUrl::new(url.expose().replacen(
+        "postgres@",
+        &format!("{role}@"),
+        1,
+    ));
     let scratch = ScratchServer::connect(&url).await.unwrap();
     let err = scratch.create(None).await.unwrap_err().to_string();
     drop(scratch);

@@ -5,7 +5,7 @@ use std::process::Command;
 
 use strata::config::Env;
 use strata::dev::Cluster;
-use strata::url::DbUrl;
+use strata::postgres::url::DbUrl;
 
 struct TlsServer {
     port: u16,
@@ -130,7 +130,9 @@ async fn serve(dir: tempfile::TempDir, cert: std::path::PathBuf) -> TlsServer {
         std::os::unix::fs::chown(&file, Some(owner.uid()), Some(owner.gid())).unwrap();
         std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o600)).unwrap();
     }
-    let admin = strata::pg::connect(&Cluster::url(port)).await.unwrap();
+    let admin = strata::postgres::connect(&Cluster::url(port))
+        .await
+        .unwrap();
     // One statement per call: a multi-statement string is one implicit transaction, which
     // ALTER SYSTEM refuses.
     admin
@@ -157,7 +159,7 @@ async fn serve(dir: tempfile::TempDir, cert: std::path::PathBuf) -> TlsServer {
 }
 
 async fn uses_tls(url: &str) -> Result<bool, String> {
-    let client = strata::pg::connect(&DbUrl::new(url))
+    let client = strata::postgres::connect(&DbUrl::new(url))
         .await
         .map_err(|e| e.to_string())?;
     let row = client
@@ -269,7 +271,7 @@ async fn pgsslmode_and_pgsslrootcert_are_read_from_the_environment() {
     let cert = server.cert.display().to_string();
     let env = |mode: &str| Env::from_pairs([("PGSSLMODE", mode), ("PGSSLROOTCERT", cert.as_str())]);
     let connect = async |url: String, mode: &str| {
-        strata::pg::connect_with(&DbUrl::new(url), &env(mode))
+        strata::postgres::connect_with(&DbUrl::new(url), &env(mode))
             .await
             .map(|_| ())
             .map_err(|e| e.to_string())

@@ -1,10 +1,10 @@
 //! Verification on a scratch copy: a converging plan passes, a plan that falls short is refused
 //! with what is left, and nothing is left behind on the server.
 
-use strata::fixpoint::Fixpoint;
+use strata::apply::verify::verify;
 use strata::introspect::{Scope, introspect};
-use strata::scratch::ScratchServer;
-use strata::verify::verify;
+use strata::normalise::fixpoint::Fixpoint;
+use strata::normalise::scratch::ScratchServer;
 use strata_core::catalog::Catalog;
 use strata_core::diff::diff;
 use strata_core::plan::Plan;
@@ -21,7 +21,7 @@ async fn catalog(sql: &str) -> Catalog {
 }
 
 async fn scratch_databases() -> i64 {
-    let admin = strata::pg::connect(server().url()).await.unwrap();
+    let admin = strata::postgres::connect(server().url()).await.unwrap();
     admin
         .query_one(
             "SELECT count(*) FROM pg_database WHERE datname LIKE 'strata\\_scratch\\_%'",

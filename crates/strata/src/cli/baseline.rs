@@ -9,11 +9,12 @@ use std::time::Duration;
 
 use serde_json::json;
 
-use crate::cache::Cache;
-use crate::fixpoint::Probes;
-use crate::history::{Applied, compare};
-use crate::migrations::Migration;
-use crate::{Error, Result, verify};
+use crate::apply::history::{Applied, compare};
+use crate::apply::verify;
+use crate::normalise::fixpoint::Probes;
+use crate::source::cache::Cache;
+use crate::source::migrations::Migration;
+use crate::{Error, Result};
 
 use super::opt::{BaselineArgs, Global};
 use super::{Context, Outcome, json, migrate, note, say};
@@ -78,9 +79,9 @@ pub(super) async fn run(context: &Context, global: &Global, args: BaselineArgs) 
     let scope = context.managed_scope(&project);
     let server = context.scratch_server(&project).await?;
     let cache = Cache::new(&project.root);
-    let expected = crate::migrations::replay(&chosen, &server, &scope, &cache).await?;
+    let expected = crate::source::migrations::replay(&chosen, &server, &scope, &cache).await?;
     let live = context.live_catalog(&project, &client, &scope).await?;
-    let probes = Probes::on(&client, crate::pg::server_version(&client).await?);
+    let probes = Probes::on(&client, crate::postgres::server_version(&client).await?);
     let plan = context
         .fixpoint(&project)
         .diff(&expected, &live, &[], &probes)
@@ -181,7 +182,7 @@ pub(super) async fn run(context: &Context, global: &Global, args: BaselineArgs) 
 /// Refuses a history that a baseline cannot build on: a migration stopped halfway, an applied
 /// file edited or gone, or applied migrations above the ones to record.
 fn refuse_history(
-    folder: &crate::migrations::MigrationsDir,
+    folder: &crate::source::migrations::MigrationsDir,
     applied: &[Applied],
     chosen: &[Migration],
 ) -> Result<()> {
@@ -218,7 +219,7 @@ fn refuse_history(
 /// A comparison that proved the database holds what some migrations give, and where to record
 /// them.
 pub(super) struct Proven<'a> {
-    pub history: &'a crate::history::History,
+    pub history: &'a crate::apply::history::History,
     pub scope: &'a crate::introspect::Scope,
     /// strata's tracking tables, left out of the catalog as in the comparison.
     pub tracking: &'a [strata_core::catalog::QualName],
@@ -226,7 +227,7 @@ pub(super) struct Proven<'a> {
     pub live: &'a strata_core::catalog::Catalog,
     /// Who recorded them, after the database user: `baseline`, `imported from sqlx`.
     pub by: &'a str,
-    pub url: &'a crate::url::DbUrl,
+    pub url: &'a crate::postgres::url::DbUrl,
 }
 
 /// Records `migrations` as applied without running them, in one `REPEATABLE READ` transaction
@@ -240,7 +241,7 @@ pub(super) async fn record_proven(
     also: impl AsyncFnOnce() -> Result<()>,
 ) -> Result<()> {
     let table = strata_core::render::qualified(proven.history.table());
-    crate::pg::in_transaction(
+    crate::postgres::in_transaction(
         client,
         "BEGIN ISOLATION LEVEL REPEATABLE READ",
         "recording the migrations",

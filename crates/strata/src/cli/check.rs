@@ -5,13 +5,14 @@ use serde::Serialize;
 use strata_core::catalog::{Catalog, Unmodeled};
 use strata_core::plan::Plan;
 
-use crate::cache::Cache;
-use crate::fixpoint::{Fixpoint, Probes};
-use crate::history::{Applied, RolledBack, compare};
+use crate::Result;
+use crate::apply::history::{Applied, RolledBack, compare};
+use crate::apply::verify;
 use crate::introspect::Scope;
-use crate::migrations::{self, Finding, MigrationsDir};
-use crate::scratch::ScratchServer;
-use crate::{Result, verify};
+use crate::normalise::fixpoint::{Fixpoint, Probes};
+use crate::normalise::scratch::ScratchServer;
+use crate::source::cache::Cache;
+use crate::source::migrations::{self, Finding, MigrationsDir};
 
 use super::opt::{CheckArgs, Global};
 use super::{Context, Outcome, census, say};
@@ -76,7 +77,7 @@ pub(super) async fn run(context: &Context, global: &Global, args: CheckArgs) -> 
     // The history against the declared files.
     let declared = context.declared_if_any(&project)?;
     if let Some(declared) = &declared {
-        let states = crate::state::States::new(&server, &project.root);
+        let states = crate::normalise::state::States::new(&server, &project.root);
         let (history, (wanted, _)) = tokio::try_join!(
             states.history(&folder.migrations, &scope, &cache),
             states.declared(declared, &scope, &cache, context.fixpoint(&project))
@@ -111,7 +112,7 @@ pub(super) async fn run(context: &Context, global: &Global, args: CheckArgs) -> 
 
     // Each down file against the history: it must take the schema back.
     findings.extend(
-        crate::down::verify_downs(
+        crate::apply::down::verify_downs(
             &server,
             &folder.migrations,
             &scope,
@@ -150,7 +151,7 @@ pub(super) async fn run(context: &Context, global: &Global, args: CheckArgs) -> 
     census::report(&project, args.strict, &sources)?;
     let compare = Compare {
         fixpoint: context.fixpoint(&project),
-        probes: Probes::on(&client, crate::pg::server_version(&client).await?),
+        probes: Probes::on(&client, crate::postgres::server_version(&client).await?),
     };
     if let Some(plan) =
         drift_plan(&folder, &applied, &live, &server, &scope, &cache, &compare).await?

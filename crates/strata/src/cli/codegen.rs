@@ -8,10 +8,10 @@ use strata_core::catalog::Catalog;
 
 use super::opt::{CodegenArgs, Global};
 use super::{Context, Outcome, json, note, say};
-use crate::cache::Cache;
 use crate::config::Project;
-use crate::migrations::Finding;
-use crate::state::States;
+use crate::normalise::state::States;
+use crate::source::cache::Cache;
+use crate::source::migrations::Finding;
 use crate::{Error, Result};
 
 pub(super) async fn run(context: &Context, global: &Global, args: CodegenArgs) -> Result<Outcome> {

@@ -126,7 +126,7 @@ pub(super) async fn run(context: &Context, global: &Global, action: DataAction) 
         } => {
             check_schema(&registry, schema.as_deref())?;
             let (mut client, url) = context.connect_target(&project, &target).await?;
-            crate::environment::refuse_production(
+            crate::postgres::environment::refuse_production(
                 &client,
                 project.env.get("STRATA_ENV"),
                 "reset data migrations",
@@ -247,16 +247,16 @@ pub(super) async fn run(context: &Context, global: &Global, action: DataAction) 
             // An unknown name is refused before connecting: stored, it would protect nothing.
             let env = env
                 .as_deref()
-                .map(crate::environment::parse_given)
+                .map(crate::postgres::environment::parse_given)
                 .transpose()?;
             let (client, url) = context.connect_target(&project, &target).await?;
             let mark = match env {
                 Some(env) => {
-                    crate::environment::mark_database(&client, env).await?;
+                    crate::postgres::environment::mark_database(&client, env).await?;
                     say(format!("{url} is marked as {env}"));
                     Some(env.to_string())
                 }
-                None => match crate::environment::database_mark(&client).await? {
+                None => match crate::postgres::environment::database_mark(&client).await? {
                     Some(env) => {
                         say(format!("{url} is marked as {env}"));
                         Some(env.to_string())

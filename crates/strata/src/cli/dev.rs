@@ -1,7 +1,8 @@
 //! `strata dev start | stop | status | url`.
 
+use crate::Result;
 use crate::dev::{Cluster, Started, State};
-use crate::{Result, pg};
+use crate::postgres;
 
 use super::opt::{DevAction, Global};
 use super::{Context, Outcome, json, say};
@@ -94,7 +95,7 @@ async fn status(cluster: &Cluster) -> Result<Outcome> {
         State::Running { pid, port } => {
             let url = Cluster::url(port);
             // The process is there; ask the server itself, so that the answer is the truth.
-            let version = match pg::connect(&url).await {
+            let version = match postgres::connect(&url).await {
                 Ok(client) => match client.query_one("SHOW server_version", &[]).await {
                     Ok(row) => row.get::<_, String>(0),
                     Err(e) => format!("not answering queries: {e}"),

@@ -2,10 +2,11 @@
 
 use strata_core::diff::parse_renames;
 
-use crate::fixpoint::Probes;
+use crate::normalise::fixpoint::Probes;
 
+use crate::apply::verify;
 use crate::source::Source;
-use crate::{Error, Result, verify};
+use crate::{Error, Result};
 
 use super::opt::{DiffArgs, Global};
 use super::{Context, Outcome, census, say};
@@ -37,7 +38,7 @@ pub(super) async fn run(context: &Context, global: &Global, args: DiffArgs) -> R
         None
     };
     let tracking = project.tracking_tables()?;
-    let cache = crate::cache::Cache::new(&project.root);
+    let cache = crate::source::cache::Cache::new(&project.root);
     let (from, to) = tokio::try_join!(
         from_source.catalog(&scope, server.as_deref(), &tracking, &cache),
         to_source.catalog(&scope, server.as_deref(), &tracking, &cache)
@@ -56,8 +57,8 @@ pub(super) async fn run(context: &Context, global: &Global, args: DiffArgs) -> R
     // sources when it is a database (temporary objects only), else a scratch copy of `to`.
     let live = match (&to_source, &from_source) {
         (Source::Database(url), _) | (_, Source::Database(url)) => {
-            let client = crate::pg::connect(url).await?;
-            let version = crate::pg::server_version(&client).await?;
+            let client = crate::postgres::connect(url).await?;
+            let version = crate::postgres::server_version(&client).await?;
             Some((client, version))
         }
         _ => None,

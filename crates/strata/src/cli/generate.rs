@@ -3,11 +3,13 @@
 
 use strata_core::plan::{Hazard, Plan, RunMode, Step};
 
-use crate::cache::Cache;
 use crate::config::Prefix;
-use crate::fixpoint::Probes;
-use crate::migrations::{self, DOWN_SUFFIX, EMPTY, LOCK_TIMEOUT, MigrationsDir, NO_TRANSACTION};
-use crate::state::States;
+use crate::normalise::fixpoint::Probes;
+use crate::normalise::state::States;
+use crate::source::cache::Cache;
+use crate::source::migrations::{
+    self, DOWN_SUFFIX, EMPTY, LOCK_TIMEOUT, MigrationsDir, NO_TRANSACTION,
+};
 use crate::{Error, Result};
 
 use super::opt::{GenerateArgs, Global};
@@ -486,7 +488,7 @@ async fn down_for(
             m.down = None;
         }
         let findings =
-            crate::down::verify_downs(&server, &history, &scope, &cache, fixpoint).await?;
+            crate::apply::down::verify_downs(&server, &history, &scope, &cache, fixpoint).await?;
         if let Some(finding) = findings.first() {
             return Err(Error::Invalid(finding.message.clone()));
         }

@@ -6,9 +6,9 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use crate::config::{Project, table_name};
-use crate::drizzle::{self, DrizzleMigration, State};
-use crate::foreign::{self, Tool};
-use crate::migrations::{Migration, MigrationsDir, checksum};
+use crate::import::drizzle::{self, DrizzleMigration, State};
+use crate::import::foreign::{self, Tool};
+use crate::source::migrations::{Migration, MigrationsDir, checksum};
 use crate::{Error, Result};
 
 use super::opt::{Global, ImportDrizzleArgs, ImportForeignArgs, PullArgs, Resolve, Target};
@@ -155,7 +155,7 @@ pub(super) async fn drizzle(
             )));
         }
         history.ensure(&client).await?;
-        crate::pg::in_transaction(&client, "BEGIN", "the import", async || {
+        crate::postgres::in_transaction(&client, "BEGIN", "the import", async || {
             let insert = format!(
                 "INSERT INTO {} (version, name, checksum, applied_by) \
                  VALUES ($1, $2, $3, current_user || ' (imported from Drizzle Kit)')",
@@ -242,7 +242,7 @@ pub(super) async fn drizzle(
         ));
     }
     let data = table_name("data.table", &project.config.data.table)?;
-    if crate::pg::table_exists(&client, &data).await? {
+    if crate::postgres::table_exists(&client, &data).await? {
         let count: i64 = client
             .query_one(
                 &format!(
@@ -372,7 +372,7 @@ pub(super) async fn foreign(
             no_transaction: m
                 .converted
                 .lines()
-                .any(|l| l.trim() == crate::migrations::NO_TRANSACTION),
+                .any(|l| l.trim() == crate::source::migrations::NO_TRANSACTION),
             text: m.converted.clone(),
             down: None,
         })
@@ -397,10 +397,13 @@ pub(super) async fn foreign(
     // Prove: the database holds exactly what the applied files give.
     let scope = context.managed_scope(&project);
     let server = context.scratch_server(&project).await?;
-    let cache = crate::cache::Cache::new(&project.root);
-    let expected = crate::migrations::replay(&ran, &server, &scope, &cache).await?;
+    let cache = crate::source::cache::Cache::new(&project.root);
+    let expected = crate::source::migrations::replay(&ran, &server, &scope, &cache).await?;
     let live = context.live_catalog(&project, &client, &scope).await?;
-    let probes = crate::fixpoint::Probes::on(&client, crate::pg::server_version(&client).await?);
+    let probes = crate::normalise::fixpoint::Probes::on(
+        &client,
+        crate::postgres::server_version(&client).await?,
+    );
     let plan = context
         .fixpoint(&project)
         .diff(&expected, &live, &[], &probes)
@@ -424,7 +427,7 @@ pub(super) async fn foreign(
         }))
     };
     if !plan.is_empty() {
-        let changes = crate::verify::summarize(&plan);
+        let changes = crate::apply::verify::summarize(&plan);
         say(format!(
             "{url} differs from what its {} applied migration{} give; from their replay, these steps would make it what it is:\n  {}\nnothing was written: bring the database in line with its migrations first",
             ran.len(),
@@ -526,7 +529,7 @@ async fn confirm_applied(
     let applied = history.read(client).await?;
     let scope = context.managed_scope(project);
     let server = context.scratch_server(project).await?;
-    let cache = crate::cache::Cache::new(&project.root);
+    let cache = crate::source::cache::Cache::new(&project.root);
     let live = context.live_catalog(project, client, &scope).await?;
     // The hash covers the managed schemas: only once declared files fix them is it worth keeping.
     let scope_is_fixed = !project.config.schema.schemas.is_empty()
@@ -535,7 +538,10 @@ async fn confirm_applied(
             .is_ok_and(|declared| !declared.schemas.is_empty());
     let compare = super::check::Compare {
         fixpoint: context.fixpoint(project),
-        probes: crate::fixpoint::Probes::on(client, crate::pg::server_version(client).await?),
+        probes: crate::normalise::fixpoint::Probes::on(
+            client,
+            crate::postgres::server_version(client).await?,
+        ),
     };
     match super::check::drift(&folder, &applied, &live, &server, &scope, &cache, &compare).await? {
         None if !scope_is_fixed => say(format!(
@@ -772,7 +778,7 @@ impl Written {
                 None => std::fs::remove_file(path),
             };
         }
-        let _ = std::fs::remove_file(self.target.join(crate::migrations::SUM_FILE));
+        let _ = std::fs::remove_file(self.target.join(crate::source::migrations::SUM_FILE));
         if self.created {
             let _ = std::fs::remove_dir(&self.target);
         }

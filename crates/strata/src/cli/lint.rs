@@ -7,8 +7,8 @@
 use serde_json::json;
 use strata_core::lint::{Finding, Knowledge, Level, RULES, rule};
 
+use crate::apply::history::compare;
 use crate::config::Target as ConfigTarget;
-use crate::history::compare;
 use crate::lint::{Input, lint, sizes};
 use crate::{Error, Result};
 
@@ -31,7 +31,7 @@ pub(super) async fn run(context: &Context, global: &Global, args: LintArgs) -> R
             let ConfigTarget::Url { url, .. } = project.target(Some(url))? else {
                 unreachable!("a URL on the command line is a URL target")
             };
-            Some(crate::pg::connect_with(&url, &project.env).await?)
+            Some(crate::postgres::connect_with(&url, &project.env).await?)
         }
         None => None,
     };

@@ -2,8 +2,8 @@
 
 use std::time::Duration;
 
+use crate::apply::history::{self, MigrateOptions, MigrateReport};
 use crate::config::Project;
-use crate::history::{self, MigrateOptions, MigrateReport};
 use crate::{Error, Result};
 
 use super::opt::{Global, MigrateArgs};
@@ -70,7 +70,7 @@ pub(super) async fn run(context: &Context, global: &Global, args: MigrateArgs) -
 pub(super) async fn apply_pending(
     context: &Context,
     project: &Project,
-    (client, url): (&tokio_postgres::Client, &crate::url::DbUrl),
+    (client, url): (&tokio_postgres::Client, &crate::postgres::url::DbUrl),
     to: Option<u128>,
     dry_run: bool,
     allow_out_of_order: bool,
@@ -98,7 +98,7 @@ pub(super) fn reviewed_folder(
     context: &Context,
     project: &Project,
     nothing: &str,
-) -> Result<crate::migrations::MigrationsDir> {
+) -> Result<crate::source::migrations::MigrationsDir> {
     let folder = context.migrations(project)?;
     let findings = folder.findings();
     if !findings.is_empty() {
@@ -119,7 +119,7 @@ pub(super) fn reviewed_folder(
 pub(super) fn options(
     context: &Context,
     project: &Project,
-    url: &crate::url::DbUrl,
+    url: &crate::postgres::url::DbUrl,
 ) -> Result<MigrateOptions> {
     let settings = &project.config.migrations;
     Ok(MigrateOptions {

@@ -35,8 +35,8 @@ use std::sync::{Arc, Mutex, OnceLock};
 use crate::config::{Env, Project};
 use crate::data::Registry;
 use crate::dev::{Cluster, ClusterOptions, Started};
-use crate::scratch::ScratchServer;
-use crate::url::DbUrl;
+use crate::normalise::scratch::ScratchServer;
+use crate::postgres::url::DbUrl;
 use crate::{Error, Result};
 
 /// Runs the command line with the process arguments and returns the exit code.
@@ -139,9 +139,9 @@ struct Context {
     registry: Mutex<Registry>,
     env: Env,
     scratch: Mutex<Vec<Arc<ScratchServer>>>,
-    /// Fixed points of deparsed text found so far (see [`crate::fixpoint`]), kept in the
+    /// Fixed points of deparsed text found so far (see [`crate::normalise::fixpoint`]), kept in the
     /// project's cache.
-    fixpoint: OnceLock<crate::fixpoint::Fixpoint>,
+    fixpoint: OnceLock<crate::normalise::fixpoint::Fixpoint>,
 }
 
 impl Context {
@@ -162,9 +162,11 @@ impl Context {
     }
 
     /// The fixed points of deparsed text, cached in the project's `.strata/cache`.
-    fn fixpoint(&self, project: &Project) -> &crate::fixpoint::Fixpoint {
+    fn fixpoint(&self, project: &Project) -> &crate::normalise::fixpoint::Fixpoint {
         self.fixpoint.get_or_init(|| {
-            crate::fixpoint::Fixpoint::new(Some(&project.root.join(".strata").join("cache")))
+            crate::normalise::fixpoint::Fixpoint::new(Some(
+                &project.root.join(".strata").join("cache"),
+            ))
         })
     }
 
@@ -204,7 +206,7 @@ impl Context {
         };
         let server = Arc::new(ScratchServer::connect(&url).await?);
         // Kept states of projects whose folder is gone are of no use to anyone.
-        let _ = crate::state::sweep(&server).await;
+        let _ = crate::normalise::state::sweep(&server).await;
         self.scratch
             .lock()
             .expect("scratch list poisoned")
@@ -235,12 +237,15 @@ impl Context {
             crate::config::Target::Url { url, .. } => url,
             crate::config::Target::Dev => Cluster::url(self.running_cluster(project)?.1.port()),
         };
-        Ok((crate::pg::connect_with(&url, &project.env).await?, url))
+        Ok((
+            crate::postgres::connect_with(&url, &project.env).await?,
+            url,
+        ))
     }
 
     /// The declared schema files of the project.
-    fn declared(&self, project: &Project) -> Result<crate::declared::Declared> {
-        crate::declared::Declared::load(
+    fn declared(&self, project: &Project) -> Result<crate::source::declared::Declared> {
+        crate::source::declared::Declared::load(
             &project.root.join(&project.config.schema.dir),
             &project.config.schema.schemas,
         )
@@ -249,7 +254,10 @@ impl Context {
     /// The declared schema files, or `None` when the project has none: the folder does not
     /// exist and `strata.toml` does not name it. A file that cannot be read is an error, never
     /// "no declared files".
-    fn declared_if_any(&self, project: &Project) -> Result<Option<crate::declared::Declared>> {
+    fn declared_if_any(
+        &self,
+        project: &Project,
+    ) -> Result<Option<crate::source::declared::Declared>> {
         let dir = project.root.join(&project.config.schema.dir);
         if !dir.exists() && !project.config.schema.named {
             return Ok(None);
@@ -269,8 +277,10 @@ impl Context {
     }
 
     /// The migrations folder of the project.
-    fn migrations(&self, project: &Project) -> Result<crate::migrations::MigrationsDir> {
-        crate::migrations::MigrationsDir::load(&project.root.join(&project.config.migrations.dir))
+    fn migrations(&self, project: &Project) -> Result<crate::source::migrations::MigrationsDir> {
+        crate::source::migrations::MigrationsDir::load(
+            &project.root.join(&project.config.migrations.dir),
+        )
     }
 
     /// The schemas strata manages in a database: `schema.schemas`, else the declared folders,
@@ -282,18 +292,17 @@ impl Context {
         }
         // Only the folder names matter here, not the files' text.
         let dir = project.root.join(&project.config.schema.dir);
-        match crate::files::schema_folders(&dir) {
+        match crate::source::files::schema_folders(&dir) {
             Ok(schemas) if !schemas.is_empty() => Scope::Schemas(schemas),
             _ => Scope::AllUserSchemas,
         }
     }
 
     /// The history table of the project.
-    fn history(&self, project: &Project) -> Result<crate::history::History> {
-        Ok(crate::history::History::new(crate::config::table_name(
-            "migrations.table",
-            &project.config.migrations.table,
-        )?))
+    fn history(&self, project: &Project) -> Result<crate::apply::history::History> {
+        Ok(crate::apply::history::History::new(
+            crate::config::table_name("migrations.table", &project.config.migrations.table)?,
+        ))
     }
 
     /// The catalog of a live database's managed schemas, without strata's tracking tables.
@@ -338,10 +347,22 @@ async fn dispatch(context: &Context, cli: opt::Cli) -> Result<Outcome> {
         opt::Command::Import { action } => match action {
             opt::ImportAction::Drizzle(args) => import::drizzle(context, &cli.global, args).await,
             opt::ImportAction::Prisma(args) => {
-                import::foreign(context, &cli.global, args, crate::foreign::Tool::Prisma).await
+                import::foreign(
+                    context,
+                    &cli.global,
+                    args,
+                    crate::import::foreign::Tool::Prisma,
+                )
+                .await
             }
             opt::ImportAction::Sqlx(args) => {
-                import::foreign(context, &cli.global, args, crate::foreign::Tool::Sqlx).await
+                import::foreign(
+                    context,
+                    &cli.global,
+                    args,
+                    crate::import::foreign::Tool::Sqlx,
+                )
+                .await
             }
         },
         opt::Command::Pull(args) => pull::run(context, &cli.global, args).await,

@@ -27,7 +27,7 @@ pub(super) async fn run(context: &Context, global: &Global, args: PullArgs) -> R
     // was changed on it (grants on public, its comment) is.
     let mut base = Catalog::default();
     if live.schemas.contains_key("public") {
-        let version = crate::pg::server_version(&client).await?;
+        let version = crate::postgres::server_version(&client).await?;
         base.schemas.insert("public".into(), fresh_public(version));
     }
     if let Some(plpgsql) = live.extensions.get("plpgsql") {
@@ -93,8 +93,8 @@ pub(super) async fn run(context: &Context, global: &Global, args: PullArgs) -> R
 /// schema named `../../x` or `/etc` is written inside `out` like any other), and neither the
 /// folder nor the file is a symbolic link that would lead elsewhere.
 fn schema_file(out: &Path, schema: &str) -> Result<PathBuf> {
-    let folder = crate::files::folder_name(schema);
-    if !crate::files::is_one_folder(&folder) {
+    let folder = crate::source::files::folder_name(schema);
+    if !crate::source::files::is_one_folder(&folder) {
         return Err(Error::Invalid(format!(
             "schema `{schema}` has no safe folder name (`{folder}`); nothing was written"
         )));

@@ -6,10 +6,11 @@ use strata_core::render::qualified;
 use strata_core::sql::quote_ident;
 use tokio_postgres::Client;
 
-use crate::cache::Cache;
-use crate::fixpoint::{Fixpoint, Probes};
+use crate::apply::verify;
 use crate::introspect::{Scope, introspect_within};
-use crate::{Error, Result, apply, verify};
+use crate::normalise::fixpoint::{Fixpoint, Probes};
+use crate::source::cache::Cache;
+use crate::{Error, Result, apply};
 
 use super::opt::{Global, PushArgs};
 use super::{Context, Outcome, ask, census, interactive, json, renames, say};
@@ -22,7 +23,7 @@ pub(super) async fn run(context: &Context, global: &Global, args: PushArgs) -> R
     let (client, url) = context.connect_target(&project, &args.target).await?;
     let cache = Cache::new(&project.root);
     let fixpoint = context.fixpoint(&project);
-    let states = crate::state::States::new(&server, &project.root);
+    let states = crate::normalise::state::States::new(&server, &project.root);
     let (live, (wanted, _)) = tokio::try_join!(
         context.live_catalog(&project, &client, &scope),
         states.declared(&declared, &scope, &cache, fixpoint)
@@ -53,7 +54,7 @@ pub(super) async fn run(context: &Context, global: &Global, args: PushArgs) -> R
         return Ok(Outcome::Found);
     };
 
-    let version = crate::pg::server_version(&client).await?;
+    let version = crate::postgres::server_version(&client).await?;
     let plan = fixpoint
         .diff(&live, &wanted, &renames, &Probes::on(&client, version))
         .await
@@ -146,7 +147,7 @@ async fn apply_checked(
     what: &str,
     (fixpoint, version): (&Fixpoint, u32),
 ) -> Result<()> {
-    crate::pg::in_transaction(
+    crate::postgres::in_transaction(
         client,
         "BEGIN ISOLATION LEVEL REPEATABLE READ; SET LOCAL check_function_bodies = false",
         "the push",
@@ -156,11 +157,12 @@ async fn apply_checked(
                 plan.steps.len() as u64,
                 "steps",
             );
-            let applied =
-                crate::pg::run_pipelined(client, plan.steps.iter().map(|s| s.sql.as_str()), || {
-                    progress.inc()
-                })
-                .await;
+            let applied = crate::postgres::run_pipelined(
+                client,
+                plan.steps.iter().map(|s| s.sql.as_str()),
+                || progress.inc(),
+            )
+            .await;
             progress.finish();
             applied.map_err(|(at, e)| {
                 Error::db(

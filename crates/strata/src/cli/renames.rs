@@ -6,7 +6,7 @@
 use strata_core::catalog::Catalog;
 use strata_core::diff::{Rename, annotated_renames, parse_renames, rename_candidates};
 
-use crate::declared::Declared;
+use crate::source::declared::Declared;
 use crate::{Error, Result};
 
 use super::{ask, interactive};

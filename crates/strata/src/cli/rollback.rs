@@ -1,6 +1,6 @@
 //! `strata rollback`: applied migrations undone newest first with their down files.
 
-use crate::history::{self, Loss, RollbackOptions};
+use crate::apply::history::{self, Loss, RollbackOptions};
 use crate::{Error, Result};
 
 use super::opt::{Global, RollbackArgs};
@@ -21,7 +21,7 @@ pub(super) async fn run(context: &Context, global: &Global, args: RollbackArgs) 
     // On production, a rollback is deliberate: forced, and with how far it goes written out.
     let deliberate = args.force && to.is_some();
     if !args.dry_run && !deliberate {
-        crate::environment::refuse_production(
+        crate::postgres::environment::refuse_production(
             &client,
             project.env.get("STRATA_ENV"),
             "roll back migrations",

@@ -3,10 +3,11 @@
 
 use serde::Serialize;
 
-use crate::cache::Cache;
-use crate::fixpoint::Probes;
-use crate::history::{Applied, RolledBack, compare};
-use crate::{Result, verify};
+use crate::Result;
+use crate::apply::history::{Applied, RolledBack, compare};
+use crate::apply::verify;
+use crate::normalise::fixpoint::Probes;
+use crate::source::cache::Cache;
 
 use super::check::{partial_finding, partial_rollback_finding, recorded_hash, rolled_back};
 use super::opt::{Global, StatusArgs};
@@ -53,7 +54,7 @@ pub(super) async fn run(context: &Context, global: &Global, args: StatusArgs) ->
     let declared_plan = match context.declared_if_any(&project)? {
         Some(declared) => {
             let server = context.scratch_server(&project).await?;
-            let states = crate::state::States::new(&server, &project.root);
+            let states = crate::normalise::state::States::new(&server, &project.root);
             let (wanted, _) = states
                 .declared(
                     &declared,
@@ -62,7 +63,7 @@ pub(super) async fn run(context: &Context, global: &Global, args: StatusArgs) ->
                     context.fixpoint(&project),
                 )
                 .await?;
-            let version = crate::pg::server_version(&client).await?;
+            let version = crate::postgres::server_version(&client).await?;
             let plan = context
                 .fixpoint(&project)
                 .diff(&live, &wanted, &[], &Probes::on(&client, version))

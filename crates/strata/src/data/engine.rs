@@ -94,7 +94,7 @@ impl Tracking {
     }
 
     async fn exists(&self, client: &Client) -> Result<bool> {
-        crate::pg::table_exists(client, &self.table).await
+        crate::postgres::table_exists(client, &self.table).await
     }
 
     /// Creates the table with the seed's definition when it is missing, and adds strata's
@@ -142,7 +142,7 @@ impl Tracking {
         };
         let sql = format!(
             "SELECT name, schema, {}, {}, {} FROM {} ORDER BY id",
-            crate::history::RFC3339_APPLIED_AT,
+            crate::apply::history::RFC3339_APPLIED_AT,
             optional("execution_ms", "bigint"),
             optional("applied_by", "text"),
             qualified(&self.table)
@@ -164,7 +164,7 @@ impl Tracking {
     }
 
     async fn lock(&self, client: &Client, wait: Duration, say: &dyn Fn(String)) -> Result<()> {
-        crate::lock::acquire(
+        crate::postgres::lock::acquire(
             client,
             LOCK_CLASS,
             &self.table.to_string(),
@@ -181,7 +181,7 @@ impl Tracking {
     }
 
     async fn unlock(&self, client: &Client) {
-        crate::lock::release(client, LOCK_CLASS, &self.table.to_string()).await;
+        crate::postgres::lock::release(client, LOCK_CLASS, &self.table.to_string()).await;
     }
 
     /// Each schema's status (only `schema` when given).

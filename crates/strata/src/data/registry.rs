@@ -112,7 +112,7 @@ impl Migration {
     pub fn checksum(&self) -> Option<String> {
         match &self.kind {
             Kind::Rust(_) => None,
-            Kind::Sql(m) => Some(crate::migrations::checksum(m.up.as_bytes())),
+            Kind::Sql(m) => Some(crate::source::migrations::checksum(m.up.as_bytes())),
         }
     }
 
@@ -148,7 +148,7 @@ impl std::fmt::Debug for Migration {
 async fn run_sql(cx: &mut Context<'_>, sql: &str, file: &str) -> DataResult {
     for statement in split(sql) {
         if let Err(e) = cx.batch_execute(&statement.text).await {
-            let (line, column) = crate::pg::error_location(sql, &statement, &e);
+            let (line, column) = crate::postgres::error_location(sql, &statement, &e);
             let message = e
                 .as_db_error()
                 .map_or_else(|| e.to_string(), |d| d.message().to_owned());

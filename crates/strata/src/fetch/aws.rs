@@ -385,7 +385,7 @@ fn parse_rfc3339(text: &str) -> Option<SystemTime> {
 
 /// `YYYY-MM-DDTHH:MM:SSZ`.
 pub fn rfc3339(time: SystemTime) -> String {
-    let stamp = crate::migrations::utc_timestamp_of(time);
+    let stamp = crate::source::migrations::utc_timestamp_of(time);
     format!(
         "{}-{}-{}T{}:{}:{}Z",
         &stamp[..4],

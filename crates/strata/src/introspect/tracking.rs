@@ -22,7 +22,7 @@ const SHAPES: &[Shape] = &[
     // strata's schema history (`[migrations] table`).
     Shape {
         required: &["version", "name", "checksum", "applied_at"],
-        optional: crate::history::COLUMNS,
+        optional: crate::apply::history::COLUMNS,
     },
     // strata's rollback records, beside the schema history (`<table>_rollbacks`).
     Shape {

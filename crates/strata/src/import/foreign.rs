@@ -20,7 +20,7 @@ use strata_core::render::qualified;
 use strata_core::split::{Statement, split};
 use tokio_postgres::Client;
 
-use crate::migrations::NO_TRANSACTION;
+use crate::source::migrations::NO_TRANSACTION;
 use crate::{Error, Result};
 
 /// The tools whose migrations strata adopts besides Drizzle Kit.
@@ -230,7 +230,7 @@ pub struct Row {
 /// when the table does not exist.
 pub async fn rows(client: &Client, tool: Tool) -> Result<Option<Vec<Row>>> {
     let table = tool.table();
-    if !crate::pg::table_exists(client, &table).await? {
+    if !crate::postgres::table_exists(client, &table).await? {
         return Ok(None);
     }
     let sql = match tool {

@@ -2,7 +2,7 @@
 //! back to the state before it.
 //!
 //! `generate` verifies the down files it writes on the kept history (see
-//! [`crate::state::States::verify_on_history`]). The files in a folder may have been written by
+//! [`crate::normalise::state::States::verify_on_history`]). The files in a folder may have been written by
 //! hand or edited since, so `check` replays the whole history once in a scratch database and,
 //! after each migration that has a down file, runs the down file and compares the catalog with
 //! the one before the migration (texts at their fixed point). A transactional down file runs
@@ -13,12 +13,13 @@ use serde::{Deserialize, Serialize};
 use strata_core::catalog::Catalog;
 use tokio_postgres::Client;
 
-use crate::cache::Cache;
-use crate::fixpoint::{Fixpoint, Probes};
+use crate::apply::verify;
 use crate::introspect::{Scope, introspect, introspect_within};
-use crate::migrations::{Finding, Migration, history_key, run_script};
-use crate::scratch::ScratchServer;
-use crate::{Error, Result, verify};
+use crate::normalise::fixpoint::{Fixpoint, Probes};
+use crate::normalise::scratch::ScratchServer;
+use crate::source::cache::Cache;
+use crate::source::migrations::{Finding, Migration, history_key, run_script};
+use crate::{Error, Result};
 
 /// What the replay found about the down files, as cached.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
@@ -76,7 +77,7 @@ async fn replay(
 ) -> Result<Verdict> {
     let db = server.create(None).await?;
     let result = async {
-        let client = crate::pg::connect(db.url()).await?;
+        let client = crate::postgres::connect(db.url()).await?;
         client
             .batch_execute("SET check_function_bodies = false")
             .await
@@ -138,7 +139,7 @@ async fn check_one(
     scope: &Scope,
     fixpoint: &Fixpoint,
 ) -> Result<()> {
-    let version = crate::pg::server_version(client).await?;
+    let version = crate::postgres::server_version(client).await?;
     if !down.no_transaction {
         client
             .batch_execute("BEGIN")
@@ -148,7 +149,7 @@ async fn check_one(
             client
                 .batch_execute(&down.text)
                 .await
-                .map_err(|e| crate::migrations::script_error(down, e))?;
+                .map_err(|e| crate::source::migrations::script_error(down, e))?;
             let back = introspect_within(client, scope, &[]).await?.catalog;
             let probes = Probes::in_transaction(client, version);
             verify::converged(fixpoint, &back, before, &probes, &down.file_name).await

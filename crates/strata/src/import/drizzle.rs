@@ -15,7 +15,7 @@ use tokio_postgres::Client;
 
 use strata_core::split::{Statement, line_column, split};
 
-use crate::migrations::{NO_TRANSACTION, sha256_hex};
+use crate::source::migrations::{NO_TRANSACTION, sha256_hex};
 use crate::{Error, Result};
 
 /// Drizzle Kit's history table (its default name).
@@ -352,7 +352,7 @@ pub struct Row {
 
 /// The rows of Drizzle Kit's history table `table`, by id (`None` when there is no table).
 pub async fn rows(client: &Client, table: &QualName) -> Result<Option<Vec<Row>>> {
-    if !crate::pg::table_exists(client, table).await? {
+    if !crate::postgres::table_exists(client, table).await? {
         return Ok(None);
     }
     let sql = format!(

@@ -18,8 +18,8 @@ use tokio_postgres::Config;
 use tokio_postgres::config::{Host, SslMode};
 
 use crate::config::Env;
-use crate::tls::{Roots, Verify};
-use crate::url::DbUrl;
+use crate::postgres::tls::{Roots, Verify};
+use crate::postgres::url::DbUrl;
 use crate::{Error, Result};
 
 /// libpq's default `connect_timeout` is none; strata's is 10 s, so that no connection hangs.

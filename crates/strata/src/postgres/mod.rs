@@ -1,4 +1,4 @@
-//! Connections to PostgreSQL, set up as libpq users expect ([`crate::libpq`], [`crate::tls`]),
+//! Connections to PostgreSQL, set up as libpq users expect ([`crate::postgres::libpq`], [`crate::postgres::tls`]),
 //! and small helpers around them.
 //!
 //! Connecting never waits for ever: the whole of it (the TCP connection, the TLS handshake and
@@ -6,15 +6,21 @@
 //! `PGCONNECT_TIMEOUT` says otherwise); the driver's own timeout covers only the first of them,
 //! and a server that accepts the connection and never answers would hang strata.
 
+pub mod environment;
+mod libpq;
+pub mod lock;
+mod tls;
+pub mod url;
+
 use tokio_postgres::config::SslMode;
 use tokio_postgres::{Client, NoTls};
 
 use crate::config::Env;
-use crate::libpq::Settings;
-use crate::url::DbUrl;
+use crate::postgres::libpq::Settings;
+use crate::postgres::url::DbUrl;
 use crate::{Error, Result};
 
-pub use crate::libpq::APPLICATION_NAME;
+pub use crate::postgres::libpq::APPLICATION_NAME;
 
 /// Whether a table exists (`to_regclass`).
 pub async fn table_exists(client: &Client, table: &strata_core::catalog::QualName) -> Result<bool> {
@@ -75,8 +81,11 @@ async fn open(url: &DbUrl, settings: &Settings) -> Result<Client> {
         tokio::spawn(connection);
         return Ok(client);
     }
-    let roots = settings.roots.clone().unwrap_or(crate::tls::Roots::System);
-    let tls = crate::tls::connector(settings.verify, &roots)
+    let roots = settings
+        .roots
+        .clone()
+        .unwrap_or(crate::postgres::tls::Roots::System);
+    let tls = crate::postgres::tls::connector(settings.verify, &roots)
         .map_err(|message| Error::Invalid(format!("{url}: {message}")))?;
     let (client, connection) = settings.config.connect(tls).await.map_err(connect_error)?;
     tokio::spawn(connection);

@@ -19,8 +19,9 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use strata_core::sql::{quote_ident, quote_literal};
 use tokio_postgres::Client;
 
-use crate::url::DbUrl;
-use crate::{Error, Result, pg};
+use crate::postgres;
+use crate::postgres::url::DbUrl;
+use crate::{Error, Result};
 
 /// The prefix of scratch database names.
 pub const PREFIX: &str = "strata_scratch_";
@@ -67,7 +68,7 @@ impl ScratchServer {
     /// As [`ScratchServer::connect`], for databases with another prefix (the test harness uses
     /// its own).
     pub async fn with_prefix(url: &DbUrl, prefix: &str) -> Result<ScratchServer> {
-        let admin = pg::connect(url).await?;
+        let admin = postgres::connect(url).await?;
         let server_version = admin
             .query_one("SELECT current_setting('server_version_num')::int", &[])
             .await
@@ -89,7 +90,7 @@ impl ScratchServer {
         &self.url
     }
 
-    /// The connection to the maintenance database (for kept states, see [`crate::state`]).
+    /// The connection to the maintenance database (for kept states, see [`crate::normalise::state`]).
     pub(crate) fn admin(&self) -> &Client {
         &self.admin
     }

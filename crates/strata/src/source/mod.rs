@@ -3,14 +3,19 @@
 //! A source is a database (its URL), a folder of declared SQL files (normalised in a scratch
 //! database), or a migrations folder (replayed in a scratch database).
 
+pub mod cache;
+pub mod declared;
+pub mod files;
+pub mod migrations;
+
 use strata_core::catalog::{Catalog, QualName};
 
-use crate::cache::Cache;
-use crate::declared::Declared;
 use crate::introspect::{Scope, introspect_without};
-use crate::migrations::MigrationsDir;
-use crate::scratch::ScratchServer;
-use crate::url::DbUrl;
+use crate::normalise::scratch::ScratchServer;
+use crate::postgres::url::DbUrl;
+use crate::source::cache::Cache;
+use crate::source::declared::Declared;
+use crate::source::migrations::MigrationsDir;
 use crate::{Error, Result};
 
 /// Where a schema state comes from.
@@ -37,7 +42,7 @@ impl Source {
         let path = std::path::PathBuf::from(text);
         if path.is_dir() {
             let folder = MigrationsDir::load(&path);
-            if path.join(crate::migrations::SUM_FILE).is_file()
+            if path.join(crate::source::migrations::SUM_FILE).is_file()
                 || folder.is_ok_and(|f| !f.migrations.is_empty())
             {
                 return Ok(Source::Migrations(path));
@@ -64,7 +69,7 @@ impl Source {
             || scratch.ok_or_else(|| Error::Invalid("a folder needs a scratch server".into()));
         match self {
             Source::Database(url) => {
-                let client = crate::pg::connect(url).await?;
+                let client = crate::postgres::connect(url).await?;
                 Ok(introspect_without(&client, scope, tracking).await?.catalog)
             }
             Source::Declared(dir) => {
@@ -73,7 +78,8 @@ impl Source {
             }
             Source::Migrations(dir) => {
                 let folder = MigrationsDir::load(dir)?;
-                crate::migrations::replay(&folder.migrations, scratch()?, scope, cache).await
+                crate::source::migrations::replay(&folder.migrations, scratch()?, scope, cache)
+                    .await
             }
         }
     }

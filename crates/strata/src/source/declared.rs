@@ -12,10 +12,10 @@ use strata_core::catalog::Catalog;
 use strata_core::split::{Statement, split};
 use tokio_postgres::error::SqlState;
 
-use crate::cache::{Cache, Key};
 use crate::introspect::{Scope, introspect};
-use crate::pg::in_transaction;
-use crate::scratch::ScratchServer;
+use crate::normalise::scratch::ScratchServer;
+use crate::postgres::in_transaction;
+use crate::source::cache::{Cache, Key};
 use crate::{Error, Result};
 
 /// One declared file.
@@ -54,13 +54,13 @@ impl Declared {
         let files = paths
             .into_iter()
             .map(|path| {
-                let text = crate::files::read_text(&path)?;
+                let text = crate::source::files::read_text(&path)?;
                 Ok(DeclaredFile { path, text })
             })
             .collect::<Result<Vec<_>>>()?;
         let schemas = if schemas.is_empty() {
             // Folder names are escaped schema names (see `files`).
-            crate::files::schema_folders(dir)?
+            crate::source::files::schema_folders(dir)?
         } else {
             schemas.to_vec()
         };
@@ -109,7 +109,7 @@ impl Declared {
     pub async fn catalog(&self, server: &ScratchServer, scope: &Scope) -> Result<Catalog> {
         let db = server.create(None).await?;
         let result = async {
-            let client = crate::pg::connect(db.url()).await?;
+            let client = crate::postgres::connect(db.url()).await?;
             self.apply(&client).await?;
             Ok(introspect(&client, scope).await?.catalog)
         }
@@ -168,7 +168,7 @@ pub(crate) async fn run_statements(
         statements.len() as u64,
         "statements",
     );
-    if let Err((at, error)) = crate::pg::run_pipelined(
+    if let Err((at, error)) = crate::postgres::run_pipelined(
         client,
         statements.iter().map(|(_, s)| s.text.as_str()),
         || progress.inc(),
@@ -268,7 +268,7 @@ fn waits_for_another_statement(error: &tokio_postgres::Error) -> bool {
 fn located(file: &DeclaredFile, statement: &Statement, error: &tokio_postgres::Error) -> Error {
     let (line, column, message) = match error.as_db_error() {
         Some(db) => {
-            let (line, column) = crate::pg::error_location(&file.text, statement, error);
+            let (line, column) = crate::postgres::error_location(&file.text, statement, error);
             let mut message = format!("{} ({})", db.message(), db.code().code());
             if let Some(hint) = db.hint() {
                 message.push_str(&format!("\n  hint: {hint}"));

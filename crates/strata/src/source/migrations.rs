@@ -13,7 +13,7 @@
 //! branches that each add one conflict in git instead of interleaving silently.
 //!
 //! The history's schema state is found by replaying the files into a scratch database; the
-//! result is cached by the files' content (see [`crate::cache`]).
+//! result is cached by the files' content (see [`crate::source::cache`]).
 
 use std::path::{Path, PathBuf};
 
@@ -23,9 +23,9 @@ use strata_core::catalog::Catalog;
 use strata_core::split::{Statement, line_column, split};
 use tokio_postgres::Client;
 
-use crate::cache::{Cache, Key};
 use crate::introspect::{Scope, introspect};
-use crate::scratch::ScratchServer;
+use crate::normalise::scratch::ScratchServer;
+use crate::source::cache::{Cache, Key};
 use crate::{Error, Result};
 
 /// The integrity file's name, inside the migrations folder.
@@ -190,7 +190,7 @@ impl MigrationsDir {
                 let name = entry.file_name();
                 // A migration skipped because of its name would never run, without a word.
                 if name.as_encoded_bytes().ends_with(b".sql") {
-                    crate::files::utf8_name(&path, &name)?;
+                    crate::source::files::utf8_name(&path, &name)?;
                 }
                 let Some(file_name) = name.to_str().map(str::to_owned) else {
                     continue;
@@ -543,7 +543,7 @@ pub fn statement_error_shifted(
     shift: usize,
 ) -> Error {
     let (line, column) =
-        crate::pg::error_location_shifted(&migration.text, statement, &error, shift);
+        crate::postgres::error_location_shifted(&migration.text, statement, &error, shift);
     Error::Db {
         context: format!("{}:{line}:{column}", migration.path.display()),
         error,
@@ -565,7 +565,7 @@ pub async fn replay(
     }
     let db = server.create(None).await?;
     let result = async {
-        let client = crate::pg::connect(db.url()).await?;
+        let client = crate::postgres::connect(db.url()).await?;
         client
             .batch_execute("SET check_function_bodies = false")
             .await

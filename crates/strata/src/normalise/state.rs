@@ -34,12 +34,12 @@ use strata_core::sql::{quote_ident, quote_literal};
 use strata_core::units;
 use tokio_postgres::Client;
 
-use crate::cache::{Cache, Key};
-use crate::declared::{Declared, DeclaredFile};
-use crate::fixpoint::{Fixpoint, Probes};
 use crate::introspect::{Scope, introspect, introspect_within};
-use crate::migrations::Migration;
-use crate::scratch::ScratchServer;
+use crate::normalise::fixpoint::{Fixpoint, Probes};
+use crate::normalise::scratch::ScratchServer;
+use crate::source::cache::{Cache, Key};
+use crate::source::declared::{Declared, DeclaredFile};
+use crate::source::migrations::Migration;
 use crate::{Error, Result};
 
 /// The prefix of kept databases (the scratch sweep leaves them alone).
@@ -203,7 +203,7 @@ impl<'a> States<'a> {
             .get::<_, Option<String>>(0)
             .and_then(|json| serde_json::from_str::<Meta>(&json).ok())
             .filter(|m| m.format == FORMAT && !m.key.is_empty());
-        match crate::pg::connect(&self.server.url().with_database(&name)).await {
+        match crate::postgres::connect(&self.server.url().with_database(&name)).await {
             Ok(client) => {
                 kept.client = Some(client);
                 Ok((kept, meta))
@@ -234,7 +234,8 @@ impl<'a> States<'a> {
                     e,
                 )
             })?;
-        kept.client = Some(crate::pg::connect(&self.server.url().with_database(&kept.name)).await?);
+        kept.client =
+            Some(crate::postgres::connect(&self.server.url().with_database(&kept.name)).await?);
         kept.clear_meta().await
     }
 
@@ -336,7 +337,8 @@ impl<'a> States<'a> {
         cache: &Cache,
     ) -> Result<Catalog> {
         let started = std::time::Instant::now();
-        let key = crate::migrations::history_key(migrations, self.server.server_version(), scope);
+        let key =
+            crate::source::migrations::history_key(migrations, self.server.server_version(), scope);
         if let Some(catalog) = cache.catalog("history", &key) {
             crate::progress::debug_timed("history catalog from the cache", started);
             return Ok(catalog);
@@ -379,7 +381,7 @@ impl<'a> States<'a> {
         );
         for migration in &migrations[done..] {
             progress.inc();
-            crate::migrations::run_script(client, migration)
+            crate::source::migrations::run_script(client, migration)
                 .await
                 .map_err(|e| {
                     Error::Invalid(format!(
@@ -415,7 +417,8 @@ impl<'a> States<'a> {
         fixpoint: &Fixpoint,
         downs: Option<&[Rename]>,
     ) -> Result<(Advanced<'a>, Result<Vec<Plan>>)> {
-        let key = crate::migrations::history_key(migrations, self.server.server_version(), scope);
+        let key =
+            crate::source::migrations::history_key(migrations, self.server.server_version(), scope);
         // A kept history trusted for what its comment says, and found wrong (changed by hand),
         // is replayed once from scratch before the plan is judged.
         let mut trusted_once = false;
@@ -499,7 +502,8 @@ impl<'a> States<'a> {
         }
         crate::progress::debug_timed("applied the plan to the kept history", started);
         let end = introspect(client, scope).await?.catalog;
-        let converged = crate::verify::converged(fixpoint, &end, to, &probes, "the plan").await;
+        let converged =
+            crate::apply::verify::converged(fixpoint, &end, to, &probes, "the plan").await;
         crate::progress::debug_timed("verified the plan", started);
         converged?;
         states.push(end);
@@ -549,7 +553,7 @@ impl<'a> States<'a> {
                 .await
                 .map_err(|e| Error::db("checking the down migration", e))?;
             let checked = async {
-                crate::pg::run_pipelined(client, down.steps.iter().map(|s| s.sql.as_str()), || {})
+                crate::postgres::run_pipelined(client, down.steps.iter().map(|s| s.sql.as_str()), || {})
                     .await
                     .map_err(|(at, e)| {
                         Error::db(
@@ -562,7 +566,7 @@ impl<'a> States<'a> {
                     })?;
                 let back = introspect_within(client, scope, &[]).await?.catalog;
                 let probes = Probes::in_transaction(client, version);
-                crate::verify::converged(fixpoint, &back, from, &probes, "the down migration")
+                crate::apply::verify::converged(fixpoint, &back, from, &probes, "the down migration")
                     .await
             }
             .await;
@@ -578,8 +582,14 @@ impl<'a> States<'a> {
                 })?;
                 let back = introspect(client, scope).await?.catalog;
                 let probes = Probes::on(client, version);
-                crate::verify::converged(fixpoint, &back, before, &probes, "the down migration")
-                    .await?;
+                crate::apply::verify::converged(
+                    fixpoint,
+                    &back,
+                    before,
+                    &probes,
+                    "the down migration",
+                )
+                .await?;
             }
             // And up again: the kept history holds the state after the plan.
             for plan in files {
@@ -589,7 +599,7 @@ impl<'a> States<'a> {
             }
             let end = introspect(client, scope).await?.catalog;
             let probes = Probes::on(client, version);
-            crate::verify::converged(fixpoint, &end, to, &probes, "the plan after its down")
+            crate::apply::verify::converged(fixpoint, &end, to, &probes, "the plan after its down")
                 .await?;
         }
         crate::progress::debug_timed("verified the down migrations", started);
@@ -608,7 +618,7 @@ impl Advanced<'_> {
     /// Records that the kept history holds what `migrations` give (the plan was written as the
     /// last of them), and lets it go.
     pub async fn record(self, migrations: &[Migration], server_version: u32, scope: &Scope) {
-        let key = crate::migrations::history_key(migrations, server_version, scope);
+        let key = crate::source::migrations::history_key(migrations, server_version, scope);
         let meta = Meta {
             key: key.hex(),
             migrations: migrations.iter().map(history_entry).collect(),
@@ -686,7 +696,7 @@ async fn incremental(
         .map(|(f, s)| (*f, s.clone()))
         .collect();
     let client = kept.client();
-    let outcome = crate::pg::in_transaction(
+    let outcome = crate::postgres::in_transaction(
         client,
         "BEGIN; SET LOCAL check_function_bodies = false",
         "the declared schema",
@@ -698,12 +708,12 @@ async fn incremental(
                     .await
                     .map_err(|e| Error::db(format!("running `{drop}`"), e))?;
             }
-            crate::declared::run_statements(client, to_run).await?;
+            crate::source::declared::run_statements(client, to_run).await?;
             crate::progress::debug_timed("dropped and ran the changed units", started);
             let applied = introspect_within(client, scope, &[]).await?.catalog;
             crate::progress::debug_timed("read the catalog", started);
             let wanted = units::replace_units(previous, &applied, &changed);
-            let version = crate::pg::server_version(client).await?;
+            let version = crate::postgres::server_version(client).await?;
             let probes = Probes::in_transaction(client, version);
             let restore = fixpoint.diff(&applied, &wanted, &[], &probes).await?;
             for step in &restore.steps {
@@ -720,8 +730,14 @@ async fn incremental(
             // `restore` plan already says that it holds `wanted`.
             if !restore.steps.is_empty() {
                 let result = introspect_within(client, scope, &[]).await?.catalog;
-                crate::verify::converged(fixpoint, &result, &wanted, &probes, "the declared state")
-                    .await?;
+                crate::apply::verify::converged(
+                    fixpoint,
+                    &result,
+                    &wanted,
+                    &probes,
+                    "the declared state",
+                )
+                .await?;
                 crate::progress::debug_timed("checked the declared state", started);
             }
             kept.set_meta(meta).await?;

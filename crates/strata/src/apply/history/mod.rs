@@ -28,8 +28,8 @@ use tokio_postgres::Client;
 use tokio_postgres::error::SqlState;
 
 use crate::introspect::{Scope, introspect_without};
-use crate::migrations::{Finding, Migration, MigrationsDir, script_error};
-use crate::url::DbUrl;
+use crate::postgres::url::DbUrl;
+use crate::source::migrations::{Finding, Migration, MigrationsDir, script_error};
 use crate::{Error, Result};
 
 /// First key of the migrate lock ("STRM"); the second is a hash of the history table's name.
@@ -121,7 +121,7 @@ impl History {
 
     /// Whether the table exists.
     pub async fn exists(&self, client: &Client) -> Result<bool> {
-        crate::pg::table_exists(client, &self.table).await
+        crate::postgres::table_exists(client, &self.table).await
     }
 
     /// Creates the table when it is missing (take the lock first: two creators would race).
@@ -234,7 +234,7 @@ impl History {
             "migrate lock on {} (raise migrations.lock_wait_seconds to wait longer)",
             self.table
         );
-        crate::lock::acquire(
+        crate::postgres::lock::acquire(
             client,
             LOCK_CLASS,
             &self.table.to_string(),
@@ -247,7 +247,7 @@ impl History {
 
     /// Releases the lock (closing the session releases it too).
     async fn unlock(&self, client: &Client) {
-        crate::lock::release(client, LOCK_CLASS, &self.table.to_string()).await;
+        crate::postgres::lock::release(client, LOCK_CLASS, &self.table.to_string()).await;
     }
 }
 
@@ -384,7 +384,7 @@ pub async fn migrate(
     let what = format!("migrate lock on {key} (raise migrations.lock_wait_seconds to wait longer)");
     let mut watch = orphan::Watch::new(history, folder);
     let mut said = false;
-    crate::lock::acquire_watching(
+    crate::postgres::lock::acquire_watching(
         client,
         LOCK_CLASS,
         &key,

@@ -25,7 +25,7 @@ use tokio_postgres::error::SqlState;
 use super::alone::{self, Ledger};
 use super::resume::Parser;
 use super::{Applied, History, LOCK_CLASS, MigrateOptions, orphan};
-use crate::migrations::{Migration, MigrationsDir};
+use crate::source::migrations::{Migration, MigrationsDir};
 use crate::{Error, Result};
 
 /// One rollback record: a migration undone (or being undone) by its down file.
@@ -64,7 +64,7 @@ impl RolledBack {
             "{}_{}{}",
             self.version,
             self.name,
-            crate::migrations::DOWN_SUFFIX
+            crate::source::migrations::DOWN_SUFFIX
         )
     }
 
@@ -130,7 +130,7 @@ impl History {
     /// Every rollback record, oldest first (none when the table does not exist).
     pub async fn read_rollbacks(&self, client: &Client) -> Result<Vec<RolledBack>> {
         let table = self.rollbacks();
-        if !crate::pg::table_exists(client, &table).await? {
+        if !crate::postgres::table_exists(client, &table).await? {
             return Ok(Vec::new());
         }
         let sql = format!(
@@ -236,7 +236,7 @@ pub async fn rollback(
     let what = format!("migrate lock on {key} (raise migrations.lock_wait_seconds to wait longer)");
     let mut watch = orphan::Watch::new(history, folder);
     let mut said = false;
-    crate::lock::acquire_watching(
+    crate::postgres::lock::acquire_watching(
         client,
         LOCK_CLASS,
         &key,
@@ -310,7 +310,7 @@ async fn rollback_locked(
                 migration.version,
                 migration.version,
                 migration.name,
-                crate::migrations::DOWN_SUFFIX
+                crate::source::migrations::DOWN_SUFFIX
             )),
             Some(down) => {
                 if let Some(message) = down.emptiness() {

@@ -25,8 +25,8 @@ use super::alone::{Mode, in_block_before, summary};
 use super::resume::Effect;
 use super::{History, LOCK_CLASS};
 use crate::config::Env;
-use crate::migrations::MigrationsDir;
-use crate::url::DbUrl;
+use crate::postgres::url::DbUrl;
+use crate::source::migrations::MigrationsDir;
 use crate::{Error, Result};
 
 /// First key of the beacon lock ("STRB"); the second is the pid of the backend it vouches for.
@@ -50,7 +50,7 @@ impl Beacon {
             .await
             .ok()?
             .get(0);
-        let beacon = crate::pg::connect_with(url, env).await.ok()?;
+        let beacon = crate::postgres::connect_with(url, env).await.ok()?;
         beacon
             .execute("SELECT pg_advisory_lock($1, $2)", &[&BEACON_CLASS, &pid])
             .await
@@ -153,7 +153,7 @@ impl<'a> Watch<'a> {
         }
         // Partial rows of the history (a migrate) and of the rollback records (a rollback).
         let rollbacks = self.history.rollbacks();
-        let has_rollbacks = crate::pg::table_exists(client, &rollbacks).await?;
+        let has_rollbacks = crate::postgres::table_exists(client, &rollbacks).await?;
         let partial = if has_rollbacks {
             format!(
                 "(SELECT version, statements_done, backend_pid, false AS down FROM {history} WHERE status = 'partial' \

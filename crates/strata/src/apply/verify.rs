@@ -8,15 +8,15 @@ use strata_core::catalog::Catalog;
 use strata_core::diff::diff;
 use strata_core::plan::Plan;
 
-use crate::fixpoint::{Fixpoint, Probes};
 use crate::introspect::{Scope, introspect};
-use crate::scratch::{ScratchDb, ScratchServer};
+use crate::normalise::fixpoint::{Fixpoint, Probes};
+use crate::normalise::scratch::{ScratchDb, ScratchServer};
 use crate::{Error, Result, apply};
 
 /// Checks that `plan` takes a database in state `from` to state `to`, in a scratch database on
 /// `server`. The starting state is built from `from` itself (`diff(empty, from)`), so any source
 /// works: a live database, declared files, a migration history. Texts are compared at their
-/// fixed point (see [`crate::fixpoint`]).
+/// fixed point (see [`crate::normalise::fixpoint`]).
 pub async fn verify(
     server: &ScratchServer,
     from: &Catalog,
@@ -73,7 +73,7 @@ async fn build_with_roles(
 ) -> Result<(ScratchDb, tokio_postgres::Client)> {
     let db = server.create(None).await?;
     let built = async {
-        let client = crate::pg::connect(db.url()).await?;
+        let client = crate::postgres::connect(db.url()).await?;
         create_missing_roles(&client, roles).await?;
         let empty = introspect(&client, scope).await?.catalog;
         let setup = diff(&empty, catalog, &[])

@@ -23,7 +23,7 @@ use tokio_postgres::error::SqlState;
 use super::orphan::Beacon;
 use super::resume::{Effect, Found, never_in_transaction};
 use super::{Applied, History, MigrateOptions, backoff, is_lock_timeout};
-use crate::migrations::{Migration, checksum, statement_error_shifted};
+use crate::source::migrations::{Migration, checksum, statement_error_shifted};
 use crate::{Error, Result};
 
 /// What a wrapped statement is preceded by; error positions are shifted back by its length.

@@ -5,6 +5,10 @@
 //! transaction; a step that must run alone runs outside any. `check_function_bodies` is off for
 //! the session, as in pg_dump's output, so that function bodies may name objects created later.
 
+pub mod down;
+pub mod history;
+pub mod verify;
+
 use strata_core::plan::{Plan, RunMode, Step};
 use tokio_postgres::Client;
 
@@ -67,7 +71,7 @@ pub async fn apply(client: &Client, plan: &Plan) -> std::result::Result<(), Box<
             .map_err(|e| fail(committed, step, Error::db("starting a transaction", e)))?;
         let group = &plan.steps[i..group_end];
         if let Err((at, e)) =
-            crate::pg::run_pipelined(client, group.iter().map(|s| s.sql.as_str()), || {
+            crate::postgres::run_pipelined(client, group.iter().map(|s| s.sql.as_str()), || {
                 progress.inc()
             })
             .await

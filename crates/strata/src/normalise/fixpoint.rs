@@ -25,7 +25,7 @@ use tokio::sync::OnceCell;
 use tokio_postgres::Client;
 
 use crate::introspect::Scope;
-use crate::scratch::{ScratchDb, ScratchServer};
+use crate::normalise::scratch::{ScratchDb, ScratchServer};
 use crate::{Error, Result};
 
 /// How many times a text is parsed again before strata gives up on its fixed point (PostgreSQL's
@@ -132,7 +132,7 @@ impl<'a> Probes<'a> {
                 built,
             } => {
                 let (_, client) = built
-                    .get_or_try_init(|| crate::verify::build(server, catalog, scope))
+                    .get_or_try_init(|| crate::apply::verify::build(server, catalog, scope))
                     .await?;
                 Ok((client, false))
             }
