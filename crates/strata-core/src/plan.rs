@@ -208,6 +208,18 @@ pub enum RunMode {
     /// On its own, outside any transaction (`CREATE INDEX CONCURRENTLY`, an enum value that a
     /// later step uses).
     Alone,
+    /// Committed apart from the steps before it, for a lighter lock (`VALIDATE CONSTRAINT` after
+    /// `ADD … NOT VALID`: in one transaction the ADD's lock would be held through the scan). A
+    /// migration runs it as `Alone`; `push`, which keeps a development database atomic, may
+    /// run it inside its transaction.
+    Apart,
+}
+
+impl RunMode {
+    /// Whether a migration file runs it outside a transaction.
+    pub fn outside_transaction(self) -> bool {
+        self != RunMode::InTransaction
+    }
 }
 
 /// One SQL statement of a plan.
@@ -299,6 +311,12 @@ impl Step {
         self.run = RunMode::Alone;
         self
     }
+
+    /// Marks the step as one committed apart from those before it (see [`RunMode::Apart`]).
+    pub fn apart(mut self) -> Step {
+        self.run = RunMode::Apart;
+        self
+    }
 }
 
 /// An ordered list of steps.
@@ -320,7 +338,10 @@ impl Plan {
         let mut groups = Vec::new();
         let mut start = 0;
         for i in 1..=self.steps.len() {
-            if i == self.steps.len() || self.steps[i].run != self.steps[start].run {
+            if i == self.steps.len()
+                || self.steps[i].run.outside_transaction()
+                    != self.steps[start].run.outside_transaction()
+            {
                 groups.push(&self.steps[start..i]);
                 start = i;
             }
@@ -370,7 +391,7 @@ impl Plan {
                     list.join(", ")
                 ));
             }
-            if step.run == RunMode::Alone {
+            if step.run.outside_transaction() {
                 out.push_str("-- strata: runs outside a transaction\n");
             }
             out.push_str(&step.sql);

@@ -16,7 +16,7 @@
 use std::cmp::Reverse;
 use std::collections::{BTreeSet, BinaryHeap, HashMap};
 
-use crate::plan::{ObjectRef, RunMode, Step};
+use crate::plan::{ObjectRef, Step};
 
 /// The steps in an order that respects their dependencies, or the steps that form a cycle.
 pub(super) fn order(steps: Vec<Step>) -> Result<Vec<Step>, Vec<String>> {
@@ -81,7 +81,7 @@ pub(super) fn order(steps: Vec<Step>) -> Result<Vec<Step>, Vec<String>> {
     // Ready steps wait in two queues by run mode: the plan keeps to one mode while it can, so
     // that the steps that must run outside a transaction gather in as few files as possible
     // (and the transactional ones stay atomic together), starting with the transactional ones.
-    let alone = |i: usize| steps[i].run == RunMode::Alone;
+    let alone = |i: usize| steps[i].run.outside_transaction();
     let mut ready: [BinaryHeap<Reverse<usize>>; 2] = [BinaryHeap::new(), BinaryHeap::new()];
     for i in (0..n).filter(|&i| incoming[i] == 0) {
         ready[usize::from(alone(i))].push(Reverse(i));
@@ -185,7 +185,7 @@ mod tests {
     fn steps_of_one_run_mode_stay_together() {
         let steps = vec![
             Step::new("t", "add constraint not valid").creates([rel("c")]),
-            Step::new("t", "validate").needs([rel("c")]).alone(),
+            Step::new("t", "validate").needs([rel("c")]).apart(),
             Step::new("i", "create index concurrently").alone(),
             Step::new("u", "comment").needs([rel("c")]),
         ];

@@ -1042,7 +1042,7 @@ impl Differ<'_> {
                             alter(format!("VALIDATE CONSTRAINT {}", quote_ident(c)))
                                 .needs([constraint_ref(name, c)])
                                 .hazards([Hazard::MayFailOnExistingData])
-                                .alone(),
+                                .apart(),
                         );
                     }
                 }
@@ -1055,7 +1055,10 @@ impl Differ<'_> {
                 self.swap_index(name, i, &temporary);
                 continue;
             }
-            if !old.indexes.contains_key(i) || recreated {
+            // An index that belonged to a constraint which goes (a key made `USING INDEX`,
+            // rolled back) goes with it: it is built again on its own.
+            let freed = old.indexes.get(i).is_some_and(|o| o.constraint.is_some());
+            if !old.indexes.contains_key(i) || recreated || freed {
                 let mut step = Step::new(i.clone(), index.definition.clone())
                     .needs(deps::index(to, name, index))
                     .creates([index_ref(name, i)])
@@ -1540,6 +1543,24 @@ impl Differ<'_> {
         }
     }
 
+    /// Whether the table already has, on its own, the index a new key is made of (same name,
+    /// same definition, valid, not re-created): `ADD CONSTRAINT … USING INDEX` adopts it.
+    fn index_to_adopt(&self, table: &QualName, name: &str, index: &Index) -> bool {
+        self.from
+            .tables
+            .get(table)
+            .and_then(|t| t.indexes.get(name))
+            .is_some_and(|old| {
+                old.constraint.is_none()
+                    && old.valid
+                    && old.definition == index.definition
+                    && !self
+                        .recreated
+                        .indexes
+                        .contains(&(table.clone(), name.to_owned()))
+            })
+    }
+
     /// Whether a changed trigger of a table is replaced in place (`CREATE OR REPLACE
     /// TRIGGER`, PostgreSQL 14): its own definition changed, it is no constraint trigger,
     /// nothing it uses is re-created and no column of its table changes type.
@@ -1638,7 +1659,7 @@ impl Differ<'_> {
             )
             .needs([temporary_ref])
             .creates([index_ref(table, name)])
-            .alone(),
+            .apart(),
         );
     }
 
@@ -1655,7 +1676,7 @@ impl Differ<'_> {
         let step = |sql: String| {
             Step::new(object.clone(), format!("ALTER TABLE {target} {sql}"))
                 .needs([deps::relation(table), deps::shape(table)])
-                .alone()
+                .apart()
         };
         self.push(
             step(format!(
@@ -1736,33 +1757,36 @@ impl Differ<'_> {
                 .hazards([Hazard::MayFailOnExistingData])
                 // Committed apart from the ADD: in one transaction the ADD's ACCESS EXCLUSIVE
                 // lock would be held through the scan.
-                .alone(),
+                .apart(),
             );
         } else if let Some(index) = constraint
             .index
             .as_ref()
-            .filter(|_| {
+            .and_then(|i| new_table.indexes.get(i).map(|x| (i, x)))
+            .filter(|(i, index)| {
                 matches!(
                     constraint.kind,
                     ConstraintKind::PrimaryKey | ConstraintKind::Unique
-                ) && concurrent(new_table)
+                ) && (concurrent(new_table) || self.index_to_adopt(table, i, index))
             })
-            .and_then(|i| new_table.indexes.get(i).map(|x| (i, x)))
         {
-            // The unique index is built CONCURRENTLY (reads and writes go on), then the key is
-            // made of it, a brief lock and no scan. A primary key waits for its columns' NOT NULL.
+            // The unique index is built CONCURRENTLY (reads and writes go on), unless the table
+            // has it already, then the key is made of it, a brief lock and no scan. A primary key
+            // waits for its columns' NOT NULL.
             let (index_name, index) = index;
-            self.push(
-                Step::new(format!("{table}.{name}"), concurrently(&index.definition))
-                    .needs(needs.clone())
-                    .creates([index_ref(table, index_name)])
-                    .rows(RowCheck::Duplicates {
-                        table: table.clone(),
-                        columns: constraint.columns.clone(),
-                    })
-                    .hazards([Hazard::BuildsIndex, Hazard::MayFailOnExistingData])
-                    .alone(),
-            );
+            if !self.index_to_adopt(table, index_name, index) {
+                self.push(
+                    Step::new(format!("{table}.{name}"), concurrently(&index.definition))
+                        .needs(needs.clone())
+                        .creates([index_ref(table, index_name)])
+                        .rows(RowCheck::Duplicates {
+                            table: table.clone(),
+                            columns: constraint.columns.clone(),
+                        })
+                        .hazards([Hazard::BuildsIndex, Hazard::MayFailOnExistingData])
+                        .alone(),
+                );
+            }
             let kind = if constraint.kind == ConstraintKind::PrimaryKey {
                 "PRIMARY KEY"
             } else {
@@ -1963,7 +1987,10 @@ impl Differ<'_> {
         for (i, index) in &new.indexes {
             let recreated = fresh
                 || self.recreated.indexes.contains(&(name.clone(), i.clone()))
-                || !old.indexes.contains_key(i);
+                || old
+                    .indexes
+                    .get(i)
+                    .is_none_or(|o| o.constraint.is_some() && index.constraint.is_none());
             let old_comment = old.indexes.get(i).and_then(|o| o.comment.as_deref());
             let index_target = format!(
                 "INDEX {}",

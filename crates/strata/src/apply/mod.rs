@@ -9,7 +9,7 @@ pub mod down;
 pub mod history;
 pub mod verify;
 
-use strata_core::plan::{Plan, RunMode, Step};
+use strata_core::plan::{Plan, Step};
 use tokio_postgres::Client;
 
 use crate::Error;
@@ -52,7 +52,7 @@ pub async fn apply(client: &Client, plan: &Plan) -> std::result::Result<(), Box<
         crate::progress::Progress::start("applying the plan", plan.steps.len() as u64, "steps");
     while i < plan.steps.len() {
         let step = &plan.steps[i];
-        if step.run == RunMode::Alone {
+        if step.run.outside_transaction() {
             client
                 .batch_execute(&step.sql)
                 .await
@@ -63,7 +63,7 @@ pub async fn apply(client: &Client, plan: &Plan) -> std::result::Result<(), Box<
         }
         let group_end = plan.steps[i..]
             .iter()
-            .position(|s| s.run == RunMode::Alone)
+            .position(|s| s.run.outside_transaction())
             .map_or(plan.steps.len(), |p| i + p);
         client
             .batch_execute("BEGIN")

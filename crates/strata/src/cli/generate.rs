@@ -387,7 +387,7 @@ fn session_line(project: &crate::config::Project) -> String {
 /// A file of `steps` under the first line `intro`; `command` runs it.
 fn render_with(intro: &str, steps: &[Step], command: &str, session: &str) -> String {
     let mut out = String::new();
-    let alone = steps.iter().any(|s| s.run == RunMode::Alone);
+    let alone = steps.iter().any(|s| s.run.outside_transaction());
     if alone {
         out.push_str(NO_TRANSACTION);
         out.push('\n');

@@ -70,7 +70,9 @@ pub(super) async fn run(context: &Context, global: &Global, args: PushArgs) -> R
     }
     // A plan that runs in one transaction is checked on the target itself, inside that
     // transaction, before it commits; otherwise (and for a dry run) on a scratch copy first.
-    let atomic = plan.steps.iter().all(|s| s.run == RunMode::InTransaction);
+    // A development database is kept atomic: steps committed apart in a migration for a
+    // lighter lock run inside push's one transaction.
+    let atomic = plan.steps.iter().all(|s| s.run != RunMode::Alone);
     if args.dry_run || !atomic {
         verify::verify(&server, &live, &plan, &wanted, &scope, fixpoint).await?;
     }
