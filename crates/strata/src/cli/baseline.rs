@@ -21,14 +21,7 @@ use super::{Context, Outcome, json, migrate, note, say};
 
 pub(super) async fn run(context: &Context, global: &Global, args: BaselineArgs) -> Result<Outcome> {
     let project = context.project(global)?;
-    let to = match &args.to {
-        Some(text) => Some(text.parse::<u128>().map_err(|_| {
-            Error::Invalid(format!(
-                "--to {text}: give a migration number, e.g. --to 0003"
-            ))
-        })?),
-        None => None,
-    };
+    let to = migrate::version_flag(args.to.as_deref(), "")?;
     let folder = migrate::reviewed_folder(context, &project, "nothing was recorded")?;
     let chosen: Vec<Migration> = folder
         .migrations

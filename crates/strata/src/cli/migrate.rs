@@ -23,16 +23,22 @@ pub(super) fn applied_json_of(files: &[(String, u128)]) -> Value {
         .collect()
 }
 
+/// The number `--to VERSION` names (`migrate`, `rollback`, `baseline`); `example` ends the
+/// advice of the error.
+pub(super) fn version_flag(flag: Option<&str>, example: &str) -> Result<Option<u128>> {
+    flag.map(|text| {
+        text.parse::<u128>().map_err(|_| {
+            Error::Invalid(format!(
+                "--to {text}: give a migration number, e.g. --to 0003{example}"
+            ))
+        })
+    })
+    .transpose()
+}
+
 pub(super) async fn run(context: &Context, global: &Global, args: MigrateArgs) -> Result<Outcome> {
     let project = context.project(global)?;
-    let to = match &args.to {
-        Some(text) => Some(text.parse::<u128>().map_err(|_| {
-            Error::Invalid(format!(
-                "--to {text}: give a migration number, e.g. --to 0003"
-            ))
-        })?),
-        None => None,
-    };
+    let to = version_flag(args.to.as_deref(), "")?;
     let (client, url) = context.connect_target(&project, &args.target).await?;
     let report = apply_pending(
         context,

@@ -8,14 +8,7 @@ use super::{Context, Outcome, ask, interactive, json, migrate, note, say};
 
 pub(super) async fn run(context: &Context, global: &Global, args: RollbackArgs) -> Result<Outcome> {
     let project = context.project(global)?;
-    let to = match &args.to {
-        Some(text) => Some(text.parse::<u128>().map_err(|_| {
-            Error::Invalid(format!(
-                "--to {text}: give a migration number, e.g. --to 0003 (or --to 0 to undo all)"
-            ))
-        })?),
-        None => None,
-    };
+    let to = migrate::version_flag(args.to.as_deref(), " (or --to 0 to undo all)")?;
     let folder = migrate::reviewed_folder(context, &project, "nothing was rolled back")?;
     let (client, url) = context.connect_target(&project, &args.target).await?;
     // On production, a rollback is deliberate: forced, and with how far it goes written out.
