@@ -150,6 +150,8 @@ pub(crate) struct Differ<'a> {
     recollated: BTreeSet<QualName>,
     /// The server's `server_version_num` (0: unknown, forms every version takes).
     version: u32,
+    /// What the plan re-creates or removes, once [`Differ::find_recreated`] settled it.
+    gone: BTreeSet<ObjectRef>,
 }
 
 impl<'a> Differ<'a> {
@@ -163,6 +165,7 @@ impl<'a> Differ<'a> {
             retyped_columns: BTreeSet::new(),
             recollated: BTreeSet::new(),
             version: 0,
+            gone: BTreeSet::new(),
         }
     }
 
@@ -233,6 +236,7 @@ impl<'a> Differ<'a> {
             changed |= objects::spread(self, &gone);
             changed |= tables::spread(self, &gone);
         }
+        self.gone = self.gone_objects();
     }
 
     /// Objects that are re-created, removed or reshaped: their dependents cannot stay as they are.

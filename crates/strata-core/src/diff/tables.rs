@@ -1583,7 +1583,7 @@ impl Differ<'_> {
         {
             return false;
         }
-        let gone = self.gone_objects();
+        let gone = &self.gone;
         !deps::trigger(self.from, table, old)
             .iter()
             .chain(&deps::trigger(self.to, table, new))
@@ -1611,7 +1611,7 @@ impl Differ<'_> {
         if !possible {
             return None;
         }
-        let gone = self.gone_objects();
+        let gone = &self.gone;
         let uses_gone = deps::index(self.from, table, old)
             .iter()
             .chain(&deps::index(self.to, table, new))

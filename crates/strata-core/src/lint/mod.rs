@@ -120,11 +120,7 @@ impl Knowledge<'_> {
                 let name = QualName::new(schema.clone(), table.name.clone());
                 catalog.tables.contains_key(&name).then_some(name)
             }
-            None => {
-                let mut found = catalog.tables.keys().filter(|k| k.name == table.name);
-                let first = found.next()?.clone();
-                found.next().is_none().then_some(first)
-            }
+            None => only_one_named(catalog.tables.keys(), &table.name),
         }
     }
 
@@ -146,14 +142,19 @@ impl Knowledge<'_> {
     fn size(&self, table: &TableName) -> Option<Size> {
         let name = match &table.schema {
             Some(schema) => QualName::new(schema.clone(), table.name.clone()),
-            None => self.resolve(table).or_else(|| {
-                let mut found = self.sizes.keys().filter(|k| k.name == table.name);
-                let first = found.next()?.clone();
-                found.next().is_none().then_some(first)
-            })?,
+            None => self
+                .resolve(table)
+                .or_else(|| only_one_named(self.sizes.keys(), &table.name))?,
         };
         self.sizes.get(&name).copied()
     }
+}
+
+/// The one name among `names` called `name` in whatever schema; none when several are.
+fn only_one_named<'a>(names: impl Iterator<Item = &'a QualName>, name: &str) -> Option<QualName> {
+    let mut found = names.filter(|k| k.name == name);
+    let first = found.next()?.clone();
+    found.next().is_none().then_some(first)
 }
 
 /// What the statements before this one did, in this file and the files linted before it.
